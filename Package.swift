@@ -1,0 +1,38 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Core modules depend on nothing outside the toolchain; see Docs/Architecture.md.
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "swift-amqp",
+    products: [
+        .library(name: "AMQPCodec", targets: ["AMQPCodec"]),
+    ],
+    targets: [
+        .target(
+            name: "AMQPCodec",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "CodecBenchmark",
+            dependencies: ["AMQPCodec"],
+            path: "Benchmarks/CodecBenchmark",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "FuzzMessageDecode",
+            dependencies: ["AMQPCodec"],
+            path: "Fuzz/FuzzMessageDecode",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AMQPCodecTests",
+            dependencies: ["AMQPCodec"],
+            swiftSettings: strict
+        ),
+    ]
+)

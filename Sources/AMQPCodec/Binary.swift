@@ -1,0 +1,160 @@
+/// An AMQP `binary`: a byte string.
+///
+/// A decoded `Binary` is a view into the bytes it was decoded from (it shares their storage, as an
+/// `ArraySlice` does), so decoding a large data section copies nothing. Keeping a small view alive
+/// keeps the whole input buffer alive; call ``compacted()`` to detach a view from it.
+///
+/// Threading: a plain value type, `Sendable`.
+public struct Binary: Sendable, Hashable, RandomAccessCollection, ExpressibleByArrayLiteral, CustomStringConvertible {
+    public typealias Element = UInt8
+    public typealias Index = Int
+    public typealias SubSequence = Binary
+
+    /// The bytes; indices are those of the storage this view shares.
+    public var bytes: ArraySlice<UInt8>
+
+    public init() { bytes = [] }
+    public init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes }
+    public init(_ bytes: [UInt8]) { self.bytes = bytes[...] }
+    public init<S: Sequence>(_ elements: S) where S.Element == UInt8 { self.bytes = ArraySlice(elements) }
+    public init(arrayLiteral elements: UInt8...) { self.bytes = elements[...] }
+    /// The UTF-8 bytes of `string`.
+    public init(utf8 string: String) { self.bytes = ArraySlice(string.utf8) }
+
+    @inlinable public var startIndex: Int { bytes.startIndex }
+    @inlinable public var endIndex: Int { bytes.endIndex }
+    @inlinable public subscript(position: Int) -> UInt8 { bytes[position] }
+    @inlinable public subscript(bounds: Range<Int>) -> Binary { Binary(bytes[bounds]) }
+    @inlinable public var count: Int { bytes.count }
+
+    /// A copy that no longer shares storage with the buffer it was decoded from.
+    public func compacted() -> Binary { Binary(Array(bytes)) }
+
+    /// Calls `body` with the bytes in contiguous memory, without copying.
+    @inlinable
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try bytes.withUnsafeBytes(body)
+    }
+
+    public static func == (a: Binary, b: Binary) -> Bool {
+        a.count == b.count && a.bytes.elementsEqual(b.bytes)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(count)
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    public var description: String {
+        let shown = bytes.prefix(32).map { b -> String in
+            let s = String(b, radix: 16)
+            return s.count == 1 ? "0" + s : s
+        }.joined()
+        return count > 32 ? "\(shown)…(\(count) bytes)" : shown
+    }
+}
+
+/// An AMQP `map`: key-value pairs in the order they were encoded (AMQP 1.0 §1.6.23).
+///
+/// Keys may be of any AMQP type. Lookups by key are linear, which is faster than hashing for the
+/// handful of entries that application properties and annotations usually hold.
+///
+/// Threading: a plain value type, `Sendable`.
+public struct AMQPMap: Sendable, Hashable, RandomAccessCollection, ExpressibleByDictionaryLiteral, CustomStringConvertible {
+    public typealias Element = (key: AMQPValue, value: AMQPValue)
+
+    public var keys: [AMQPValue]
+    public var values: [AMQPValue]
+
+    public init() { keys = []; values = [] }
+    public init(dictionaryLiteral elements: (AMQPValue, AMQPValue)...) {
+        keys = elements.map(\.0); values = elements.map(\.1)
+    }
+    public init<S: Sequence>(_ pairs: S) where S.Element == (AMQPValue, AMQPValue) {
+        keys = []; values = []
+        for (k, v) in pairs { keys.append(k); values.append(v) }
+    }
+    init(keys: [AMQPValue], values: [AMQPValue]) { self.keys = keys; self.values = values }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { keys.count }
+    public subscript(position: Int) -> Element { (keys[position], values[position]) }
+
+    /// The value for `key`, or nil. Setting nil removes the entry; setting a new key appends it.
+    public subscript(key: AMQPValue) -> AMQPValue? {
+        get { keys.firstIndex(of: key).map { values[$0] } }
+        set {
+            if let i = keys.firstIndex(of: key) {
+                if let v = newValue { values[i] = v } else { keys.remove(at: i); values.remove(at: i) }
+            } else if let v = newValue {
+                keys.append(key); values.append(v)
+            }
+        }
+    }
+
+    /// The value for a string key, as application properties use.
+    public subscript(string key: String) -> AMQPValue? {
+        get { self[.string(key)] }
+        set { self[.string(key)] = newValue }
+    }
+
+    /// The value for a symbol key, as annotations and `fields` use.
+    public subscript(symbol key: Symbol) -> AMQPValue? {
+        get { self[.symbol(key)] }
+        set { self[.symbol(key)] = newValue }
+    }
+
+    public var description: String {
+        "{" + indices.map { "\(keys[$0]): \(values[$0])" }.joined(separator: ", ") + "}"
+    }
+}
+
+/// An AMQP `array`: a sequence of values that all share one type and, optionally, one descriptor
+/// (AMQP 1.0 §1.6.24).
+///
+/// The element type is part of the value, so an empty array still says what it holds, and an
+/// `AMQPArray` is homogeneous by construction: encoding it cannot fail.
+///
+/// Threading: a plain value type, `Sendable`.
+public struct AMQPArray: Sendable, Hashable, CustomStringConvertible {
+    /// The type every element has (for described arrays, the type under the descriptor).
+    public private(set) var elementType: AMQPType
+    /// The descriptor shared by every element, if the array is of described values.
+    public var descriptor: AMQPValue? { descriptorStorage.first }
+    // An array rather than an optional: AMQPValue cannot hold itself inline, and an empty array
+    // costs no allocation.
+    private var descriptorStorage: [AMQPValue]
+    /// The elements, without the descriptor.
+    public private(set) var elements: [AMQPValue]
+
+    /// Creates an array; throws if an element is not of `elementType`.
+    /// - Throws: ``AMQPEncodingError`` when the elements are not homogeneous.
+    public init(of elementType: AMQPType, descriptor: AMQPValue? = nil, _ elements: [AMQPValue]) throws(AMQPEncodingError) {
+        if elementType == .described {
+            throw AMQPEncodingError("an array's element type cannot be 'described'; pass the descriptor instead")
+        }
+        if let bad = elements.firstIndex(where: { $0.type != elementType }) {
+            throw AMQPEncodingError("array of \(elementType) has element \(bad) of type \(elements[bad].type)")
+        }
+        self.elementType = elementType
+        self.descriptorStorage = descriptor.map { [$0] } ?? []
+        self.elements = elements
+    }
+
+    /// Used by the decoder, which has already checked the elements.
+    init(unchecked elementType: AMQPType, descriptor: AMQPValue?, elements: [AMQPValue]) {
+        self.elementType = elementType; self.descriptorStorage = descriptor.map { [$0] } ?? []; self.elements = elements
+    }
+
+    /// An array of symbols, the form AMQP uses for capabilities and `multiple="true"` fields.
+    public static func symbols(_ symbols: [Symbol]) -> AMQPArray {
+        AMQPArray(unchecked: .symbol, descriptor: nil, elements: symbols.map { .symbol($0) })
+    }
+
+    public var count: Int { elements.count }
+
+    public var description: String {
+        let d = descriptor.map { "\($0) " } ?? ""
+        return "array<\(d)\(elementType)>[" + elements.map(\.description).joined(separator: ", ") + "]"
+    }
+}

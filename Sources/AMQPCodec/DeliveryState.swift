@@ -1,0 +1,150 @@
+/// The state of a delivery as a transfer or disposition carries it (AMQP 1.0 §3.4), including the
+/// transactional states of §4.5.
+///
+/// Threading: a plain value type, `Sendable`.
+public enum DeliveryState: Sendable, Hashable, AMQPFieldCodable {
+    case received(Received)
+    case accepted
+    case rejected(Rejected)
+    case released
+    case modified(Modified)
+    case declared(Declared)
+    indirect case transactional(TransactionalState)
+    /// A described state this library does not know, kept as it was received.
+    case other(descriptor: AMQPValue, value: AMQPValue)
+
+    /// True for the terminal outcomes (accepted, rejected, released, modified).
+    public var isOutcome: Bool {
+        switch self {
+        case .accepted, .rejected, .released, .modified, .declared: return true
+        default: return false
+        }
+    }
+
+    public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> DeliveryState? {
+        let start = d.position
+        let code = try d.readByte()
+        if code == 0x40 { return nil }
+        guard code == 0x00 else { throw d.typeError("delivery state", code) }
+        let descPos = d.position
+        let descriptor = try d.readDescriptor()
+        switch descriptor {
+        case Received.descriptorCode: return .received(try Received(fieldsFrom: &d))
+        case Accepted.descriptorCode: _ = try Accepted(fieldsFrom: &d); return .accepted
+        case Rejected.descriptorCode: return .rejected(try Rejected(fieldsFrom: &d))
+        case Released.descriptorCode: _ = try Released(fieldsFrom: &d); return .released
+        case Modified.descriptorCode: return .modified(try Modified(fieldsFrom: &d))
+        case Declared.descriptorCode: return .declared(try Declared(fieldsFrom: &d))
+        case TransactionalState.descriptorCode: return .transactional(try TransactionalState(fieldsFrom: &d))
+        default:
+            d.position = descPos
+            try d.enter()
+            let desc = try d.decodeValue()
+            let value = try d.decodeValue()
+            d.leave()
+            _ = start
+            return .other(descriptor: desc, value: value)
+        }
+    }
+
+    public func encodeField(into b: inout [UInt8]) {
+        switch self {
+        case .received(let v): v.encode(into: &b)
+        case .accepted: Accepted().encode(into: &b)
+        case .rejected(let v): v.encode(into: &b)
+        case .released: Released().encode(into: &b)
+        case .modified(let v): v.encode(into: &b)
+        case .declared(let v): v.encode(into: &b)
+        case .transactional(let v): v.encode(into: &b)
+        case .other(let d, let v): AMQPValue.described(descriptor: d, value: v).encode(into: &b)
+        }
+    }
+
+    public var fieldEncodedSize: Int {
+        switch self {
+        case .received(let v): return v.encodedSize
+        case .accepted: return Accepted().encodedSize
+        case .rejected(let v): return v.encodedSize
+        case .released: return Released().encodedSize
+        case .modified(let v): return v.encodedSize
+        case .declared(let v): return v.encodedSize
+        case .transactional(let v): return v.encodedSize
+        case .other(let d, let v): return AMQPValue.described(descriptor: d, value: v).encodedSize
+        }
+    }
+}
+
+/// A message-id or correlation-id (AMQP 1.0 §3.2.11 to §3.2.14).
+public enum MessageID: Sendable, Hashable, AMQPFieldCodable, ExpressibleByStringLiteral {
+    case ulong(UInt64)
+    case uuid(AMQPUUID)
+    case binary(Binary)
+    case string(String)
+
+    public init(stringLiteral value: String) { self = .string(value) }
+
+    public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> MessageID? {
+        let start = d.position
+        switch try d.decodeValue() {
+        case .null: return nil
+        case .ulong(let v): return .ulong(v)
+        case .uuid(let v): return .uuid(v)
+        case .binary(let v): return .binary(v)
+        case .string(let v): return .string(v)
+        case let other:
+            throw d.error(.unexpectedType(expected: "message-id (ulong, uuid, binary or string)", found: "\(other.type)"), at: start)
+        }
+    }
+
+    public var value: AMQPValue {
+        switch self {
+        case .ulong(let v): return .ulong(v)
+        case .uuid(let v): return .uuid(v)
+        case .binary(let v): return .binary(v)
+        case .string(let v): return .string(v)
+        }
+    }
+
+    public func encodeField(into b: inout [UInt8]) { value.encode(into: &b) }
+    public var fieldEncodedSize: Int { value.encodedSize }
+}
+
+/// What an attach names as its target: a node, or a transaction coordinator (AMQP 1.0 §3.5.4, §4.5.1).
+public enum LinkTarget: Sendable, Hashable, AMQPFieldCodable {
+    case target(Target)
+    case coordinator(Coordinator)
+
+    /// The target, when this is one.
+    public var target: Target? {
+        if case .target(let t) = self { return t }
+        return nil
+    }
+
+    public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> LinkTarget? {
+        let start = d.position
+        let code = try d.readByte()
+        if code == 0x40 { return nil }
+        guard code == 0x00 else { throw d.typeError("target", code) }
+        let descriptor = try d.readDescriptor()
+        switch descriptor {
+        case Target.descriptorCode: return .target(try Target(fieldsFrom: &d))
+        case Coordinator.descriptorCode: return .coordinator(try Coordinator(fieldsFrom: &d))
+        default:
+            throw d.error(.unexpectedDescriptor(expected: "amqp:target:list or amqp:coordinator:list", found: DescriptorTable.name(descriptor)), at: start)
+        }
+    }
+
+    public func encodeField(into b: inout [UInt8]) {
+        switch self {
+        case .target(let t): t.encode(into: &b)
+        case .coordinator(let c): c.encode(into: &b)
+        }
+    }
+
+    public var fieldEncodedSize: Int {
+        switch self {
+        case .target(let t): return t.encodedSize
+        case .coordinator(let c): return c.encodedSize
+        }
+    }
+}
