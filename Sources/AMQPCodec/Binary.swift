@@ -104,6 +104,29 @@ public struct AMQPMap: Sendable, Hashable, RandomAccessCollection, ExpressibleBy
         set { self[.symbol(key)] = newValue }
     }
 
+    /// Maps are equal when they hold the same entries, in any order: AMQP gives the order of a
+    /// map's entries no meaning (§1.6.23).
+    public static func == (a: AMQPMap, b: AMQPMap) -> Bool {
+        guard a.keys.count == b.keys.count else { return false }
+        if a.keys == b.keys { return a.values == b.values }
+        for i in a.keys.indices {
+            guard let j = b.keys.firstIndex(of: a.keys[i]), b.values[j] == a.values[i] else { return false }
+        }
+        return true
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        // Order-independent, to agree with ==.
+        var sum = 0
+        for i in keys.indices {
+            var h = Hasher()
+            h.combine(keys[i]); h.combine(values[i])
+            sum &+= h.finalize()
+        }
+        hasher.combine(keys.count)
+        hasher.combine(sum)
+    }
+
     public var description: String {
         "{" + indices.map { "\(keys[$0]): \(values[$0])" }.joined(separator: ", ") + "}"
     }
