@@ -164,10 +164,30 @@ public struct AMQPDecoder {
     mutating func readStringBody(wide: Bool) throws(AMQPDecodingError) -> String {
         let start = position
         let slice = try readSlice(try readLength(wide: wide))
-        guard let s = String(validating: slice, as: UTF8.self) else {
+        guard let s = Self.makeString(slice) else {
             throw error(.invalidText("invalid UTF-8"), at: start)
         }
         return s
+    }
+
+    /// Validated UTF-8 to String. ASCII, by far the most common case on the wire, is checked a
+    /// word at a time and skips the generic validator.
+    @usableFromInline
+    static func makeString(_ slice: ArraySlice<UInt8>) -> String? {
+        slice.withUnsafeBufferPointer { buf -> String? in
+            let raw = UnsafeRawBufferPointer(buf)
+            var i = 0
+            var high: UInt64 = 0
+            while i + 8 <= raw.count {
+                high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                i += 8
+            }
+            while i < raw.count { high |= UInt64(raw[i]); i += 1 }
+            if high & 0x8080_8080_8080_8080 == 0 {
+                return String(decoding: buf, as: UTF8.self)
+            }
+            return String(validating: buf, as: UTF8.self)
+        }
     }
 
     /// Reads a compound header (size and count) and checks both against the bytes that remain.
@@ -214,15 +234,12 @@ public struct AMQPDecoder {
         let start = position
         let (count, end) = try readCompoundHeader(wide: wide, minElementSize: 1)
         guard count % 2 == 0 else { throw error(.invalidSize("map with an odd count \(count)"), at: start) }
-        var keys: [AMQPValue] = [], values: [AMQPValue] = []
-        keys.reserveCapacity(count / 2); values.reserveCapacity(count / 2)
-        for _ in 0..<count / 2 {
-            keys.append(try decodeValue())
-            values.append(try decodeValue())
-        }
+        var flattened: [AMQPValue] = []
+        flattened.reserveCapacity(count)
+        for _ in 0..<count { flattened.append(try decodeValue()) }
         try checkEnd(end, "map")
         leave()
-        return AMQPMap(keys: keys, values: values)
+        return AMQPMap(flattened: flattened)
     }
 
     /// The AMQP type of an array element constructor and the fixed width of each element's payload,

@@ -225,18 +225,15 @@ extension AMQPMap {
     /// Appends this map's encoding to `buffer`.
     public func encode(into buffer: inout [UInt8]) {
         let start = AMQPEncoder.beginMap(&buffer)
-        for i in keys.indices {
-            keys[i].encode(into: &buffer)
-            values[i].encode(into: &buffer)
-        }
-        AMQPEncoder.endMap(start, count: keys.count * 2, &buffer)
+        for v in flattened { v.encode(into: &buffer) }
+        AMQPEncoder.endMap(start, count: flattened.count, &buffer)
     }
 
     /// The number of bytes ``encode(into:)`` appends.
     public var encodedSize: Int {
         var body = 0
-        for i in keys.indices { body += keys[i].encodedSize + values[i].encodedSize }
-        return AMQPValue.compoundSize(body: body, count: keys.count * 2)
+        for v in flattened { body += v.encodedSize }
+        return AMQPValue.compoundSize(body: body, count: flattened.count)
     }
 }
 
@@ -333,7 +330,7 @@ extension AMQPArray {
             return 2 * lengthField + body
         case .map(let m):
             var body = 0
-            for i in m.keys.indices { body += m.keys[i].encodedSize + m.values[i].encodedSize }
+            for v in m.flattened { body += v.encodedSize }
             return 2 * lengthField + body
         case .array(let a):
             let innerWide = a.needsWideElements
@@ -371,7 +368,7 @@ extension AMQPArray {
             appendCompoundPayload(wide: wide, count: l.count, &b) { buf in for e in l { e.encode(into: &buf) } }
         case .map(let m):
             appendCompoundPayload(wide: wide, count: m.count * 2, &b) { buf in
-                for i in m.keys.indices { m.keys[i].encode(into: &buf); m.values[i].encode(into: &buf) }
+                for v in m.flattened { v.encode(into: &buf) }
             }
         case .array(let a):
             let innerWide = a.needsWideElements

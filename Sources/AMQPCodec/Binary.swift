@@ -57,37 +57,52 @@ public struct Binary: Sendable, Hashable, RandomAccessCollection, ExpressibleByA
 /// An AMQP `map`: key-value pairs in the order they were encoded (AMQP 1.0 §1.6.23).
 ///
 /// Keys may be of any AMQP type. Lookups by key are linear, which is faster than hashing for the
-/// handful of entries that application properties and annotations usually hold.
+/// handful of entries that application properties and annotations usually hold. Entries are kept
+/// in one flat array, key then value, as on the wire: one allocation per map.
 ///
 /// Threading: a plain value type, `Sendable`.
 public struct AMQPMap: Sendable, Hashable, RandomAccessCollection, ExpressibleByDictionaryLiteral, CustomStringConvertible {
     public typealias Element = (key: AMQPValue, value: AMQPValue)
 
-    public var keys: [AMQPValue]
-    public var values: [AMQPValue]
+    /// Keys and values interleaved: key 0, value 0, key 1, value 1...
+    public private(set) var flattened: [AMQPValue]
 
-    public init() { keys = []; values = [] }
+    public init() { flattened = [] }
     public init(dictionaryLiteral elements: (AMQPValue, AMQPValue)...) {
-        keys = elements.map(\.0); values = elements.map(\.1)
+        flattened = []
+        flattened.reserveCapacity(elements.count * 2)
+        for (k, v) in elements { flattened.append(k); flattened.append(v) }
     }
     public init<S: Sequence>(_ pairs: S) where S.Element == (AMQPValue, AMQPValue) {
-        keys = []; values = []
-        for (k, v) in pairs { keys.append(k); values.append(v) }
+        flattened = []
+        for (k, v) in pairs { flattened.append(k); flattened.append(v) }
     }
-    init(keys: [AMQPValue], values: [AMQPValue]) { self.keys = keys; self.values = values }
+    init(flattened: [AMQPValue]) { self.flattened = flattened }
 
-    public var startIndex: Int { 0 }
-    public var endIndex: Int { keys.count }
-    public subscript(position: Int) -> Element { (keys[position], values[position]) }
+    public var keys: [AMQPValue] { stride(from: 0, to: flattened.count, by: 2).map { flattened[$0] } }
+    public var values: [AMQPValue] { stride(from: 1, to: flattened.count, by: 2).map { flattened[$0] } }
+
+    @inlinable public var startIndex: Int { 0 }
+    @inlinable public var endIndex: Int { flattened.count / 2 }
+    @inlinable public subscript(position: Int) -> Element { (flattened[2 * position], flattened[2 * position + 1]) }
+
+    func index(ofKey key: AMQPValue) -> Int? {
+        var i = 0
+        while i < flattened.count {
+            if flattened[i] == key { return i }
+            i += 2
+        }
+        return nil
+    }
 
     /// The value for `key`, or nil. Setting nil removes the entry; setting a new key appends it.
     public subscript(key: AMQPValue) -> AMQPValue? {
-        get { keys.firstIndex(of: key).map { values[$0] } }
+        get { index(ofKey: key).map { flattened[$0 + 1] } }
         set {
-            if let i = keys.firstIndex(of: key) {
-                if let v = newValue { values[i] = v } else { keys.remove(at: i); values.remove(at: i) }
+            if let i = index(ofKey: key) {
+                if let v = newValue { flattened[i + 1] = v } else { flattened.removeSubrange(i...i + 1) }
             } else if let v = newValue {
-                keys.append(key); values.append(v)
+                flattened.append(key); flattened.append(v)
             }
         }
     }
@@ -107,10 +122,12 @@ public struct AMQPMap: Sendable, Hashable, RandomAccessCollection, ExpressibleBy
     /// Maps are equal when they hold the same entries, in any order: AMQP gives the order of a
     /// map's entries no meaning (§1.6.23).
     public static func == (a: AMQPMap, b: AMQPMap) -> Bool {
-        guard a.keys.count == b.keys.count else { return false }
-        if a.keys == b.keys { return a.values == b.values }
-        for i in a.keys.indices {
-            guard let j = b.keys.firstIndex(of: a.keys[i]), b.values[j] == a.values[i] else { return false }
+        guard a.flattened.count == b.flattened.count else { return false }
+        if a.flattened == b.flattened { return true }
+        var i = 0
+        while i < a.flattened.count {
+            guard let j = b.index(ofKey: a.flattened[i]), b.flattened[j + 1] == a.flattened[i + 1] else { return false }
+            i += 2
         }
         return true
     }
@@ -118,17 +135,17 @@ public struct AMQPMap: Sendable, Hashable, RandomAccessCollection, ExpressibleBy
     public func hash(into hasher: inout Hasher) {
         // Order-independent, to agree with ==.
         var sum = 0
-        for i in keys.indices {
+        for (k, v) in self {
             var h = Hasher()
-            h.combine(keys[i]); h.combine(values[i])
+            h.combine(k); h.combine(v)
             sum &+= h.finalize()
         }
-        hasher.combine(keys.count)
+        hasher.combine(count)
         hasher.combine(sum)
     }
 
     public var description: String {
-        "{" + indices.map { "\(keys[$0]): \(values[$0])" }.joined(separator: ", ") + "}"
+        "{" + map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
     }
 }
 

@@ -19,7 +19,14 @@ public struct Message: Sendable, Hashable {
     public var header: Header?
     public var deliveryAnnotations: AMQPMap?
     public var messageAnnotations: AMQPMap?
-    public var properties: Properties?
+    /// The immutable properties of the bare message (§3.2.4).
+    public var properties: Properties? {
+        get { propertiesBox?.value }
+        set { propertiesBox = newValue.map(Box.init) }
+    }
+    // Boxed: Properties is 264 bytes, and a Message is returned and moved often enough that
+    // carrying it inline costs more than one allocation when it is present.
+    private var propertiesBox: Box<Properties>?
     /// Application properties: string keys, simple values (§3.2.5).
     public var applicationProperties: AMQPMap?
     public var body: Body?
@@ -63,7 +70,7 @@ extension Message {
         if let header { header.encode(into: &b) }
         if let deliveryAnnotations { Self.appendMapSection(Section.deliveryAnnotations, deliveryAnnotations, &b) }
         if let messageAnnotations { Self.appendMapSection(Section.messageAnnotations, messageAnnotations, &b) }
-        if let properties { properties.encode(into: &b) }
+        if let propertiesBox { propertiesBox.value.encode(into: &b) }
         if let applicationProperties { Self.appendMapSection(Section.applicationProperties, applicationProperties, &b) }
         switch body {
         case .none: break
@@ -122,18 +129,27 @@ extension Message {
     /// - Throws: ``AMQPDecodingError`` for malformed bytes, unknown sections, or sections out of
     ///   the order §3.2 requires.
     public init(decoding bytes: [UInt8], limits: AMQPDecodingLimits = .default) throws(AMQPDecodingError) {
-        try self.init(decoding: bytes[...], limits: limits)
+        // Each entry point decodes into self in place: delegating through a chain of initializers
+        // would copy the whole struct at every step.
+        self.init()
+        var d = AMQPDecoder(bytes[...], limits: limits)
+        try decodeSections(&d)
     }
 
     /// Decodes a message from a slice, such as the payload of a transfer; binary values share its storage.
     public init(decoding bytes: ArraySlice<UInt8>, limits: AMQPDecodingLimits = .default) throws(AMQPDecodingError) {
+        self.init()
         var d = AMQPDecoder(bytes, limits: limits)
-        try self.init(from: &d)
+        try decodeSections(&d)
     }
 
     /// Decodes sections until the decoder's input ends.
     public init(from d: inout AMQPDecoder) throws(AMQPDecodingError) {
         self.init()
+        try decodeSections(&d)
+    }
+
+    mutating func decodeSections(_ d: inout AMQPDecoder) throws(AMQPDecodingError) {
         var last: UInt64 = 0
         while !d.isAtEnd {
             let start = d.position
@@ -155,7 +171,7 @@ extension Message {
             case Section.header: header = try Header(fieldsFrom: &d)
             case Section.deliveryAnnotations: deliveryAnnotations = try Self.readMap(&d)
             case Section.messageAnnotations: messageAnnotations = try Self.readMap(&d)
-            case Section.properties: properties = try Properties(fieldsFrom: &d)
+            case Section.properties: propertiesBox = Box(try Properties(fieldsFrom: &d))
             case Section.applicationProperties: applicationProperties = try Self.readMap(&d)
             case Section.data:
                 let at = d.position
@@ -197,4 +213,12 @@ extension Message {
         }
         return m
     }
+}
+
+/// An immutable heap box compared by value.
+final class Box<T: Hashable & Sendable>: Hashable, Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+    static func == (a: Box, b: Box) -> Bool { a === b || a.value == b.value }
+    func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }
