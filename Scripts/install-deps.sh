@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests and benchmarks need, when they are missing (Debian).
+# Proton C 0.37 and its Python binding are the interop peers; liburing is for the io_uring poller.
+set -euo pipefail
+need=()
+[ -f /usr/include/proton/message.h ] || need+=(libqpid-proton11-dev)
+[ -d /usr/share/proton/examples/c ] || need+=(libqpid-proton11-dev-examples)
+/usr/bin/python3 -c 'import proton' 2>/dev/null || need+=(python3-qpid-proton)
+[ -f /usr/include/liburing.h ] || need+=(liburing-dev)
+command -v gcc >/dev/null || need+=(gcc)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  echo "installing: ${need[*]}" >&2
+  $sudo apt-get install -y "${need[@]}" >/dev/null 2>&1 || {
+    $sudo apt-get update >/dev/null
+    $sudo apt-get install -y "${need[@]}" >/dev/null
+  }
+fi
