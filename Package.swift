@@ -11,10 +11,16 @@ let package = Package(
     name: "swift-amqp",
     products: [
         .library(name: "AMQPCodec", targets: ["AMQPCodec"]),
+        .library(name: "AMQPEngine", targets: ["AMQPEngine"]),
     ],
     targets: [
         .target(
             name: "AMQPCodec",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "AMQPEngine",
+            dependencies: ["AMQPCodec"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -33,6 +39,11 @@ let package = Package(
             name: "AMQPCodecTests",
             dependencies: ["AMQPCodec"],
             exclude: ["proton_differential.py"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AMQPEngineTests",
+            dependencies: ["AMQPEngine"],
             swiftSettings: strict
         ),
     ]

@@ -1,0 +1,781 @@
+import AMQPCodec
+
+/// Settings for one ``ConnectionDriver``.
+public struct DriverConfiguration: Sendable {
+    public var containerID: String
+    public var hostname: String?
+    /// Largest frame we accept; announced in our open (AMQP 1.0 §2.7.1). At least 512.
+    public var maxFrameSize: UInt32 = 65_536
+    public var channelMax: UInt16 = 255
+    /// Close a peer silent for this long (milliseconds); announced in our open. nil: never.
+    public var idleTimeout: UInt32?
+    /// Transfer frames a session lets the peer send before granting more (§2.5.6).
+    public var sessionIncomingWindow: UInt32 = 2048
+    /// Largest message a receiving link accepts; bigger ones detach the link.
+    public var maxMessageSize: UInt64?
+    /// Called with each frame in and out, in readable form (see ``ConnectionDriver/traceFromEnvironment``).
+    public var trace: (@Sendable (String) -> Void)?
+
+    public init(containerID: String) { self.containerID = containerID }
+}
+
+/// An AMQP 1.0 connection engine that does no IO (Proton's `pn_connection_driver_t`).
+///
+/// The host moves bytes and time; the driver turns them into events and frames:
+/// ```
+/// let n = read(fd, driver.readBuffer())      // fill in place, then
+/// driver.readDone(n)                          // or driver.readClose()
+/// while let event = driver.nextEvent() { handle(event) }
+/// driver.pendingOutput.withUnsafeBytes { write(fd, $0) } → driver.writeDone(n)
+/// let deadline = driver.tick(now: .now)       // heartbeats and idle timeout
+/// ```
+/// Stop when ``isFinished``.
+///
+/// Threading: not `Sendable`. One driver, its connection and everything in it belong to one
+/// thread at a time; a proactor hands a connection between threads, never shares it.
+public final class ConnectionDriver {
+    public enum Mode: Sendable { case client, server }
+
+    public let mode: Mode
+    public let configuration: DriverConfiguration
+    /// The connection this driver runs.
+    public private(set) var connection: Connection!
+
+    // Input: raw bytes the host fills. Owned, manually allocated memory, so the pointer handed
+    // out by readBuffer() stays valid until the next call into the driver, which is the contract.
+    private var inbound: UnsafeMutableRawBufferPointer
+    private var inCount = 0
+    private var headerReceived = false
+    // Output: bytes not yet taken by the host, from outStart.
+    private var outbound: [UInt8] = []
+    private var outStart = 0
+    private var headerSent = false
+    private var openSent = false
+    private var closeSent = false
+
+    private var events: [AMQPEvent] = []
+    private var eventHead = 0
+    public private(set) var isTailClosed = false
+    public private(set) var isHeadClosed = false
+    private var closedPosted = false
+
+    /// The peer's max-frame-size, once known; frames before its open are held to 512 (§2.7.1).
+    public private(set) var remoteMaxFrameSize: UInt32 = 512
+    private var remoteIdleTimeout: UInt32 = 0
+    private var inputSinceTick = false
+    private var outputSinceTick = false
+    private var lastInput: ContinuousClock.Instant?
+    private var lastOutput: ContinuousClock.Instant?
+
+    private var pendingDispositions: [Delivery] = []
+
+    public init(mode: Mode, configuration: DriverConfiguration) {
+        self.mode = mode
+        var config = configuration
+        config.maxFrameSize = max(512, config.maxFrameSize)
+        self.configuration = config
+        self.inbound = .allocate(byteCount: Int(min(config.maxFrameSize, 65_536)) + 8, alignment: 8)
+        self.connection = Connection(driver: self, containerID: config.containerID)
+        connection.localOpen = Open(containerID: config.containerID, hostname: config.hostname,
+                                    maxFrameSize: config.maxFrameSize, channelMax: config.channelMax,
+                                    idleTimeOut: config.idleTimeout)
+        post(.connectionInit(connection))
+        post(.connectionBound(connection))
+        writeHeader()
+    }
+
+    deinit { inbound.deallocate() }
+
+    /// Reads `AMQP_TRACE_FRM`-style tracing from a host's environment value: a non-empty value
+    /// other than "0" turns on tracing to `print`.
+    public static func traceFromEnvironment(_ value: String?) -> (@Sendable (String) -> Void)? {
+        guard let value, !value.isEmpty, value != "0" else { return nil }
+        return { print($0) }
+    }
+
+    // MARK: input
+
+    /// Space for the host to read into. Valid until the next call into the driver.
+    public func readBuffer() -> UnsafeMutableRawBufferPointer {
+        if isTailClosed { return UnsafeMutableRawBufferPointer(start: inbound.baseAddress, count: 0) }
+        if inbound.count - inCount < 4096 { grow(to: inbound.count * 2) }
+        return UnsafeMutableRawBufferPointer(rebasing: inbound[inCount...])
+    }
+
+    /// Copies `bytes` in and processes them: a convenience over ``readBuffer()`` and ``readDone(_:)``.
+    public func read<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        var it = bytes.makeIterator()
+        var left = bytes.count
+        while left > 0 && !isTailClosed {
+            let buf = readBuffer()
+            let n = min(left, buf.count)
+            for i in 0..<n { buf[i] = it.next()! }
+            left -= n
+            readDone(n)
+        }
+    }
+
+    /// Reports that the host wrote `count` bytes into ``readBuffer()``.
+    public func readDone(_ count: Int) {
+        guard !isTailClosed, count > 0 else { return }
+        inCount += min(count, inbound.count - inCount)
+        inputSinceTick = true
+        process()
+    }
+
+    /// Reports end of input (the socket's read side closed).
+    public func readClose() {
+        guard !isTailClosed else { return }
+        if connection.remoteState != .closed && headerReceived || !headerReceived && inCount > 0 {
+            transportError(AMQPError(condition: ErrorCondition.connectionForced, description: "connection aborted: input closed before the peer's close"), sendClose: false)
+        }
+        closeTail()
+    }
+
+    private func grow(to size: Int) {
+        let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+        bigger.baseAddress!.copyMemory(from: inbound.baseAddress!, byteCount: inCount)
+        inbound.deallocate()
+        inbound = bigger
+    }
+
+    private func process() {
+        var pos = 0
+        if !headerReceived {
+            guard inCount >= 8 else { return }
+            let header = ProtocolHeader(UnsafeRawBufferPointer(rebasing: inbound[0..<8]))
+            guard header == .amqp else {
+                let what = header.map { "\($0)" } ?? "bytes that are not an AMQP header"
+                transportError(AMQPError(condition: ErrorCondition.notImplemented, description: "unsupported protocol header: \(what)"), sendClose: false)
+                closeTail()
+                closeHead()
+                return
+            }
+            headerReceived = true
+            pos = 8
+        }
+        // Find the complete frames, then copy them out in one array so that payloads handed to
+        // the application can share it.
+        var end = pos
+        while !isTailClosed {
+            guard let size = Frame.declaredSize(UnsafeRawBufferPointer(rebasing: inbound[0..<inCount]), at: end) else { break }
+            guard size >= 8 else {
+                transportError(AMQPError(condition: ErrorCondition.framingError, description: "frame size \(size) is below 8"))
+                closeTail()
+                return
+            }
+            guard size <= Int(configuration.maxFrameSize) else {
+                transportError(AMQPError(condition: ErrorCondition.framingError, description: "frame of \(size) bytes exceeds max-frame-size \(configuration.maxFrameSize)"))
+                closeTail()
+                return
+            }
+            if end + size > inCount {
+                if end + size > inbound.count { compact(from: pos, end: end); grow(to: max(size + 8, inbound.count)); end -= pos; pos = 0 }
+                break
+            }
+            end += size
+        }
+        if end > pos {
+            let chunk = Array(UnsafeRawBufferPointer(rebasing: inbound[pos..<end]))
+            var i = 0
+            while i < chunk.count && !isTailClosed {
+                let size = Int(chunk[i]) << 24 | Int(chunk[i + 1]) << 16 | Int(chunk[i + 2]) << 8 | Int(chunk[i + 3])
+                handleFrame(chunk[i..<(i + size)])
+                i += size
+            }
+        }
+        compact(from: end, end: end)
+    }
+
+    /// Moves unprocessed input from `from` to the start of the buffer.
+    private func compact(from: Int, end: Int) {
+        let left = inCount - from
+        if from > 0 && left > 0 {
+            inbound.baseAddress!.copyMemory(from: inbound.baseAddress! + from, byteCount: left)
+        }
+        inCount = max(0, left)
+    }
+
+    private func handleFrame(_ bytes: ArraySlice<UInt8>) {
+        let frame: Frame
+        do {
+            frame = try Frame.parse(bytes)
+        } catch {
+            switch error {
+            case .malformedHeader(let s):
+                transportError(AMQPError(condition: ErrorCondition.framingError, description: s))
+            case .tooLarge(let size, let limit):
+                transportError(AMQPError(condition: ErrorCondition.framingError, description: "frame of \(size) bytes over \(limit)"))
+            case .body(let e):
+                transportError(AMQPError(condition: e.condition, description: "bad frame body: \(e)"))
+            }
+            closeTail()
+            return
+        }
+        guard let p = frame.performative else {
+            trace("<- [\(frame.channel)] (empty frame)")
+            return
+        }
+        trace("<- [\(frame.channel)] \(p)")
+        guard frame.kind == .amqp else {
+            transportError(AMQPError(condition: ErrorCondition.framingError, description: "SASL frame \(p.name) on an AMQP connection"))
+            closeTail()
+            return
+        }
+        if case .open = p {} else if connection.remoteState == .uninitialized {
+            transportError(AMQPError(condition: ErrorCondition.illegalState, description: "\(p.name) before open"))
+            closeTail()
+            return
+        }
+        switch p {
+        case .open(let o): handleOpen(o)
+        case .begin(let b): handleBegin(b, channel: frame.channel)
+        case .attach(let a): withSession(frame.channel) { handleAttach(a, $0) }
+        case .flow(let f): withSession(frame.channel) { handleFlow(f, $0) }
+        case .transfer(let t): withSession(frame.channel) { handleTransfer(t, payload: frame.payload, $0) }
+        case .disposition(let d): withSession(frame.channel) { handleDisposition(d, $0) }
+        case .detach(let d): withSession(frame.channel) { handleDetach(d, $0) }
+        case .end(let e): withSession(frame.channel) { handleEnd(e, $0) }
+        case .close(let c): handleClose(c)
+        default:
+            transportError(AMQPError(condition: ErrorCondition.framingError, description: "\(p.name) in an AMQP frame"))
+            closeTail()
+        }
+    }
+
+    private func withSession(_ channel: UInt16, _ body: (Session) -> Void) {
+        guard let s = connection.sessionsByRemoteChannel[channel] else {
+            transportError(AMQPError(condition: ErrorCondition.notFound, description: "frame on channel \(channel), which has no session"))
+            closeTail()
+            return
+        }
+        body(s)
+    }
+
+    // MARK: frame handlers
+
+    private func handleOpen(_ o: Open) {
+        guard connection.remoteState == .uninitialized else {
+            transportError(AMQPError(condition: ErrorCondition.illegalState, description: "second open"))
+            closeTail()
+            return
+        }
+        connection.remoteOpen = o
+        connection.remoteState = .active
+        remoteMaxFrameSize = max(512, o.maxFrameSize)
+        remoteIdleTimeout = o.idleTimeOut ?? 0
+        post(.connectionRemoteOpen(connection))
+    }
+
+    private func handleBegin(_ b: Begin, channel: UInt16) {
+        guard connection.sessionsByRemoteChannel[channel] == nil, channel <= configuration.channelMax else {
+            transportError(AMQPError(condition: ErrorCondition.notAllowed, description: "begin on channel \(channel), in use or above channel-max"))
+            closeTail()
+            return
+        }
+        let session: Session
+        if let ours = b.remoteChannel {
+            guard let s = connection.sessions.first(where: { $0.localChannel == ours && $0.remoteChannel == nil }) else {
+                transportError(AMQPError(condition: ErrorCondition.notFound, description: "begin answers channel \(ours), which we did not begin"))
+                closeTail()
+                return
+            }
+            session = s
+        } else {
+            session = connection.session()
+        }
+        session.remoteChannel = channel
+        session.remoteState = .active
+        session.nextIncomingID = b.nextOutgoingID
+        session.remoteIncomingWindow = b.incomingWindow
+        session.remoteOutgoingWindow = b.outgoingWindow
+        connection.sessionsByRemoteChannel[channel] = session
+        post(.sessionRemoteBegin(session))
+        for l in session.links where l.role == .sender { flushTransfers(l) }
+    }
+
+    private func handleAttach(_ a: Attach, _ s: Session) {
+        if s.linksByRemoteHandle[a.handle] != nil {
+            endSession(s, AMQPError(condition: ErrorCondition.handleInUse, description: "handle \(a.handle) is in use"))
+            return
+        }
+        let ourRole: Role = a.role == .sender ? .receiver : .sender
+        let link: Link
+        if let l = s.links.first(where: { $0.name == a.name && $0.role == ourRole && $0.remoteHandle == nil }) {
+            link = l
+        } else {
+            link = Link(session: s, name: a.name, role: ourRole)
+            s.links.append(link)
+        }
+        link.remoteAttach = a
+        link.remoteHandle = a.handle
+        link.remoteState = .active
+        if ourRole == .receiver {
+            link.deliveryCount = a.initialDeliveryCount ?? 0
+        }
+        s.linksByRemoteHandle[a.handle] = link
+        post(.linkRemoteOpen(link))
+        if ourRole == .sender { flushTransfers(link) }
+    }
+
+    private func handleFlow(_ f: Flow, _ s: Session) {
+        // §2.5.6: remote-incoming-window = next-incoming-id(flow) + incoming-window(flow) - next-outgoing-id
+        let nextIncoming = f.nextIncomingID ?? 0
+        s.remoteIncomingWindow = nextIncoming &+ f.incomingWindow &- s.nextOutgoingID
+        s.remoteOutgoingWindow = f.outgoingWindow
+        guard let h = f.handle else {
+            for l in s.links where l.role == .sender { flushTransfers(l) }
+            if f.echo { sendFlow(s, link: nil) }
+            return
+        }
+        guard let link = s.linksByRemoteHandle[h] else {
+            endSession(s, AMQPError(condition: ErrorCondition.unattachedHandle, description: "flow for handle \(h)"))
+            return
+        }
+        if link.role == .sender {
+            // credit = delivery-count(receiver) + link-credit(receiver) - delivery-count(sender), serial arithmetic
+            let theirCount = f.deliveryCount ?? link.deliveryCount
+            link.credit = theirCount &+ (f.linkCredit ?? 0) &- link.deliveryCount
+            link.drain = f.drain
+            flushTransfers(link)
+            if link.drain && link.credit > 0 && link.outgoing.isEmpty {
+                link.deliveryCount &+= link.credit
+                link.credit = 0
+                sendFlow(s, link: link)
+            } else if f.echo {
+                sendFlow(s, link: link)
+            }
+        } else {
+            link.available = f.available ?? 0
+            if let c = f.deliveryCount {
+                // The sender may have advanced its count by draining; what is left of our credit shrinks with it.
+                let consumed = c &- link.deliveryCount
+                link.credit = consumed > link.credit ? 0 : link.credit - consumed
+                link.deliveryCount = c
+            }
+            if f.echo { sendFlow(s, link: link) }
+        }
+        post(.linkFlow(link))
+    }
+
+    private func handleTransfer(_ t: Transfer, payload: ArraySlice<UInt8>, _ s: Session) {
+        guard s.incomingWindowLeft > 0 else {
+            endSession(s, AMQPError(condition: ErrorCondition.windowViolation, description: "transfer beyond the incoming window"))
+            return
+        }
+        s.nextIncomingID &+= 1
+        s.incomingWindowLeft -= 1
+        guard let link = s.linksByRemoteHandle[t.handle], link.role == .receiver else {
+            endSession(s, AMQPError(condition: ErrorCondition.unattachedHandle, description: "transfer for handle \(t.handle)"))
+            return
+        }
+        let delivery: Delivery
+        if let current = link.current {
+            delivery = current
+            if !t.aborted { delivery.payload.append(contentsOf: payload) }
+        } else {
+            guard let id = t.deliveryID else {
+                detachLink(link, AMQPError(condition: ErrorCondition.invalidField, description: "first transfer of a delivery without delivery-id"))
+                return
+            }
+            guard link.credit > 0 else {
+                detachLink(link, AMQPError(condition: ErrorCondition.transferLimitExceeded, description: "transfer without credit"))
+                return
+            }
+            link.credit -= 1
+            link.deliveryCount &+= 1
+            delivery = Delivery(link: link, tag: t.deliveryTag ?? [], payload: payload)
+            delivery.id = id
+            delivery.messageFormat = t.messageFormat ?? 0
+            link.current = delivery
+            if t.settled != true { s.unsettledIncoming[id] = delivery }
+        }
+        if t.settled == true { delivery.remotelySettled = true }
+        if let state = t.state { delivery.remoteState = state }
+        let limit = link.maxMessageSize ?? configuration.maxMessageSize
+        if let limit, UInt64(delivery.payload.count) > limit {
+            link.current = nil
+            detachLink(link, AMQPError(condition: ErrorCondition.messageSizeExceeded, description: "message over \(limit) bytes"))
+            return
+        }
+        if t.aborted {
+            delivery.isAborted = true
+            delivery.isPartial = false
+            delivery.payload = []
+            link.current = nil
+            if let id = delivery.id { s.unsettledIncoming[id] = nil }
+        } else {
+            delivery.isPartial = t.more
+            if !t.more { link.current = nil }
+        }
+        post(.delivery(delivery))
+        if s.incomingWindowLeft <= s.incomingWindow / 2 {
+            s.incomingWindowLeft = s.incomingWindow
+            sendFlow(s, link: nil)
+        }
+    }
+
+    private func handleDisposition(_ d: Disposition, _ s: Session) {
+        let table = d.role == .receiver ? s.unsettledOutgoing : s.unsettledIncoming
+        let last = d.last ?? d.first
+        let span = last &- d.first
+        let ids: [UInt32]
+        if Int(span) < table.count {
+            ids = (0...span).map { d.first &+ $0 }
+        } else {
+            ids = table.keys.filter { $0 &- d.first <= span }
+        }
+        for id in ids {
+            guard let delivery = table[id] else { continue }
+            if let state = d.state { delivery.remoteState = state }
+            if d.settled {
+                delivery.remotelySettled = true
+                if d.role == .receiver { s.unsettledOutgoing[id] = nil } else { s.unsettledIncoming[id] = nil }
+            }
+            post(.delivery(delivery))
+        }
+    }
+
+    private func handleDetach(_ d: Detach, _ s: Session) {
+        guard let link = s.linksByRemoteHandle[d.handle] else {
+            endSession(s, AMQPError(condition: ErrorCondition.unattachedHandle, description: "detach for handle \(d.handle)"))
+            return
+        }
+        s.linksByRemoteHandle[d.handle] = nil
+        link.remoteState = .closed
+        link.remoteError = d.error
+        post(d.closed ? .linkRemoteClose(link) : .linkRemoteDetach(link))
+    }
+
+    private func handleEnd(_ e: End, _ s: Session) {
+        s.remoteState = .closed
+        s.remoteError = e.error
+        if let c = s.remoteChannel { connection.sessionsByRemoteChannel[c] = nil }
+        post(.sessionRemoteEnd(s))
+    }
+
+    private func handleClose(_ c: Close) {
+        connection.remoteState = .closed
+        connection.remoteError = c.error
+        post(.connectionRemoteClose(connection))
+        closeTail()
+        if closeSent { finishOutput() }
+    }
+
+    // MARK: errors
+
+    /// Closes the connection with `error`: sends close (after open if need be) and stops reading.
+    public func close(_ error: AMQPError) {
+        transportError(error)
+        closeTail()
+    }
+
+    private func transportError(_ error: AMQPError, sendClose: Bool = true) {
+        post(.transportError(error))
+        if sendClose && !closeSent && !isHeadClosed {
+            connection.localError = error
+            if connection.localState == .uninitialized { connection.localState = .active; sendOpenIfReady() }
+            connection.localState = .closed
+            sendCloseFrame()
+        }
+    }
+
+    private func endSession(_ s: Session, _ error: AMQPError) {
+        if s.localState == .active { s.end(error) }
+    }
+
+    private func detachLink(_ l: Link, _ error: AMQPError) {
+        if l.localState == .active { l.close(error) } else { l.localError = error }
+    }
+
+    // MARK: output
+
+    /// Bytes waiting to be written. Write some, then call ``writeDone(_:)``.
+    public var pendingOutput: ArraySlice<UInt8> {
+        flushDispositions()
+        return outbound[outStart...]
+    }
+
+    /// Reports that the host wrote `count` bytes of ``pendingOutput``.
+    public func writeDone(_ count: Int) {
+        outStart = min(outbound.count, outStart + max(0, count))
+        if count > 0 { outputSinceTick = true }
+        if outStart == outbound.count {
+            outbound.removeAll(keepingCapacity: true)
+            outStart = 0
+            if closeSent && (connection.remoteState == .closed || isTailClosed) { finishOutput() }
+        }
+    }
+
+    /// Reports that no more output can be written (the socket's write side closed).
+    public func writeClose() {
+        outbound.removeAll()
+        outStart = 0
+        closeHead()
+    }
+
+    private func finishOutput() {
+        guard outStart == outbound.count else { return }
+        closeHead()
+    }
+
+    private func closeTail() {
+        guard !isTailClosed else { return }
+        isTailClosed = true
+        post(.transportTailClosed)
+        checkClosed()
+    }
+
+    private func closeHead() {
+        guard !isHeadClosed else { return }
+        isHeadClosed = true
+        post(.transportHeadClosed)
+        checkClosed()
+    }
+
+    private func checkClosed() {
+        if isHeadClosed && isTailClosed && !closedPosted {
+            closedPosted = true
+            post(.transportClosed)
+        }
+    }
+
+    /// True when both directions are closed and every event has been taken.
+    public var isFinished: Bool { isHeadClosed && isTailClosed && eventHead >= events.count }
+
+    // MARK: events
+
+    /// The next event, or nil when there is none until more input, a call or a tick.
+    public func nextEvent() -> AMQPEvent? {
+        guard eventHead < events.count else {
+            if eventHead > 0 { events.removeAll(keepingCapacity: true); eventHead = 0 }
+            return nil
+        }
+        let e = events[eventHead]
+        eventHead += 1
+        return e
+    }
+
+    func post(_ e: AMQPEvent) { events.append(e) }
+
+    /// Queues a wake event, for backends that woke this connection.
+    public func wake() { post(.connectionWake(connection)) }
+
+    // MARK: time
+
+    /// Drives heartbeats and the idle timeout (§2.4.5).
+    /// - Parameter now: the current time on a monotonic clock.
+    /// - Returns: when to call again, or nil when no timer is needed.
+    public func tick(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+        if inputSinceTick || lastInput == nil { lastInput = now; inputSinceTick = false }
+        if outputSinceTick || lastOutput == nil { lastOutput = now; outputSinceTick = false }
+        guard !isHeadClosed else { return nil }
+        var deadline: ContinuousClock.Instant?
+        if let local = configuration.idleTimeout, local > 0, !isTailClosed, let last = lastInput {
+            let expiry = last.advanced(by: .milliseconds(Int(local)))
+            if now >= expiry {
+                close(AMQPError(condition: ErrorCondition.resourceLimitExceeded, description: "no frames from the peer for \(local) ms"))
+                return nil
+            }
+            deadline = expiry
+        }
+        if remoteIdleTimeout > 0, openSent, !closeSent, let last = lastOutput {
+            let half = last.advanced(by: .milliseconds(Int(remoteIdleTimeout / 2)))
+            if now >= half {
+                writeHeartbeat()
+                lastOutput = now
+                let next = now.advanced(by: .milliseconds(Int(remoteIdleTimeout / 2)))
+                deadline = deadline.map { min($0, next) } ?? next
+            } else {
+                deadline = deadline.map { min($0, half) } ?? half
+            }
+        }
+        return deadline
+    }
+
+    // MARK: writing frames
+
+    private func writeHeader() {
+        guard !headerSent else { return }
+        headerSent = true
+        outbound.append(contentsOf: ProtocolHeader.amqp.bytes)
+        trace("-> AMQP header")
+    }
+
+    private func writeFrame(channel: UInt16, _ p: Performative, payload: ArraySlice<UInt8> = []) {
+        guard !isHeadClosed else { return }
+        trace("-> [\(channel)] \(p)")
+        Frame(channel: channel, p, payload: payload).encode(into: &outbound)
+    }
+
+    private func writeHeartbeat() {
+        trace("-> (empty frame)")
+        outbound.append(contentsOf: [0, 0, 0, 8, 2, 0, 0, 0])
+    }
+
+    private func trace(_ line: @autoclosure () -> String) {
+        if let t = configuration.trace { t(line()) }
+    }
+
+    func sendOpenIfReady() {
+        guard !openSent, connection.localState != .uninitialized else { return }
+        openSent = true
+        writeFrame(channel: 0, .open(connection.localOpen))
+    }
+
+    func sendCloseFrame() {
+        guard !closeSent else { return }
+        sendOpenIfReady()
+        closeSent = true
+        writeFrame(channel: 0, .close(Close(error: connection.localError)))
+        if connection.remoteState == .closed || isTailClosed { finishOutput() }
+    }
+
+    func sendBegin(_ s: Session) {
+        let used = Set(connection.sessions.compactMap(\.localChannel))
+        guard let channel = (0...configuration.channelMax).first(where: { !used.contains($0) }) else {
+            s.localError = AMQPError(condition: ErrorCondition.resourceLimitExceeded, description: "no free channel")
+            return
+        }
+        s.localChannel = channel
+        guard connection.localState == .active else { return }
+        writeFrame(channel: channel, .begin(Begin(remoteChannel: s.remoteChannel, nextOutgoingID: s.nextOutgoingID,
+                                                  incomingWindow: s.incomingWindowLeft, outgoingWindow: s.outgoingWindow)))
+    }
+
+    func sendEnd(_ s: Session) {
+        guard let ch = s.localChannel else { return }
+        writeFrame(channel: ch, .end(End(error: s.localError)))
+        s.localChannel = nil
+    }
+
+    func sendAttach(_ l: Link) {
+        let s = l.session
+        guard let ch = s.localChannel else { return }
+        let used = Set(s.links.compactMap(\.localHandle))
+        var h: UInt32 = 0
+        while used.contains(h) { h += 1 }
+        l.localHandle = h
+        let maxSize = l.maxMessageSize ?? (l.role == .receiver ? configuration.maxMessageSize : nil)
+        writeFrame(channel: ch, .attach(Attach(
+            name: l.name, handle: h, role: l.role, sndSettleMode: l.senderSettleMode, rcvSettleMode: l.receiverSettleMode,
+            source: l.localSource, target: l.localTarget.map { .target($0) },
+            initialDeliveryCount: l.role == .sender ? l.deliveryCount : nil, maxMessageSize: maxSize, properties: l.properties)))
+        if l.role == .receiver && l.credit > 0 { sendFlow(s, link: l) }
+    }
+
+    func sendDetach(_ l: Link, closed: Bool) {
+        guard let ch = l.session.localChannel, let h = l.localHandle else { return }
+        writeFrame(channel: ch, .detach(Detach(handle: h, closed: closed, error: l.localError)))
+        l.localHandle = nil
+    }
+
+    func sendFlow(_ s: Session, link: Link?) {
+        guard let ch = s.localChannel, s.remoteState != .closed || s.remoteChannel == nil else { return }
+        var f = Flow(nextIncomingID: s.remoteChannel == nil ? nil : s.nextIncomingID, incomingWindow: s.incomingWindowLeft,
+                     nextOutgoingID: s.nextOutgoingID, outgoingWindow: s.outgoingWindow)
+        if let link, let h = link.localHandle {
+            f.handle = h
+            f.deliveryCount = link.deliveryCount
+            f.linkCredit = link.credit
+            f.drain = link.drain
+            if link.role == .sender { f.available = UInt32(clamping: link.outgoing.count) }
+        } else if link != nil {
+            return   // not attached yet: the attach will carry it
+        }
+        writeFrame(channel: ch, .flow(f))
+    }
+
+    /// Sends what credit and the session window allow of a sender's queue.
+    func flushTransfers(_ l: Link) {
+        let s = l.session
+        guard l.role == .sender, l.localState == .active, l.remoteState == .active, let ch = s.localChannel,
+              let handle = l.localHandle, s.remoteState == .active, !closeSent else { return }
+        let maxFrame = Int(min(remoteMaxFrameSize, 1 << 30))
+        while let d = l.outgoing.first, s.remoteIncomingWindow > 0 {
+            var t = Transfer(handle: handle)
+            if !d.sentAnyFrame {
+                guard l.credit > 0 else { break }
+                let id = s.nextDeliveryID
+                s.nextDeliveryID &+= 1
+                d.id = id
+                t.deliveryID = id
+                t.deliveryTag = d.tag
+                t.messageFormat = d.messageFormat
+                t.settled = d.locallySettled
+                l.credit -= 1
+                l.deliveryCount &+= 1
+                d.sentAnyFrame = true
+                if !d.locallySettled { s.unsettledOutgoing[id] = d }
+            }
+            // Split at the peer's max-frame-size: header, performative, then as much payload as fits.
+            t.more = true   // size the performative as the largest it can be
+            let overhead = Frame.headerSize + t.encodedSize
+            let room = max(1, maxFrame - overhead)
+            let n = min(room, d.payload.count)
+            let chunk = d.payload.prefix(n)
+            d.payload = d.payload.dropFirst(n)
+            t.more = !d.payload.isEmpty
+            writeFrame(channel: ch, .transfer(t), payload: chunk)
+            s.nextOutgoingID &+= 1
+            s.remoteIncomingWindow -= 1
+            if !t.more { l.outgoing.removeFirst() }
+        }
+        if l.drain && l.outgoing.isEmpty && l.credit > 0 {
+            l.deliveryCount &+= l.credit
+            l.credit = 0
+            sendFlow(s, link: l)
+        }
+    }
+
+    /// Aborts a partly sent delivery (§2.6.14).
+    public func abort(_ d: Delivery) {
+        let l = d.link
+        guard let i = l.outgoing.firstIndex(where: { $0 === d }) else { return }
+        l.outgoing.remove(at: i)
+        guard d.sentAnyFrame, let ch = l.session.localChannel, let h = l.localHandle else { return }
+        writeFrame(channel: ch, .transfer(Transfer(handle: h, settled: true, aborted: true)))
+        l.session.nextOutgoingID &+= 1
+        l.session.remoteIncomingWindow &-= 1
+        if let id = d.id { l.session.unsettledOutgoing[id] = nil }
+        d.isAborted = true
+    }
+
+    func queueDisposition(_ d: Delivery) {
+        pendingDispositions.append(d)
+    }
+
+    /// Sends queued dispositions, merging runs of consecutive ids with the same outcome into one
+    /// first/last range (§2.7.5).
+    private func flushDispositions() {
+        guard !pendingDispositions.isEmpty else { return }
+        let pending = pendingDispositions
+        pendingDispositions.removeAll(keepingCapacity: true)
+        var i = 0
+        while i < pending.count {
+            let d = pending[i]
+            let s = d.link.session
+            guard let id = d.id, let ch = s.localChannel else { i += 1; continue }
+            var last = id
+            var j = i + 1
+            while j < pending.count, let next = pending[j].id, next == last &+ 1, pending[j].link.session === s,
+                  pending[j].link.role == d.link.role, pending[j].localState == d.localState, pending[j].locallySettled == d.locallySettled {
+                last = next
+                j += 1
+            }
+            writeFrame(channel: ch, .disposition(Disposition(role: d.link.role, first: id, last: last == id ? nil : last,
+                                                             settled: d.locallySettled, state: d.localState)))
+            if d.locallySettled {
+                for k in i..<j {
+                    if let kid = pending[k].id {
+                        if d.link.role == .receiver { s.unsettledIncoming[kid] = nil } else { s.unsettledOutgoing[kid] = nil }
+                    }
+                }
+            }
+            i = j
+        }
+    }
+}
+
+@available(*, unavailable)
+extension ConnectionDriver: Sendable {}

@@ -1,0 +1,279 @@
+import AMQPCodec
+
+/// Where an endpoint is, from one side's point of view (Proton's `PN_LOCAL_*`/`PN_REMOTE_*`).
+public enum EndpointState: Sendable, Hashable {
+    case uninitialized, active, closed
+}
+
+/// The connection a ``ConnectionDriver`` runs (AMQP 1.0 §2.4).
+///
+/// Threading: belongs to its driver; not `Sendable`, so it cannot leave the driver's thread.
+public final class Connection {
+    unowned let driver: ConnectionDriver
+    public internal(set) var localState: EndpointState = .uninitialized
+    public internal(set) var remoteState: EndpointState = .uninitialized
+    /// What we send in our open. Change it before ``open()``.
+    public var localOpen: Open
+    /// The peer's open, once it arrived.
+    public internal(set) var remoteOpen: Open?
+    /// The error we closed with, if any.
+    public internal(set) var localError: AMQPError?
+    /// The error the peer closed with, if any.
+    public internal(set) var remoteError: AMQPError?
+    var sessions: [Session] = []
+    var sessionsByRemoteChannel: [UInt16: Session] = [:]
+
+    init(driver: ConnectionDriver, containerID: String) {
+        self.driver = driver
+        self.localOpen = Open(containerID: containerID)
+    }
+
+    /// Sends open (AMQP 1.0 §2.7.1).
+    public func open() {
+        guard localState == .uninitialized else { return }
+        localState = .active
+        driver.post(.connectionLocalOpen(self))
+        driver.sendOpenIfReady()
+    }
+
+    /// Sends close with an optional error (§2.7.9); the transport closes once the peer answers.
+    public func close(_ error: AMQPError? = nil) {
+        guard localState != .closed else { return }
+        if localState == .uninitialized { open() }
+        localState = .closed
+        localError = error
+        driver.post(.connectionLocalClose(self))
+        driver.sendCloseFrame()
+    }
+
+    /// Creates a session; call ``Session/begin()`` to start it.
+    public func session(incomingWindow: UInt32? = nil) -> Session {
+        let s = Session(connection: self, incomingWindow: incomingWindow ?? driver.configuration.sessionIncomingWindow)
+        sessions.append(s)
+        return s
+    }
+
+    /// Sessions that exist on this side.
+    public var allSessions: [Session] { sessions }
+}
+
+@available(*, unavailable)
+extension Connection: Sendable {}
+
+/// A session: a sequenced, windowed channel of transfers (AMQP 1.0 §2.5).
+///
+/// Threading: belongs to its driver; not `Sendable`.
+public final class Session {
+    public unowned let connection: Connection
+    public internal(set) var localState: EndpointState = .uninitialized
+    public internal(set) var remoteState: EndpointState = .uninitialized
+    public internal(set) var localChannel: UInt16?
+    public internal(set) var remoteChannel: UInt16?
+    public internal(set) var localError: AMQPError?
+    public internal(set) var remoteError: AMQPError?
+
+    // §2.5.6 accounting. Outgoing side:
+    var nextOutgoingID: UInt32 = 0
+    let outgoingWindow: UInt32 = .max
+    var remoteIncomingWindow: UInt32 = 0
+    var remoteNextIncomingID: UInt32 = 0
+    // Incoming side:
+    /// The number of transfer frames we let the peer send before we grant more.
+    public let incomingWindow: UInt32
+    var nextIncomingID: UInt32 = 0
+    var incomingWindowLeft: UInt32
+    var remoteOutgoingWindow: UInt32 = 0
+
+    var links: [Link] = []
+    var linksByRemoteHandle: [UInt32: Link] = [:]
+    var unsettledOutgoing: [UInt32: Delivery] = [:]
+    var unsettledIncoming: [UInt32: Delivery] = [:]
+    var nextDeliveryID: UInt32 = 0
+
+    init(connection: Connection, incomingWindow: UInt32) {
+        self.connection = connection
+        self.incomingWindow = max(1, incomingWindow)
+        self.incomingWindowLeft = max(1, incomingWindow)
+    }
+
+    /// Sends begin (§2.7.2).
+    public func begin() {
+        guard localState == .uninitialized else { return }
+        localState = .active
+        connection.driver.post(.sessionLocalBegin(self))
+        connection.driver.sendBegin(self)
+    }
+
+    /// Sends end (§2.7.7).
+    public func end(_ error: AMQPError? = nil) {
+        guard localState == .active else { return }
+        localState = .closed
+        localError = error
+        connection.driver.post(.sessionLocalEnd(self))
+        connection.driver.sendEnd(self)
+    }
+
+    /// Creates a sending link; call ``Link/attach()`` to open it.
+    public func sender(name: String, target: String? = nil) -> Link {
+        let l = Link(session: self, name: name, role: .sender)
+        l.localTarget = Target(address: target)
+        l.localSource = Source()
+        links.append(l)
+        return l
+    }
+
+    /// Creates a receiving link; call ``Link/attach()`` then ``Link/flow(credit:)``.
+    public func receiver(name: String, source: String? = nil) -> Link {
+        let l = Link(session: self, name: name, role: .receiver)
+        l.localSource = Source(address: source)
+        l.localTarget = Target()
+        links.append(l)
+        return l
+    }
+
+    /// Links that exist on this side.
+    public var allLinks: [Link] { links }
+}
+
+@available(*, unavailable)
+extension Session: Sendable {}
+
+/// A link: a one-way route for deliveries between a source and a target (AMQP 1.0 §2.6).
+///
+/// Threading: belongs to its driver; not `Sendable`.
+public final class Link {
+    public unowned let session: Session
+    public let name: String
+    /// Our role: a sender sends transfers, a receiver grants credit.
+    public let role: Role
+    public internal(set) var localState: EndpointState = .uninitialized
+    public internal(set) var remoteState: EndpointState = .uninitialized
+    public var localSource: Source?
+    public var localTarget: Target?
+    public var senderSettleMode: SenderSettleMode = .mixed
+    public var receiverSettleMode: ReceiverSettleMode = .first
+    /// Largest message we accept (receiver) or announce (sender); nil for no limit.
+    public var maxMessageSize: UInt64?
+    public var properties: AMQPMap?
+    /// The peer's attach, once it arrived.
+    public internal(set) var remoteAttach: Attach?
+    public internal(set) var localError: AMQPError?
+    public internal(set) var remoteError: AMQPError?
+
+    var localHandle: UInt32?
+    var remoteHandle: UInt32?
+    /// Serial number (§2.6.7), compared with wraparound.
+    public internal(set) var deliveryCount: UInt32 = 0
+    /// Credit: for a sender, what the receiver granted; for a receiver, what we granted.
+    public internal(set) var credit: UInt32 = 0
+    /// Whether the receiver asked us to use up our credit or give it back (§2.6.7).
+    public internal(set) var drain = false
+    public internal(set) var available: UInt32 = 0
+    var outgoing: [Delivery] = []    // sender: deliveries waiting for credit or window
+    var current: Delivery?           // receiver: the delivery still arriving
+    var nextTag: UInt64 = 0
+
+    init(session: Session, name: String, role: Role) {
+        self.session = session
+        self.name = name
+        self.role = role
+    }
+
+    var driver: ConnectionDriver { session.connection.driver }
+
+    /// Sends attach (§2.7.3).
+    public func attach() {
+        guard localState == .uninitialized else { return }
+        localState = .active
+        driver.post(.linkLocalOpen(self))
+        driver.sendAttach(self)
+    }
+
+    /// Sends detach with closed=true (§2.7.6).
+    public func close(_ error: AMQPError? = nil) { detach(closing: true, error) }
+
+    /// Sends detach; `closing: false` leaves the link resumable.
+    public func detach(closing: Bool = false, _ error: AMQPError? = nil) {
+        guard localState == .active else { return }
+        localState = .closed
+        localError = error
+        driver.post(closing ? .linkLocalClose(self) : .linkLocalDetach(self))
+        driver.sendDetach(self, closed: closing)
+    }
+
+    /// Receiver: grants `credit` more deliveries (§2.6.7).
+    public func flow(credit more: UInt32, drain: Bool = false) {
+        guard role == .receiver else { return }
+        credit &+= more
+        self.drain = drain
+        driver.sendFlow(session, link: self)
+    }
+
+    /// Sender: queues an encoded message for sending; it goes out as credit and window allow.
+    /// - Returns: the delivery, to follow its state.
+    @discardableResult
+    public func send(_ payload: [UInt8], tag: Binary? = nil, settled: Bool = false, messageFormat: UInt32 = 0) -> Delivery {
+        let t = tag ?? Binary(withUnsafeBytes(of: nextTag.bigEndian) { Array($0) })
+        nextTag &+= 1
+        let d = Delivery(link: self, tag: t, payload: payload[...])
+        d.locallySettled = settled || senderSettleMode == .settled
+        d.messageFormat = messageFormat
+        outgoing.append(d)
+        driver.flushTransfers(self)
+        return d
+    }
+
+    /// Sender: encodes and queues a message.
+    @discardableResult
+    public func send(_ message: Message, settled: Bool = false) -> Delivery { send(message.encoded, settled: settled) }
+
+    /// Deliveries queued but not yet fully sent.
+    public var queued: Int { outgoing.count }
+}
+
+@available(*, unavailable)
+extension Link: Sendable {}
+
+/// One message transfer and its state (AMQP 1.0 §2.6.12).
+///
+/// Threading: belongs to its driver; not `Sendable`.
+public final class Delivery {
+    public unowned let link: Link
+    public let tag: Binary
+    public internal(set) var id: UInt32?
+    public internal(set) var messageFormat: UInt32 = 0
+    /// Received bytes so far (receiver), or bytes still to send (sender).
+    public internal(set) var payload: ArraySlice<UInt8>
+    /// Receiver: more transfers of this delivery are still to come.
+    public internal(set) var isPartial = false
+    public internal(set) var isAborted = false
+    public internal(set) var localState: DeliveryState?
+    public internal(set) var remoteState: DeliveryState?
+    public internal(set) var locallySettled = false
+    public internal(set) var remotelySettled = false
+    var sentAnyFrame = false
+
+    init(link: Link, tag: Binary, payload: ArraySlice<UInt8>) {
+        self.link = link
+        self.tag = tag
+        self.payload = payload
+    }
+
+    /// Receiver: the message, once the whole payload is here.
+    public func message() throws -> Message { try Message(decoding: payload) }
+
+    /// Sets our state and optionally settles, sending a disposition (§2.7.5).
+    public func update(_ state: DeliveryState?, settle: Bool = false) {
+        localState = state
+        if settle { locallySettled = true }
+        link.driver.queueDisposition(self)
+    }
+
+    /// Receiver shorthand: accept and settle.
+    public func accept() { update(.accepted, settle: true) }
+    /// Settles without changing state.
+    public func settle() { update(localState, settle: true) }
+}
+
+@available(*, unavailable)
+extension Delivery: Sendable {}
