@@ -270,9 +270,9 @@ extension AMQPArray {
                 case .binary(let v): if v.count > 255 { return true }
                 case .string(let v): if v.utf8.count > 255 { return true }
                 case .symbol(let v): if v.rawValue.utf8.count > 255 { return true }
-                case .list(let l): if n - 2 > 255 || l.count > 255 { return true }
-                case .map(let m): if n - 2 > 255 || m.count * 2 > 255 { return true }
-                case .array(let a): if n - 2 > 255 || a.count > 255 { return true }
+                case .list(let l): if n - 1 > 255 || l.count > 255 { return true }
+                case .map(let m): if n - 1 > 255 || m.count * 2 > 255 { return true }
+                case .array(let a): if n - 1 > 255 || a.count > 255 { return true }
                 default: break
                 }
             }

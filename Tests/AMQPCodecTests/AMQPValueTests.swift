@@ -75,6 +75,19 @@ final class AMQPValueTests: XCTestCase {
         }
     }
 
+    /// Regression (found by the Proton differential test): array elements whose 8-bit size field
+    /// would be exactly 256 must switch the whole array to the 32-bit element form.
+    func testArrayElementsAtTheEightBitBoundary() throws {
+        for n in 245...262 {
+            let list = AMQPValue.list([.binary(Binary([UInt8](repeating: 1, count: n)))])
+            let map = AMQPValue.map([.binary(Binary([UInt8](repeating: 2, count: n))): .null])
+            for v in [AMQPValue.array(try AMQPArray(of: .list, [list])), .array(try AMQPArray(of: .map, [map]))] {
+                XCTAssertEqual(v.encoded.count, v.encodedSize, "\(n)")
+                XCTAssertEqual(try decode(v.encoded), v, "\(n)")
+            }
+        }
+    }
+
     func testCompactEncodingsChosen() {
         XCTAssertEqual(AMQPValue.uint(0).encoded, [0x43])
         XCTAssertEqual(AMQPValue.uint(255).encoded, [0x52, 255])
