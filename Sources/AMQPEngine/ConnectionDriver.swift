@@ -130,6 +130,9 @@ public final class ConnectionDriver {
             transportError(AMQPError(condition: ErrorCondition.connectionForced, description: "connection aborted: input closed before the peer's close"), sendClose: false)
         }
         closeTail()
+        // Nothing more will arrive: say goodbye if we had said hello, then close once flushed.
+        if openSent && !closeSent { sendCloseFrame() }
+        finishOutput()
     }
 
     private func grow(to size: Int) {
@@ -503,7 +506,7 @@ public final class ConnectionDriver {
         if outStart == outbound.count {
             outbound.removeAll(keepingCapacity: true)
             outStart = 0
-            if closeSent && (connection.remoteState == .closed || isTailClosed) { finishOutput() }
+            if isTailClosed && (closeSent || !openSent) || closeSent && connection.remoteState == .closed { finishOutput() }
         }
     }
 
