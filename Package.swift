@@ -35,15 +35,21 @@ let package = Package(
             path: "Fuzz/FuzzMessageDecode",
             swiftSettings: strict
         ),
+        // ../shared lookup for every test target.
+        .target(
+            name: "SharedFixtures",
+            path: "Tests/SharedFixtures",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "AMQPCodecTests",
-            dependencies: ["AMQPCodec"],
+            dependencies: ["AMQPCodec", "SharedFixtures"],
             exclude: ["proton_differential.py"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "AMQPEngineTests",
-            dependencies: ["AMQPEngine"],
+            dependencies: ["AMQPEngine", "SharedFixtures"],
             swiftSettings: strict
         ),
     ]

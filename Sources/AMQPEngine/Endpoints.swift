@@ -113,20 +113,20 @@ public final class Session {
         connection.driver.sendEnd(self)
     }
 
-    /// Creates a sending link; call ``Link/attach()`` to open it.
+    /// Creates a sending link to `target`; call ``Link/attach()`` to open it.
     public func sender(name: String, target: String? = nil) -> Link {
-        let l = Link(session: self, name: name, role: .sender)
-        l.localTarget = Target(address: target)
-        l.localSource = Source()
-        links.append(l)
-        return l
+        makeLink(name, .sender, source: Source(), target: Target(address: target))
     }
 
-    /// Creates a receiving link; call ``Link/attach()`` then ``Link/flow(credit:)``.
+    /// Creates a receiving link from `source`; call ``Link/attach()`` then ``Link/flow(credit:)``.
     public func receiver(name: String, source: String? = nil) -> Link {
-        let l = Link(session: self, name: name, role: .receiver)
-        l.localSource = Source(address: source)
-        l.localTarget = Target()
+        makeLink(name, .receiver, source: Source(address: source), target: Target())
+    }
+
+    private func makeLink(_ name: String, _ role: Role, source: Source, target: Target) -> Link {
+        let l = Link(session: self, name: name, role: role)
+        l.localSource = source
+        l.localTarget = target
         links.append(l)
         return l
     }

@@ -1,3 +1,4 @@
+import SharedFixtures
 import XCTest
 @testable import AMQPCodec
 

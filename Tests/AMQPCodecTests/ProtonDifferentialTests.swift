@@ -21,6 +21,35 @@ final class ProtonDifferentialTests: XCTestCase {
         ProcessInfo.processInfo.environment["AMQP_PROTON_SEED"].flatMap { UInt64($0) } ?? 20_250_601
     }
 
+    /// Decodes Proton's bytes, compares the canonical text, re-encodes and decodes again.
+    /// - Returns: Swift's re-encoding when every step agreed; nil after recording a failure.
+    private func checkRoundTrip<T>(_ at: String, _ line: ProtonLines.Line, _ what: String, _ failures: inout [String],
+                                   decode: ([UInt8]) throws -> T, canonical: (T) -> String,
+                                   encode: (T) -> [UInt8]) -> [UInt8]? {
+        let decoded: T
+        do { decoded = try decode(line.bytes) } catch {
+            failures.append("\(at): Swift cannot decode Proton's \(what): \(error)\n  bytes: \(hexPrefix(line.bytes))\n  proton: \(line.canonical.prefix(300))")
+            return nil
+        }
+        let text = canonical(decoded)
+        guard text == line.canonical else {
+            failures.append("\(at): \(what) decoded differently\n  bytes: \(hexPrefix(line.bytes))\n" + difference(line.canonical, text))
+            return nil
+        }
+        let again = encode(decoded)
+        do {
+            let back = canonical(try decode(again))
+            guard back == text else {
+                failures.append("\(at): Swift \(what) re-encoding decodes differently\n  proton bytes: \(hexPrefix(line.bytes))\n  swift bytes:  \(hexPrefix(again))\n" + difference(text, back))
+                return nil
+            }
+        } catch {
+            failures.append("\(at): Swift cannot decode its own \(what) re-encoding: \(error)\n  proton bytes: \(hexPrefix(line.bytes))\n  swift bytes:  \(hexPrefix(again))")
+            return nil
+        }
+        return again
+    }
+
     // MARK: Proton → Swift
 
     func testProtonEncodingsDecodeInSwift() throws {
@@ -42,49 +71,17 @@ final class ProtonDifferentialTests: XCTestCase {
             switch line.kind {
             case "V":
                 values += 1
-                let value: AMQPValue
-                do { value = try AMQPValue(decoding: line.bytes) } catch {
-                    failures.append("\(at): Swift cannot decode Proton's value: \(error)\n  bytes: \(hexPrefix(line.bytes))\n  proton: \(line.canonical.prefix(300))")
-                    continue
-                }
-                let text = ProtonCanonical.value(value)
-                if text != line.canonical {
-                    failures.append("\(at): decoded differently\n  bytes: \(hexPrefix(line.bytes))\n" + difference(line.canonical, text))
-                    continue
-                }
-                let again = value.encoded
+                guard let again = checkRoundTrip(at, line, "value", &failures,
+                                                 decode: { try AMQPValue(decoding: $0) },
+                                                 canonical: ProtonCanonical.value, encode: \.encoded) else { continue }
                 if again == line.bytes { identical += 1 }
-                do {
-                    let back = ProtonCanonical.value(try AMQPValue(decoding: again))
-                    if back != text {
-                        failures.append("\(at): Swift re-encoding decodes differently\n  proton bytes: \(hexPrefix(line.bytes))\n  swift bytes:  \(hexPrefix(again))\n" + difference(text, back))
-                    }
-                } catch {
-                    failures.append("\(at): Swift cannot decode its own re-encoding: \(error)\n  proton bytes: \(hexPrefix(line.bytes))\n  swift bytes:  \(hexPrefix(again))")
-                }
-                reencoded.append(ProtonLines.line("V", again, text))
+                reencoded.append(ProtonLines.line("V", again, line.canonical))
             case "M":
                 messages += 1
-                let message: Message
-                do { message = try Message(decoding: line.bytes) } catch {
-                    failures.append("\(at): Swift cannot decode Proton's message: \(error)\n  bytes: \(hexPrefix(line.bytes))\n  proton: \(line.canonical.prefix(300))")
-                    continue
-                }
-                let text = ProtonCanonical.message(message)
-                if text != line.canonical {
-                    failures.append("\(at): message decoded differently\n  bytes: \(hexPrefix(line.bytes))\n" + difference(line.canonical, text))
-                    continue
-                }
-                let again = message.encoded
-                do {
-                    let back = ProtonCanonical.message(try Message(decoding: again))
-                    if back != text {
-                        failures.append("\(at): Swift message re-encoding decodes differently\n  swift bytes: \(hexPrefix(again))\n" + difference(text, back))
-                    }
-                } catch {
-                    failures.append("\(at): Swift cannot decode its own message re-encoding: \(error)\n  swift bytes: \(hexPrefix(again))")
-                }
-                reencoded.append(ProtonLines.line("M", again, text))
+                guard let again = checkRoundTrip(at, line, "message", &failures,
+                                                 decode: { try Message(decoding: $0) },
+                                                 canonical: ProtonCanonical.message, encode: \.encoded) else { continue }
+                reencoded.append(ProtonLines.line("M", again, line.canonical))
             default:
                 failures.append("\(at): unknown line kind \(line.kind)")
             }

@@ -36,7 +36,7 @@ final class ConnectionDriverTests: XCTestCase {
 
     func testTransfersSettleAndAccept() throws {
         let pair = DriverPair()
-        let (sender, receiver) = pair.openLinkPair(credit: 1000)
+        let (sender, _) = pair.openLinkPair(credit: 1000)
         XCTAssertEqual(sender.credit, 1000)
         for i in 0..<1000 {
             sender.send(Message(value: .int(Int32(i))))

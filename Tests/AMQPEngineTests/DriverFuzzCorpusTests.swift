@@ -1,27 +1,16 @@
 import AMQPCodec
 @testable import AMQPEngine
-import Foundation
+import SharedFixtures
 import XCTest
 
 /// Every input from Proton's connection-driver fuzzing, fed to a server-mode driver, ends with the
 /// driver finished (or waiting for more input), with no trap, no hang and bounded memory.
 final class DriverFuzzCorpusTests: XCTestCase {
-    static var corpus: URL? {
-        if let env = ProcessInfo.processInfo.environment["AMQP_SHARED_DIR"] {
-            return URL(fileURLWithPath: env).appendingPathComponent("test-vectors/fuzz-connection-driver")
-        }
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let dir = repo.deletingLastPathComponent().appendingPathComponent("shared/test-vectors/fuzz-connection-driver")
-        return FileManager.default.fileExists(atPath: dir.path) ? dir : nil
-    }
-
     func run(_ sub: String) throws -> (finished: Int, waiting: Int) {
-        guard let dir = Self.corpus?.appendingPathComponent(sub), FileManager.default.fileExists(atPath: dir.path) else {
-            throw XCTSkip("../shared/test-vectors/fuzz-connection-driver is absent (set AMQP_SHARED_DIR)")
-        }
+        let dir = try SharedFixtures.require("test-vectors/fuzz-connection-driver/\(sub)")
         var finished = 0, waiting = 0
-        for file in try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil).sorted(by: { $0.path < $1.path }) {
-            let bytes = [UInt8](try Data(contentsOf: file))
+        for file in try SharedFixtures.files(in: dir) {
+            let bytes = try SharedFixtures.bytes(file)
             let driver = ConnectionDriver(mode: .server, configuration: DriverConfiguration(containerID: "fuzz"))
             var events = 0
             // Answer like a simple server: open what the peer opens, so more of the engine runs.
