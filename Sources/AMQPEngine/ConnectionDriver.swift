@@ -13,6 +13,10 @@ public struct DriverConfiguration: Sendable {
     public var sessionIncomingWindow: UInt32 = 2048
     /// Largest message a receiving link accepts; bigger ones detach the link.
     public var maxMessageSize: UInt64?
+    /// Client mode: how to authenticate. nil speaks plain AMQP with no SASL layer.
+    public var saslClient: SASLClientConfiguration?
+    /// Server mode: the mechanisms offered to a client that starts with the SASL header.
+    public var saslServer: SASLServerConfiguration = .anonymous
     /// Called with each frame in and out, in readable form (see ``ConnectionDriver/traceFromEnvironment``).
     public var trace: (@Sendable (String) -> Void)?
 
@@ -45,11 +49,15 @@ public final class ConnectionDriver {
     // out by readBuffer() stays valid until the next call into the driver, which is the contract.
     private var inbound: UnsafeMutableRawBufferPointer
     private var inCount = 0
-    private var headerReceived = false
+    private var expectingHeader = true
+    private var receivedAnyHeader = false
+    private var amqpHeaderReceived = false
     // Output: bytes not yet taken by the host, from outStart.
     private var outbound: [UInt8] = []
     private var outStart = 0
-    private var headerSent = false
+    // AMQP frames written before the AMQP header may go out (during SASL) wait here.
+    private var deferred: [UInt8] = []
+    private var amqpOutputStarted = false
     private var openSent = false
     private var closeSent = false
 
@@ -69,6 +77,25 @@ public final class ConnectionDriver {
 
     private var pendingDispositions: [Delivery] = []
 
+    private enum SASLState {
+        case off
+        case clientAwaitingMechanisms(SASLClientConfiguration)
+        case clientAwaitingOutcome(SASLClientMechanism)
+        case serverAwaitingInit(any SASLAuthenticator)
+        case serverAwaitingResponse(any SASLAuthenticator)
+        case succeeded
+        case failed
+    }
+    private var sasl: SASLState = .off
+    // Input frames are SASL frames: between the SASL header and the outcome.
+    private var inSASLLayer = false
+    /// The mechanism SASL settled on, once chosen.
+    public private(set) var saslMechanism: Symbol?
+    /// The SASL outcome, once sent (server) or received (client).
+    public private(set) var saslOutcome: SASLCode?
+    /// Server: who the client authenticated as; nil without SASL.
+    public private(set) var authenticatedIdentity: String?
+
     public init(mode: Mode, configuration: DriverConfiguration) {
         self.mode = mode
         var config = configuration
@@ -81,7 +108,15 @@ public final class ConnectionDriver {
                                     idleTimeOut: config.idleTimeout)
         post(.connectionInit(connection))
         post(.connectionBound(connection))
-        writeHeader()
+        // A client speaks first; a server answers the header the client chose.
+        if mode == .client {
+            if let sasl = config.saslClient {
+                self.sasl = .clientAwaitingMechanisms(sasl)
+                writeHeader(.sasl)
+            } else {
+                startAMQPOutput()
+            }
+        }
     }
 
     deinit { inbound.deallocate() }
@@ -126,7 +161,7 @@ public final class ConnectionDriver {
     /// Reports end of input (the socket's read side closed).
     public func readClose() {
         guard !isTailClosed else { return }
-        if connection.remoteState != .closed && headerReceived || !headerReceived && inCount > 0 {
+        if connection.remoteState != .closed && receivedAnyHeader || !receivedAnyHeader && inCount > 0 {
             transportError(AMQPError(condition: ErrorCondition.connectionForced, description: "connection aborted: input closed before the peer's close"), sendClose: false)
         }
         closeTail()
@@ -144,41 +179,24 @@ public final class ConnectionDriver {
 
     private func process() {
         var pos = 0
-        if !headerReceived {
-            guard inCount >= 8 else { return }
-            let header = ProtocolHeader(UnsafeRawBufferPointer(rebasing: inbound[0..<8]))
-            guard header == .amqp else {
-                let what = header.map { "\($0)" } ?? "bytes that are not an AMQP header"
-                transportError(AMQPError(condition: ErrorCondition.notImplemented, description: "unsupported protocol header: \(what)"), sendClose: false)
-                closeTail()
-                closeHead()
-                return
-            }
-            headerReceived = true
-            pos = 8
-        }
-        // Find the complete frames, then copy them out in one array so that payloads handed to
-        // the application can share it.
-        var end = pos
         while !isTailClosed {
-            guard let size = Frame.declaredSize(UnsafeRawBufferPointer(rebasing: inbound[0..<inCount]), at: end) else { break }
-            guard size >= 8 else {
-                transportError(AMQPError(condition: ErrorCondition.framingError, description: "frame size \(size) is below 8"))
-                closeTail()
-                return
+            if expectingHeader {
+                guard inCount - pos >= 8 else { break }
+                pos += 8
+                handleHeader(ProtocolHeader(UnsafeRawBufferPointer(rebasing: inbound[(pos - 8)..<pos])))
+                continue
             }
-            guard size <= Int(configuration.maxFrameSize) else {
-                transportError(AMQPError(condition: ErrorCondition.framingError, description: "frame of \(size) bytes exceeds max-frame-size \(configuration.maxFrameSize)"))
-                closeTail()
-                return
+            guard let size = completeFrameSize(at: pos) else { break }
+            if inSASLLayer {
+                handleSASLFrame(Array(UnsafeRawBufferPointer(rebasing: inbound[pos..<(pos + size)]))[...])
+                pos += size
+                continue
             }
-            if end + size > inCount {
-                if end + size > inbound.count { compact(from: pos, end: end); grow(to: max(size + 8, inbound.count)); end -= pos; pos = 0 }
-                break
-            }
-            end += size
-        }
-        if end > pos {
+            // Take the whole run of complete frames and copy it out in one array, so that payloads
+            // handed to the application can share it.
+            var end = pos + size
+            while let next = completeFrameSize(at: end) { end += next }
+            if isTailClosed { return }
             let chunk = Array(UnsafeRawBufferPointer(rebasing: inbound[pos..<end]))
             var i = 0
             while i < chunk.count && !isTailClosed {
@@ -186,17 +204,168 @@ public final class ConnectionDriver {
                 handleFrame(chunk[i..<(i + size)])
                 i += size
             }
+            pos = end
         }
-        compact(from: end, end: end)
+        compact(from: pos)
+        if !expectingHeader, !isTailClosed, let size = Frame.declaredSize(UnsafeRawBufferPointer(rebasing: inbound[0..<inCount]), at: 0),
+           size > inbound.count {
+            grow(to: size + 8)
+        }
+    }
+
+    /// The size of the complete frame at `index`; nil when more input is needed, or when the frame
+    /// is malformed, in which case the transport is closed.
+    private func completeFrameSize(at index: Int) -> Int? {
+        guard let size = Frame.declaredSize(UnsafeRawBufferPointer(rebasing: inbound[0..<inCount]), at: index) else { return nil }
+        guard size >= 8 else {
+            protocolFailure(ErrorCondition.framingError, "frame size \(size) is below 8")
+            return nil
+        }
+        guard size <= Int(configuration.maxFrameSize) else {
+            protocolFailure(ErrorCondition.framingError, "frame of \(size) bytes exceeds max-frame-size \(configuration.maxFrameSize)")
+            return nil
+        }
+        return index + size <= inCount ? size : nil
     }
 
     /// Moves unprocessed input from `from` to the start of the buffer.
-    private func compact(from: Int, end: Int) {
+    private func compact(from: Int) {
         let left = inCount - from
         if from > 0 && left > 0 {
             inbound.baseAddress!.copyMemory(from: inbound.baseAddress! + from, byteCount: left)
         }
         inCount = max(0, left)
+    }
+
+    /// Reports a violation, closes with it (when the AMQP layer is up) and stops reading.
+    private func protocolFailure(_ condition: Symbol, _ description: String) {
+        protocolFailure(AMQPError(condition: condition, description: description))
+    }
+
+    private func protocolFailure(_ error: AMQPError) {
+        transportError(error)
+        closeTail()
+        finishOutput()
+    }
+
+    // MARK: protocol headers and SASL (§2.2, §5.3)
+
+    private func handleHeader(_ header: ProtocolHeader?) {
+        trace("<- \(header.map { "\($0)" } ?? "unknown") header")
+        receivedAnyHeader = true
+        switch (mode, header, sasl) {
+        case (.client, .sasl?, .clientAwaitingMechanisms), (.server, .sasl?, .off):
+            expectingHeader = false
+            inSASLLayer = true
+            if mode == .server {
+                let config = configuration.saslServer
+                sasl = .serverAwaitingInit(config.makeAuthenticator())
+                writeHeader(.sasl)
+                writeSASLFrame(.saslMechanisms(SASLMechanisms(saslServerMechanisms: config.mechanisms)))
+            }
+        case (.client, .amqp?, .off), (.client, .amqp?, .succeeded), (.server, .amqp?, .succeeded):
+            expectingHeader = false
+            amqpHeaderReceived = true
+            startAMQPOutput()
+        case (.server, .amqp?, .off):
+            expectingHeader = false
+            amqpHeaderReceived = true
+            startAMQPOutput()
+            if !configuration.saslServer.allowsUnauthenticated {
+                protocolFailure(ErrorCondition.unauthorizedAccess, "this server requires SASL authentication")
+            }
+        default:
+            // A server answers with the header it would have liked; a client has sent its own already.
+            if mode == .server && !amqpOutputStarted && !headerSentAny { writeHeader(.amqp) }
+            let what = header.map { "\($0)" } ?? "bytes that are not an AMQP header"
+            transportError(AMQPError(condition: ErrorCondition.notImplemented, description: "unexpected protocol header: \(what)"), sendClose: false)
+            closeTail()
+            finishOutput()
+        }
+    }
+
+    private func handleSASLFrame(_ bytes: ArraySlice<UInt8>) {
+        let frame: Frame
+        do {
+            frame = try Frame.parse(bytes)
+        } catch {
+            saslFailure(ErrorCondition.framingError, "bad SASL frame: \(error)")
+            return
+        }
+        guard let p = frame.performative, frame.kind == .sasl else {
+            saslFailure(ErrorCondition.framingError, "AMQP frame during SASL negotiation")
+            return
+        }
+        trace("<- SASL \(p)")
+        switch (sasl, p) {
+        case (.clientAwaitingMechanisms(let config), .saslMechanisms(let m)):
+            guard let chosen = config.mechanisms.first(where: { m.saslServerMechanisms.contains($0.name) }) else {
+                let offered = m.saslServerMechanisms.map(\.rawValue).joined(separator: " ")
+                let ours = config.mechanisms.map(\.name.rawValue).joined(separator: " ")
+                saslFailure(ErrorCondition.unauthorizedAccess, "no common SASL mechanism: the server offers [\(offered)], we have [\(ours)]")
+                return
+            }
+            saslMechanism = chosen.name
+            sasl = .clientAwaitingOutcome(chosen)
+            writeSASLFrame(.saslInit(SASLInit(mechanism: chosen.name, initialResponse: chosen.initialResponse.map { Binary($0) },
+                                              hostname: configuration.hostname)))
+        case (.clientAwaitingOutcome(let mechanism), .saslChallenge(let c)):
+            guard let response = mechanism.respond(to: Array(c.challenge)) else {
+                saslFailure(ErrorCondition.unauthorizedAccess, "SASL \(mechanism.name) cannot answer the server's challenge")
+                return
+            }
+            writeSASLFrame(.saslResponse(SASLResponse(response: Binary(response))))
+        case (.clientAwaitingOutcome(let mechanism), .saslOutcome(let o)):
+            saslOutcome = o.code
+            guard o.code == .ok else {
+                saslFailure(ErrorCondition.unauthorizedAccess, "SASL authentication failed: outcome \(o.code.name) (mechanism \(mechanism.name))")
+                return
+            }
+            sasl = .succeeded
+            inSASLLayer = false
+            expectingHeader = true
+            startAMQPOutput()
+        case (.serverAwaitingInit(let auth), .saslInit(let i)):
+            saslMechanism = i.mechanism
+            guard configuration.saslServer.mechanisms.contains(i.mechanism) else {
+                applySASLStep(.failure(.auth), auth)
+                return
+            }
+            applySASLStep(auth.start(mechanism: i.mechanism, initialResponse: i.initialResponse.map { Array($0) }, hostname: i.hostname), auth)
+        case (.serverAwaitingResponse(let auth), .saslResponse(let r)):
+            applySASLStep(auth.respond(Array(r.response)), auth)
+        default:
+            saslFailure(ErrorCondition.illegalState, "unexpected \(p.name) during SASL negotiation")
+        }
+    }
+
+    private func applySASLStep(_ step: SASLStep, _ auth: any SASLAuthenticator) {
+        switch step {
+        case .success(let identity, let data):
+            authenticatedIdentity = identity
+            saslOutcome = .ok
+            sasl = .succeeded
+            inSASLLayer = false
+            expectingHeader = true
+            writeSASLFrame(.saslOutcome(SASLOutcome(code: .ok, additionalData: data.map { Binary($0) })))
+        case .challenge(let bytes):
+            sasl = .serverAwaitingResponse(auth)
+            writeSASLFrame(.saslChallenge(SASLChallenge(challenge: Binary(bytes))))
+        case .failure(let code):
+            let code = code == .ok ? SASLCode.auth : code
+            saslOutcome = code
+            writeSASLFrame(.saslOutcome(SASLOutcome(code: code)))
+            saslFailure(ErrorCondition.unauthorizedAccess, "SASL authentication failed: outcome \(code.name) (mechanism \(saslMechanism?.rawValue ?? "none"))")
+        }
+    }
+
+    /// Ends a failed SASL exchange: no AMQP layer exists to close, so the transport just closes
+    /// once the outcome (if any) is written.
+    private func saslFailure(_ condition: Symbol, _ description: String) {
+        sasl = .failed
+        transportError(AMQPError(condition: condition, description: description), sendClose: false)
+        closeTail()
+        finishOutput()
     }
 
     private func handleFrame(_ bytes: ArraySlice<UInt8>) {
@@ -206,13 +375,12 @@ public final class ConnectionDriver {
         } catch {
             switch error {
             case .malformedHeader(let s):
-                transportError(AMQPError(condition: ErrorCondition.framingError, description: s))
+                protocolFailure(ErrorCondition.framingError, s)
             case .tooLarge(let size, let limit):
-                transportError(AMQPError(condition: ErrorCondition.framingError, description: "frame of \(size) bytes over \(limit)"))
+                protocolFailure(ErrorCondition.framingError, "frame of \(size) bytes over \(limit)")
             case .body(let e):
-                transportError(AMQPError(condition: e.condition, description: "bad frame body: \(e)"))
+                protocolFailure(e.condition, "bad frame body: \(e)")
             }
-            closeTail()
             return
         }
         guard let p = frame.performative else {
@@ -221,13 +389,11 @@ public final class ConnectionDriver {
         }
         trace("<- [\(frame.channel)] \(p)")
         guard frame.kind == .amqp else {
-            transportError(AMQPError(condition: ErrorCondition.framingError, description: "SASL frame \(p.name) on an AMQP connection"))
-            closeTail()
+            protocolFailure(ErrorCondition.framingError, "SASL frame \(p.name) on an AMQP connection")
             return
         }
         if case .open = p {} else if connection.remoteState == .uninitialized {
-            transportError(AMQPError(condition: ErrorCondition.illegalState, description: "\(p.name) before open"))
-            closeTail()
+            protocolFailure(ErrorCondition.illegalState, "\(p.name) before open")
             return
         }
         switch p {
@@ -241,15 +407,13 @@ public final class ConnectionDriver {
         case .end(let e): withSession(frame.channel) { handleEnd(e, $0) }
         case .close(let c): handleClose(c)
         default:
-            transportError(AMQPError(condition: ErrorCondition.framingError, description: "\(p.name) in an AMQP frame"))
-            closeTail()
+            protocolFailure(ErrorCondition.framingError, "\(p.name) in an AMQP frame")
         }
     }
 
     private func withSession(_ channel: UInt16, _ body: (Session) -> Void) {
         guard let s = connection.sessionsByRemoteChannel[channel] else {
-            transportError(AMQPError(condition: ErrorCondition.notFound, description: "frame on channel \(channel), which has no session"))
-            closeTail()
+            protocolFailure(ErrorCondition.notFound, "frame on channel \(channel), which has no session")
             return
         }
         body(s)
@@ -259,8 +423,7 @@ public final class ConnectionDriver {
 
     private func handleOpen(_ o: Open) {
         guard connection.remoteState == .uninitialized else {
-            transportError(AMQPError(condition: ErrorCondition.illegalState, description: "second open"))
-            closeTail()
+            protocolFailure(ErrorCondition.illegalState, "second open")
             return
         }
         connection.remoteOpen = o
@@ -272,15 +435,13 @@ public final class ConnectionDriver {
 
     private func handleBegin(_ b: Begin, channel: UInt16) {
         guard connection.sessionsByRemoteChannel[channel] == nil, channel <= configuration.channelMax else {
-            transportError(AMQPError(condition: ErrorCondition.notAllowed, description: "begin on channel \(channel), in use or above channel-max"))
-            closeTail()
+            protocolFailure(ErrorCondition.notAllowed, "begin on channel \(channel), in use or above channel-max")
             return
         }
         let session: Session
         if let ours = b.remoteChannel {
             guard let s = connection.sessions.first(where: { $0.localChannel == ours && $0.remoteChannel == nil }) else {
-                transportError(AMQPError(condition: ErrorCondition.notFound, description: "begin answers channel \(ours), which we did not begin"))
-                closeTail()
+                protocolFailure(ErrorCondition.notFound, "begin answers channel \(ours), which we did not begin")
                 return
             }
             session = s
@@ -469,13 +630,13 @@ public final class ConnectionDriver {
 
     /// Closes the connection with `error`: sends close (after open if need be) and stops reading.
     public func close(_ error: AMQPError) {
-        transportError(error)
-        closeTail()
+        protocolFailure(error)
     }
 
     private func transportError(_ error: AMQPError, sendClose: Bool = true) {
         post(.transportError(error))
-        if sendClose && !closeSent && !isHeadClosed {
+        // Before the AMQP layer is up (say, during SASL) there is nothing to close but the transport.
+        if sendClose && amqpOutputStarted && !closeSent && !isHeadClosed {
             connection.localError = error
             if connection.localState == .uninitialized { connection.localState = .active; sendOpenIfReady() }
             connection.localState = .closed
@@ -598,17 +759,37 @@ public final class ConnectionDriver {
 
     // MARK: writing frames
 
-    private func writeHeader() {
-        guard !headerSent else { return }
-        headerSent = true
-        outbound.append(contentsOf: ProtocolHeader.amqp.bytes)
-        trace("-> AMQP header")
+    private var headerSentAny = false
+
+    private func writeHeader(_ header: ProtocolHeader) {
+        headerSentAny = true
+        outbound.append(contentsOf: header.bytes)
+        trace("-> \(header) header")
+    }
+
+    /// Writes the AMQP header, then whatever AMQP frames waited for it.
+    private func startAMQPOutput() {
+        guard !amqpOutputStarted else { return }
+        amqpOutputStarted = true
+        writeHeader(.amqp)
+        outbound.append(contentsOf: deferred)
+        deferred = []
     }
 
     private func writeFrame(channel: UInt16, _ p: Performative, payload: ArraySlice<UInt8> = []) {
         guard !isHeadClosed else { return }
         trace("-> [\(channel)] \(p)")
-        Frame(channel: channel, p, payload: payload).encode(into: &outbound)
+        if amqpOutputStarted {
+            Frame(channel: channel, p, payload: payload).encode(into: &outbound)
+        } else {
+            Frame(channel: channel, p, payload: payload).encode(into: &deferred)
+        }
+    }
+
+    private func writeSASLFrame(_ p: Performative) {
+        guard !isHeadClosed else { return }
+        trace("-> SASL \(p)")
+        Frame(kind: .sasl, channel: 0, p).encode(into: &outbound)
     }
 
     private func writeHeartbeat() {

@@ -234,7 +234,9 @@ final class ConnectionDriverTests: XCTestCase {
         while let e = d.nextEvent() { events.append(e) }
         XCTAssertEqual(Array(d.pendingOutput.prefix(8)), ProtocolHeader.amqp.bytes)
         XCTAssertTrue(events.contains { if case .transportError = $0 { return true } else { return false } })
+        XCTAssertFalse(d.isHeadClosed, "the header must be written before the head closes")
         d.writeDone(d.pendingOutput.count)
+        while let e = d.nextEvent() { events.append(e) }
         XCTAssertTrue(d.isFinished)
     }
 
