@@ -13,6 +13,14 @@ public struct DriverConfiguration: Sendable {
     public var sessionIncomingWindow: UInt32 = 2048
     /// Largest message a receiving link accepts; bigger ones detach the link.
     public var maxMessageSize: UInt64?
+    /// Highest link handle a peer may use in a session; announced in our begin (§2.7.2).
+    public var handleMax: UInt32 = 65_535
+    /// Unsettled incoming deliveries a session holds at most; one more ends the session with
+    /// `amqp:resource-limit-exceeded`. Settle deliveries to make room.
+    public var maxUnsettledDeliveries: Int = 65_536
+    /// Received payload bytes a session holds, not yet read (``Delivery/readPayload()``) or settled,
+    /// before it stops reopening its incoming window: a slow reader throttles the sender.
+    public var sessionBufferLimit: Int = 32 << 20
     /// Client mode: how to authenticate. nil speaks plain AMQP with no SASL layer.
     public var saslClient: SASLClientConfiguration?
     /// Server mode: the mechanisms offered to a client that starts with the SASL header.
@@ -392,6 +400,11 @@ public final class ConnectionDriver {
             protocolFailure(ErrorCondition.framingError, "SASL frame \(p.name) on an AMQP connection")
             return
         }
+        guard frame.channel <= configuration.channelMax else {
+            // §2.7.1: a channel outside the announced range is a framing error.
+            protocolFailure(ErrorCondition.framingError, "frame on channel \(frame.channel), above channel-max \(configuration.channelMax)")
+            return
+        }
         if case .open = p {} else if connection.remoteState == .uninitialized {
             protocolFailure(ErrorCondition.illegalState, "\(p.name) before open")
             return
@@ -453,12 +466,18 @@ public final class ConnectionDriver {
         session.nextIncomingID = b.nextOutgoingID
         session.remoteIncomingWindow = b.incomingWindow
         session.remoteOutgoingWindow = b.outgoingWindow
+        session.remoteHandleMax = b.handleMax
         connection.sessionsByRemoteChannel[channel] = session
         post(.sessionRemoteBegin(session))
         for l in session.links where l.role == .sender { flushTransfers(l) }
     }
 
     private func handleAttach(_ a: Attach, _ s: Session) {
+        guard a.handle <= configuration.handleMax else {
+            // §2.7.2: a handle outside the announced range is a framing error.
+            protocolFailure(ErrorCondition.framingError, "attach with handle \(a.handle), above handle-max \(configuration.handleMax)")
+            return
+        }
         if s.linksByRemoteHandle[a.handle] != nil {
             endSession(s, AMQPError(condition: ErrorCondition.handleInUse, description: "handle \(a.handle) is in use"))
             return
@@ -533,10 +552,12 @@ public final class ConnectionDriver {
             endSession(s, AMQPError(condition: ErrorCondition.unattachedHandle, description: "transfer for handle \(t.handle)"))
             return
         }
+        // Transfers already in flight when we detached are dropped, not errors.
+        guard link.localState != .closed else { return }
         let delivery: Delivery
         if let current = link.current {
             delivery = current
-            if !t.aborted { delivery.payload.append(contentsOf: payload) }
+            if !t.aborted { delivery.receive(payload) }
         } else {
             guard let id = t.deliveryID else {
                 detachLink(link, AMQPError(condition: ErrorCondition.invalidField, description: "first transfer of a delivery without delivery-id"))
@@ -546,9 +567,15 @@ public final class ConnectionDriver {
                 detachLink(link, AMQPError(condition: ErrorCondition.transferLimitExceeded, description: "transfer without credit"))
                 return
             }
+            if t.settled != true && s.unsettledIncoming.count >= configuration.maxUnsettledDeliveries {
+                endSession(s, AMQPError(condition: ErrorCondition.resourceLimitExceeded,
+                                        description: "more than \(configuration.maxUnsettledDeliveries) unsettled deliveries"))
+                return
+            }
             link.credit -= 1
             link.deliveryCount &+= 1
-            delivery = Delivery(link: link, tag: t.deliveryTag ?? [], payload: payload)
+            delivery = Delivery(link: link, tag: t.deliveryTag ?? [], payload: [])
+            delivery.receive(payload)
             delivery.id = id
             delivery.messageFormat = t.messageFormat ?? 0
             link.current = delivery
@@ -557,14 +584,16 @@ public final class ConnectionDriver {
         if t.settled == true { delivery.remotelySettled = true }
         if let state = t.state { delivery.remoteState = state }
         let limit = link.maxMessageSize ?? configuration.maxMessageSize
-        if let limit, UInt64(delivery.payload.count) > limit {
+        if let limit, UInt64(delivery.receivedBytes) > limit {
             link.current = nil
+            delivery.releaseBuffered()
             detachLink(link, AMQPError(condition: ErrorCondition.messageSizeExceeded, description: "message over \(limit) bytes"))
             return
         }
         if t.aborted {
             delivery.isAborted = true
             delivery.isPartial = false
+            delivery.releaseBuffered()
             delivery.payload = []
             link.current = nil
             if let id = delivery.id { s.unsettledIncoming[id] = nil }
@@ -573,7 +602,13 @@ public final class ConnectionDriver {
             if !t.more { link.current = nil }
         }
         post(.delivery(delivery))
-        if s.incomingWindowLeft <= s.incomingWindow / 2 {
+        reopenIncomingWindow(s)
+    }
+
+    /// Grants the peer a full incoming window again once half is used, unless the application
+    /// has fallen behind reading what arrived (``DriverConfiguration/sessionBufferLimit``).
+    func reopenIncomingWindow(_ s: Session) {
+        if s.incomingWindowLeft <= s.incomingWindow / 2 && s.bufferedBytes < configuration.sessionBufferLimit {
             s.incomingWindowLeft = s.incomingWindow
             sendFlow(s, link: nil)
         }
@@ -817,14 +852,18 @@ public final class ConnectionDriver {
 
     func sendBegin(_ s: Session) {
         let used = Set(connection.sessions.compactMap(\.localChannel))
-        guard let channel = (0...configuration.channelMax).first(where: { !used.contains($0) }) else {
-            s.localError = AMQPError(condition: ErrorCondition.resourceLimitExceeded, description: "no free channel")
+        // Both sides' channel-max bound us; the peer's is known once its open arrived.
+        let limit = min(configuration.channelMax, connection.remoteOpen?.channelMax ?? .max)
+        guard let channel = (0...limit).first(where: { !used.contains($0) }) else {
+            s.localError = AMQPError(condition: ErrorCondition.resourceLimitExceeded, description: "no free channel below channel-max \(limit)")
+            post(.sessionLocalEnd(s))
             return
         }
         s.localChannel = channel
         guard connection.localState == .active else { return }
         writeFrame(channel: channel, .begin(Begin(remoteChannel: s.remoteChannel, nextOutgoingID: s.nextOutgoingID,
-                                                  incomingWindow: s.incomingWindowLeft, outgoingWindow: s.outgoingWindow)))
+                                                  incomingWindow: s.incomingWindowLeft, outgoingWindow: s.outgoingWindow,
+                                                  handleMax: configuration.handleMax)))
     }
 
     func sendEnd(_ s: Session) {
@@ -839,6 +878,12 @@ public final class ConnectionDriver {
         let used = Set(s.links.compactMap(\.localHandle))
         var h: UInt32 = 0
         while used.contains(h) { h += 1 }
+        guard h <= s.remoteHandleMax else {
+            l.localError = AMQPError(condition: ErrorCondition.resourceLimitExceeded, description: "no free handle below the peer's handle-max \(s.remoteHandleMax)")
+            l.localState = .closed
+            post(.linkLocalClose(l))
+            return
+        }
         l.localHandle = h
         let maxSize = l.maxMessageSize ?? (l.role == .receiver ? configuration.maxMessageSize : nil)
         writeFrame(channel: ch, .attach(Attach(

@@ -83,6 +83,9 @@ public final class Session {
     var nextIncomingID: UInt32 = 0
     var incomingWindowLeft: UInt32
     var remoteOutgoingWindow: UInt32 = 0
+    var remoteHandleMax: UInt32 = .max
+    /// Payload bytes received on this session and not yet read or settled by the application.
+    public internal(set) var bufferedBytes = 0
 
     var links: [Link] = []
     var linksByRemoteHandle: [UInt32: Link] = [:]
@@ -242,8 +245,12 @@ public final class Delivery {
     public let tag: Binary
     public internal(set) var id: UInt32?
     public internal(set) var messageFormat: UInt32 = 0
-    /// Received bytes so far (receiver), or bytes still to send (sender).
+    /// Received bytes not yet taken with ``readPayload()`` (receiver), or bytes still to send (sender).
     public internal(set) var payload: ArraySlice<UInt8>
+    /// Receiver: every payload byte that arrived, taken or not.
+    public internal(set) var receivedBytes = 0
+    // Receiver: how many of `payload`'s bytes count towards the session's bufferedBytes.
+    var bufferedCount = 0
     /// Receiver: more transfers of this delivery are still to come.
     public internal(set) var isPartial = false
     public internal(set) var isAborted = false
@@ -259,13 +266,41 @@ public final class Delivery {
         self.payload = payload
     }
 
-    /// Receiver: the message, once the whole payload is here.
+    /// Receiver: the message, once the whole payload is here (and none of it was read).
     public func message() throws -> Message { try Message(decoding: payload) }
 
-    /// Sets our state and optionally settles, sending a disposition (§2.7.5).
+    /// Receiver: takes the bytes that arrived so far, so that a large message can be consumed as it
+    /// streams in instead of sitting whole in memory. Taking them frees room in the session's buffer.
+    public func readPayload() -> ArraySlice<UInt8> {
+        let taken = payload
+        payload = []
+        releaseBuffered()
+        return taken
+    }
+
+    func receive(_ bytes: ArraySlice<UInt8>) {
+        if payload.isEmpty { payload = bytes } else { payload.append(contentsOf: bytes) }
+        receivedBytes += bytes.count
+        bufferedCount += bytes.count
+        link.session.bufferedBytes += bytes.count
+    }
+
+    /// Stops counting this delivery's bytes against the session buffer, which may reopen the window.
+    func releaseBuffered() {
+        guard bufferedCount > 0 else { return }
+        let s = link.session
+        s.bufferedBytes -= bufferedCount
+        bufferedCount = 0
+        s.connection.driver.reopenIncomingWindow(s)
+    }
+
+    /// Sets our state and optionally settles, sending a disposition (§2.7.5). Settling a received
+    /// delivery also releases its bytes from the session buffer.
     public func update(_ state: DeliveryState?, settle: Bool = false) {
         localState = state
-        if settle { locallySettled = true }
+        if settle { locallySettled = true; releaseBuffered() }
+        // The peer forgot a delivery it settled; a disposition would name an id it no longer knows.
+        if remotelySettled { return }
         link.driver.queueDisposition(self)
     }
 

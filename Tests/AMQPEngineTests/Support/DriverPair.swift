@@ -61,6 +61,11 @@ final class DriverPair {
         return (sender, receiver)
     }
 
+    /// The first transport error either side reported.
+    var firstTransportError: AMQPError? {
+        (clientEvents + serverEvents).lazy.compactMap { if case .transportError(let e) = $0 { return e } else { return nil } }.first
+    }
+
     func deliveries(_ events: [AMQPEvent]) -> [Delivery] {
         events.compactMap { if case .delivery(let d) = $0 { return d } else { return nil } }
     }

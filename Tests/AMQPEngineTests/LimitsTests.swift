@@ -1,0 +1,218 @@
+import AMQPCodec
+@testable import AMQPEngine
+import XCTest
+
+/// Limits on channels, handles, unsettled deliveries and buffered bytes, and the streaming
+/// receive that keeps a large message from sitting whole in memory.
+final class LimitsTests: XCTestCase {
+    /// A server driver fed raw frames from a hand-written client.
+    private func serverFed(_ frames: [Frame], configure: (inout DriverConfiguration) -> Void = { _ in }) -> (ConnectionDriver, [AMQPEvent]) {
+        var config = DriverConfiguration(containerID: "server")
+        configure(&config)
+        let d = ConnectionDriver(mode: .server, configuration: config)
+        d.read(ProtocolHeader.amqp.bytes + frames.flatMap(\.encoded))
+        var events: [AMQPEvent] = []
+        while let e = d.nextEvent() { events.append(e) }
+        return (d, events)
+    }
+
+    private func firstError(_ events: [AMQPEvent]) -> AMQPError? {
+        events.lazy.compactMap { if case .transportError(let e) = $0 { return e } else { return nil } }.first
+    }
+
+    private func remoteEndError(_ events: [AMQPEvent]) -> AMQPError? {
+        events.lazy.compactMap { if case .sessionRemoteEnd(let s) = $0 { return s.remoteError } else { return nil } }.first
+    }
+
+    func testAttachAboveHandleMaxIsAFramingError() {
+        let (d, events) = serverFed([
+            Frame(channel: 0, .open(Open(containerID: "c"))),
+            Frame(channel: 0, .begin(Begin(nextOutgoingID: 0, incomingWindow: 10, outgoingWindow: 10))),
+            Frame(channel: 0, .attach(Attach(name: "l", handle: 9, role: .sender))),
+        ]) { $0.handleMax = 4 }
+        XCTAssertEqual(firstError(events)?.condition, ErrorCondition.framingError)
+        XCTAssertTrue(d.isTailClosed)
+        XCTAssertEqual(d.connection.localError?.condition, ErrorCondition.framingError)
+    }
+
+    func testFrameAboveChannelMaxIsAFramingError() {
+        let (d, events) = serverFed([
+            Frame(channel: 0, .open(Open(containerID: "c"))),
+            Frame(channel: 7, .begin(Begin(nextOutgoingID: 0, incomingWindow: 10, outgoingWindow: 10))),
+        ]) { $0.channelMax = 3 }
+        XCTAssertEqual(firstError(events)?.condition, ErrorCondition.framingError)
+        XCTAssertTrue(d.isTailClosed)
+    }
+
+    func testOurBeginAnnouncesHandleMax() {
+        var s = DriverConfiguration(containerID: "server")
+        s.handleMax = 2
+        let pair = DriverPair(server: s)
+        _ = pair.openLinkPair()
+        let clientSession = pair.client.connection.allSessions[0]
+        XCTAssertEqual(clientSession.remoteHandleMax, 2)
+    }
+
+    func testWeStayWithinThePeersHandleMax() {
+        var s = DriverConfiguration(containerID: "server")
+        s.handleMax = 1
+        let pair = DriverPair(server: s)
+        _ = pair.openLinkPair()       // handle 0
+        let session = pair.client.connection.allSessions[0]
+        let second = session.sender(name: "second", target: "q")
+        second.attach()               // handle 1
+        let third = session.sender(name: "third", target: "q")
+        third.attach()                // no handle left
+        pair.pump()
+        let serverSide = pair.server.connection.allSessions[0].allLinks.map(\.name)
+        XCTAssertEqual(serverSide, ["to-server", "second"])
+        XCTAssertEqual(second.localHandle, 1)
+        XCTAssertEqual(third.localError?.condition, ErrorCondition.resourceLimitExceeded)
+        XCTAssertEqual(third.remoteState, .uninitialized)
+        XCTAssertNil(pair.firstTransportError, "staying inside the limit must not upset the peer")
+    }
+
+    func testWeStayWithinThePeersChannelMax() {
+        var s = DriverConfiguration(containerID: "server")
+        s.channelMax = 0
+        let pair = DriverPair(server: s)
+        _ = pair.openLinkPair()       // channel 0
+        let extra = pair.client.connection.session()
+        extra.begin()
+        pair.pump()
+        XCTAssertEqual(extra.localError?.condition, ErrorCondition.resourceLimitExceeded)
+        XCTAssertNil(extra.localChannel)
+        XCTAssertNil(pair.firstTransportError)
+    }
+
+    func testTooManyUnsettledDeliveriesEndTheSession() {
+        var s = DriverConfiguration(containerID: "server")
+        s.maxUnsettledDeliveries = 10
+        let pair = DriverPair(server: s)
+        let (sender, _) = pair.openLinkPair(credit: 100)
+        for i in 0..<11 { sender.send(Message(value: .int(Int32(i)))) }
+        pair.pump()
+        XCTAssertEqual(pair.deliveries(pair.serverEvents).count, 10)
+        let serverSession = pair.server.connection.allSessions[0]
+        XCTAssertEqual(serverSession.localError?.condition, ErrorCondition.resourceLimitExceeded)
+        XCTAssertEqual(remoteEndError(pair.clientEvents)?.condition, ErrorCondition.resourceLimitExceeded)
+    }
+
+    func testSlowReaderThrottlesTheSender() {
+        var s = DriverConfiguration(containerID: "server")
+        s.sessionBufferLimit = 10_000
+        s.sessionIncomingWindow = 4
+        let pair = DriverPair(server: s)
+        let (sender, _) = pair.openLinkPair(credit: 1000)
+        let body = [UInt8](repeating: 7, count: 1000)
+        for _ in 0..<50 { sender.send(body) }
+        pair.pump()
+        let first = pair.deliveries(pair.serverEvents)
+        let session = pair.server.connection.allSessions[0]
+        XCTAssertLessThan(first.count, 50, "an unread buffer must close the window")
+        XCTAssertGreaterThan(sender.queued, 0)
+        XCTAssertLessThanOrEqual(session.bufferedBytes, 10_000 + 4 * 1000)
+        // Reading releases the buffer and the rest flows.
+        var received = 0
+        for _ in 0..<100 where received < 50 {
+            for d in pair.deliveries(pair.serverEvents) where !d.locallySettled {
+                _ = d.readPayload()
+                d.accept()
+                received += 1
+            }
+            pair.serverEvents.removeAll()
+            pair.pump()
+        }
+        XCTAssertEqual(received, 50)
+        XCTAssertEqual(sender.queued, 0)
+        XCTAssertEqual(session.bufferedBytes, 0)
+    }
+
+    func testStreamingReceiveOfALargeMessage() {
+        var s = DriverConfiguration(containerID: "server")
+        s.maxFrameSize = 512
+        let pair = DriverPair(server: s)
+        pair.chunk = 4096
+        let (sender, _) = pair.openLinkPair(credit: 1)
+        let message = (0..<1_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        sender.send(message)
+        var got: [UInt8] = []
+        var largestHeld = 0
+        var done = false
+        for _ in 0..<10_000 where !done {
+            pair.pump(maxRounds: 1)
+            for d in pair.deliveries(pair.serverEvents) {
+                largestHeld = max(largestHeld, d.payload.count)
+                got += d.readPayload()
+                if !d.isPartial { done = true; d.accept() }
+            }
+            pair.serverEvents.removeAll()
+        }
+        XCTAssertTrue(done)
+        XCTAssertEqual(got, message)
+        XCTAssertLessThanOrEqual(largestHeld, 8192, "the message must not accumulate when it is read as it streams")
+        XCTAssertEqual(pair.server.connection.allSessions[0].bufferedBytes, 0)
+    }
+
+    func testMaxMessageSizeCountsStreamedBytes() {
+        var s = DriverConfiguration(containerID: "server")
+        s.maxFrameSize = 512
+        s.maxMessageSize = 10_000
+        let pair = DriverPair(server: s)
+        let (sender, receiver) = pair.openLinkPair(credit: 1)
+        sender.send([UInt8](repeating: 1, count: 20_000))
+        for _ in 0..<1000 {
+            pair.pump(maxRounds: 1)
+            for d in pair.deliveries(pair.serverEvents) { _ = d.readPayload() }
+            pair.serverEvents.removeAll()
+        }
+        XCTAssertEqual(receiver.localError?.condition, ErrorCondition.messageSizeExceeded)
+        XCTAssertEqual(sender.remoteError?.condition, ErrorCondition.messageSizeExceeded)
+    }
+
+    func testReceiverSettlesSecond() {
+        let pair = DriverPair()
+        pair.client.connection.open()
+        let cs = pair.client.connection.session()
+        cs.begin()
+        let sender = cs.sender(name: "l", target: "q")
+        sender.receiverSettleMode = .second
+        sender.attach()
+        pair.pump()
+        pair.server.connection.open()
+        pair.server.connection.allSessions[0].begin()
+        let receiver = pair.server.connection.allSessions[0].allLinks[0]
+        XCTAssertEqual(receiver.remoteAttach?.rcvSettleMode, .second)
+        receiver.receiverSettleMode = .second
+        receiver.attach()
+        receiver.flow(credit: 5)
+        pair.pump()
+        let sent = sender.send(Message(value: "twice"))
+        pair.pump()
+        // Receiver: accept, but settle only after the sender has.
+        let got = pair.deliveries(pair.serverEvents)[0]
+        got.update(.accepted)
+        pair.pump()
+        XCTAssertEqual(sent.remoteState, .accepted)
+        XCTAssertFalse(sent.remotelySettled)
+        sent.settle()
+        pair.pump()
+        XCTAssertTrue(got.remotelySettled)
+        let framesBefore = pair.server.pendingOutput.count
+        got.settle()
+        XCTAssertEqual(pair.server.pendingOutput.count, framesBefore, "settling after the sender needs no frame")
+        XCTAssertTrue(got.locallySettled)
+    }
+
+    func testSettlingAPresettledDeliverySendsNothing() {
+        let pair = DriverPair()
+        let (sender, _) = pair.openLinkPair(credit: 5)
+        sender.send(Message(value: .int(1)), settled: true)
+        pair.pump()
+        let d = pair.deliveries(pair.serverEvents)[0]
+        XCTAssertTrue(d.remotelySettled)
+        d.settle()
+        XCTAssertTrue(pair.server.pendingOutput.isEmpty)
+        XCTAssertEqual(pair.server.connection.allSessions[0].bufferedBytes, 0)
+    }
+}
