@@ -29,6 +29,13 @@ let package = Package(
             path: "Benchmarks/CodecBenchmark",
             swiftSettings: strict
         ),
+        .target(name: "CMallocStats", path: "Benchmarks/CMallocStats"),
+        .executableTarget(
+            name: "DriverBenchmark",
+            dependencies: ["AMQPEngine", "AMQPCodec", "CMallocStats"],
+            path: "Benchmarks/DriverBenchmark",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "FuzzMessageDecode",
             dependencies: ["AMQPCodec"],

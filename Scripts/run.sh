@@ -4,3 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/install-deps.sh
 bash Benchmarks/codec.sh "${ROUNDS:-5}"
+bash Benchmarks/driver.sh "${ROUNDS:-5}"

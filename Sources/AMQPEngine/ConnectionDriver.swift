@@ -53,24 +53,27 @@ public final class ConnectionDriver {
     /// The connection this driver runs.
     public private(set) var connection: Connection!
 
+    // `@exclusivity(unchecked)` on hot state: see the note at the top of Endpoints.swift.
     // Input: raw bytes the host fills. Owned, manually allocated memory, so the pointer handed
     // out by readBuffer() stays valid until the next call into the driver, which is the contract.
     private var inbound: UnsafeMutableRawBufferPointer
-    private var inCount = 0
+    @exclusivity(unchecked) private var inCount = 0
+    private var readOffered = 0
+    static let initialReadBuffer = 8192
     private var expectingHeader = true
     private var receivedAnyHeader = false
     private var amqpHeaderReceived = false
     // Output: bytes not yet taken by the host, from outStart.
-    private var outbound: [UInt8] = []
-    private var outStart = 0
+    @exclusivity(unchecked) private var outbound: [UInt8] = []
+    @exclusivity(unchecked) private var outStart = 0
     // AMQP frames written before the AMQP header may go out (during SASL) wait here.
     private var deferred: [UInt8] = []
     private var amqpOutputStarted = false
     private var openSent = false
     private var closeSent = false
 
-    private var events: [AMQPEvent] = []
-    private var eventHead = 0
+    @exclusivity(unchecked) private var events: [AMQPEvent] = []
+    @exclusivity(unchecked) private var eventHead = 0
     public private(set) var isTailClosed = false
     public private(set) var isHeadClosed = false
     private var closedPosted = false
@@ -78,12 +81,13 @@ public final class ConnectionDriver {
     /// The peer's max-frame-size, once known; frames before its open are held to 512 (§2.7.1).
     public private(set) var remoteMaxFrameSize: UInt32 = 512
     private var remoteIdleTimeout: UInt32 = 0
-    private var inputSinceTick = false
-    private var outputSinceTick = false
+    @exclusivity(unchecked) private var inputSinceTick = false
+    @exclusivity(unchecked) private var outputSinceTick = false
     private var lastInput: ContinuousClock.Instant?
     private var lastOutput: ContinuousClock.Instant?
 
-    private var pendingDispositions: [Delivery] = []
+    @exclusivity(unchecked) private var pendingDispositions: [Delivery] = []
+    @exclusivity(unchecked) private var pendingFlows: [Link] = []
 
     private enum SASLState {
         case off
@@ -109,7 +113,8 @@ public final class ConnectionDriver {
         var config = configuration
         config.maxFrameSize = max(512, config.maxFrameSize)
         self.configuration = config
-        self.inbound = .allocate(byteCount: Int(min(config.maxFrameSize, 65_536)) + 8, alignment: 8)
+        // Start small, as idle connections are the common case; readDone grows it for busy ones.
+        self.inbound = .allocate(byteCount: ConnectionDriver.initialReadBuffer, alignment: 8)
         self.connection = Connection(driver: self, containerID: config.containerID)
         connection.localOpen = Open(containerID: config.containerID, hostname: config.hostname,
                                     maxFrameSize: config.maxFrameSize, channelMax: config.channelMax,
@@ -141,7 +146,8 @@ public final class ConnectionDriver {
     /// Space for the host to read into. Valid until the next call into the driver.
     public func readBuffer() -> UnsafeMutableRawBufferPointer {
         if isTailClosed { return UnsafeMutableRawBufferPointer(start: inbound.baseAddress, count: 0) }
-        if inbound.count - inCount < 4096 { grow(to: inbound.count * 2) }
+        if inbound.count - inCount < 1024 { grow(to: inbound.count * 2) }
+        readOffered = inbound.count - inCount
         return UnsafeMutableRawBufferPointer(rebasing: inbound[inCount...])
     }
 
@@ -161,9 +167,12 @@ public final class ConnectionDriver {
     /// Reports that the host wrote `count` bytes into ``readBuffer()``.
     public func readDone(_ count: Int) {
         guard !isTailClosed, count > 0 else { return }
+        let filled = count >= readOffered
         inCount += min(count, inbound.count - inCount)
         inputSinceTick = true
         process()
+        // A host that filled the whole buffer has more waiting: offer it more next time, up to 64 KiB.
+        if filled && !isTailClosed && inbound.count < 65_536 { grow(to: inbound.count * 2) }
     }
 
     /// Reports end of input (the socket's read side closed).
@@ -377,6 +386,7 @@ public final class ConnectionDriver {
     }
 
     private func handleFrame(_ bytes: ArraySlice<UInt8>) {
+        if handleTransferFrame(bytes) { return }
         let frame: Frame
         do {
             frame = try Frame.parse(bytes)
@@ -422,6 +432,21 @@ public final class ConnectionDriver {
         default:
             protocolFailure(ErrorCondition.framingError, "\(p.name) in an AMQP frame")
         }
+    }
+
+    /// The hot path for the commonest frame: a transfer decoded straight from the bytes, without
+    /// going through ``Performative``. Returns false to leave anything unusual to the general path.
+    private func handleTransferFrame(_ bytes: ArraySlice<UInt8>) -> Bool {
+        let s = bytes.startIndex
+        guard bytes.count > 11, bytes[s + 4] == 2, bytes[s + 5] == 0, bytes[s + 8] == 0x00, bytes[s + 9] == 0x53,
+              bytes[s + 10] == UInt8(Transfer.descriptorCode), connection.remoteState == .active else { return false }
+        let channel = UInt16(bytes[s + 6]) << 8 | UInt16(bytes[s + 7])
+        guard channel <= configuration.channelMax, let session = connection.sessionsByRemoteChannel[channel] else { return false }
+        var d = AMQPDecoder(bytes[(s + 11)...])
+        guard let t = try? Transfer(fieldsFrom: &d) else { return false }
+        trace("<- [\(channel)] \(Performative.transfer(t))")
+        handleTransfer(t, payload: bytes[d.position...], session)
+        return true
     }
 
     private func withSession(_ channel: UInt16, _ body: (Session) -> Void) {
@@ -691,6 +716,7 @@ public final class ConnectionDriver {
 
     /// Bytes waiting to be written. Write some, then call ``writeDone(_:)``.
     public var pendingOutput: ArraySlice<UInt8> {
+        flushFlows()
         flushDispositions()
         return outbound[outStart...]
     }
@@ -821,6 +847,20 @@ public final class ConnectionDriver {
         }
     }
 
+    /// ``writeFrame(channel:_:payload:)`` for transfers, encoding in place without a ``Frame``.
+    private func writeTransfer(channel: UInt16, _ t: Transfer, payload: ArraySlice<UInt8>) {
+        guard !isHeadClosed else { return }
+        trace("-> [\(channel)] \(Performative.transfer(t))")
+        guard amqpOutputStarted else { return writeFrame(channel: channel, .transfer(t), payload: payload) }
+        let start = outbound.count
+        outbound.append(contentsOf: [0, 0, 0, 0, 2, 0, UInt8(channel >> 8), UInt8(channel & 0xff)])
+        t.encode(into: &outbound)
+        outbound.append(contentsOf: payload)
+        let size = UInt32(outbound.count - start)
+        outbound[start] = UInt8(size >> 24); outbound[start + 1] = UInt8((size >> 16) & 0xff)
+        outbound[start + 2] = UInt8((size >> 8) & 0xff); outbound[start + 3] = UInt8(size & 0xff)
+    }
+
     private func writeSASLFrame(_ p: Performative) {
         guard !isHeadClosed else { return }
         trace("-> SASL \(p)")
@@ -938,14 +978,20 @@ public final class ConnectionDriver {
                 if !d.locallySettled { s.unsettledOutgoing[id] = d }
             }
             // Split at the peer's max-frame-size: header, performative, then as much payload as fits.
-            t.more = true   // size the performative as the largest it can be
-            let overhead = Frame.headerSize + t.encodedSize
-            let room = max(1, maxFrame - overhead)
-            let n = min(room, d.payload.count)
+            // The fields of a transfer without state take under 64 bytes besides the tag, so a payload
+            // well inside the frame needs no exact sizing.
+            let n: Int
+            if d.payload.count + Frame.headerSize + 64 + (t.deliveryTag?.count ?? 0) <= maxFrame {
+                n = d.payload.count
+            } else {
+                t.more = true   // size the performative as the largest it can be
+                let overhead = Frame.headerSize + t.encodedSize
+                n = min(max(1, maxFrame - overhead), d.payload.count)
+            }
             let chunk = d.payload.prefix(n)
             d.payload = d.payload.dropFirst(n)
             t.more = !d.payload.isEmpty
-            writeFrame(channel: ch, .transfer(t), payload: chunk)
+            writeTransfer(channel: ch, t, payload: chunk)
             s.nextOutgoingID &+= 1
             s.remoteIncomingWindow -= 1
             if !t.more { l.outgoing.removeFirst() }
@@ -968,6 +1014,22 @@ public final class ConnectionDriver {
         l.session.remoteIncomingWindow &-= 1
         if let id = d.id { l.session.unsettledOutgoing[id] = nil }
         d.isAborted = true
+    }
+
+    /// Receiver credit goes out once per batch of output, however often the application topped it up.
+    func queueFlow(_ l: Link) {
+        guard !l.flowQueued else { return }
+        l.flowQueued = true
+        pendingFlows.append(l)
+    }
+
+    private func flushFlows() {
+        guard !pendingFlows.isEmpty else { return }
+        for l in pendingFlows {
+            l.flowQueued = false
+            sendFlow(l.session, link: l)
+        }
+        pendingFlows.removeAll(keepingCapacity: true)
     }
 
     func queueDisposition(_ d: Delivery) {

@@ -1,0 +1,176 @@
+// The Swift side of Benchmarks/driver.sh: the same work as Benchmarks/ProtonC/driver-bench.c.
+//
+// Two ConnectionDrivers in one thread, bytes copied between them in memory. The client sends
+// MESSAGES 113-byte messages at-least-once (the bytes Proton 0.37 encodes for a 100-character string
+// body: empty header, empty properties, amqp-value); the server's receiver reads each one, accepts,
+// settles and tops its credit back up to 1000; the sender checks each outcome is accepted and
+// settles. Also the heap held by an idle open connection with one session and one link.
+//
+// Usage: DriverBenchmark [MESSAGES] [REPEATS] [IDLE_CONNECTIONS]   (default 1000000 5 1000)
+// Output, one "<case> <value>" per line, in the order driver-bench.c prints them:
+//   idle-connection-bytes <bytes>   heap per connection, one side (pair growth / 2)
+//   idle-pair-bytes <bytes>
+//   throughput <messages per second>   one line per repeat
+import AMQPCodec
+import AMQPEngine
+import CMallocStats
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func fail(_ why: String) -> Never {
+    let line = Array("DriverBenchmark: \(why)\n".utf8)
+    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    exit(1)
+}
+
+let arguments = CommandLine.arguments.dropFirst().map { Int($0) ?? -1 }
+let messages = arguments.count > 0 ? arguments[0] : 1_000_000
+let repeats = arguments.count > 1 ? arguments[1] : 5
+let idleConnections = arguments.count > 2 ? arguments[2] : 1000
+guard messages > 0, repeats > 0, idleConnections > 0 else { fail("usage: DriverBenchmark [MESSAGES] [REPEATS] [IDLE_CONNECTIONS]") }
+
+let payload: [UInt8] = {
+    let m = Message(header: Header(), properties: Properties(), body: .value(.string(String(repeating: "x", count: 100))))
+    let proton: [UInt8] = [0x00, 0x53, 0x70, 0x45, 0x00, 0x53, 0x73, 0x45, 0x00, 0x53, 0x77, 0xa1, 0x64] + Array(repeating: 0x78, count: 100)
+    guard m.encoded == proton else { fail("our encoding differs from Proton's: \(m.encoded)") }
+    return proton
+}()
+
+/// Moves everything `from` has written into `to`, through `to`'s own read buffer, as a host would.
+@discardableResult
+func move(_ from: ConnectionDriver, _ to: ConnectionDriver) -> Int {
+    let out = from.pendingOutput
+    guard !out.isEmpty else { return 0 }
+    var moved = 0
+    out.withUnsafeBytes { src in
+        while moved < src.count && !to.isTailClosed {
+            let buf = to.readBuffer()
+            let n = min(buf.count, src.count - moved)
+            buf.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[moved..<(moved + n)]))
+            to.readDone(n)
+            moved += n
+        }
+    }
+    from.writeDone(out.count)
+    return moved
+}
+
+/// One client/server pair and the application logic on each side.
+final class Pair {
+    let client = ConnectionDriver(mode: .client, configuration: DriverConfiguration(containerID: "client"))
+    let server = ConnectionDriver(mode: .server, configuration: DriverConfiguration(containerID: "server"))
+    var sender: Link!
+    var goal = 0, sent = 0, received = 0, accepted = 0
+
+    init() {
+        client.connection.open()
+        let s = client.connection.session()
+        s.begin()
+        sender = s.sender(name: "sender", target: "q")
+        sender.attach()
+    }
+
+    func sendAsCreditAllows() {
+        while sent < goal && sender.credit > 0 && sender.queued == 0 {
+            sender.send(payload)
+            sent += 1
+        }
+    }
+
+    func handleClient() -> Bool {
+        var any = false
+        while let e = client.nextEvent() {
+            any = true
+            switch e {
+            case .linkFlow: sendAsCreditAllows()
+            case .delivery(let d):
+                guard d.remoteState == .accepted else { fail("delivery not accepted: \(String(describing: d.remoteState))") }
+                accepted += 1
+                d.settle()
+            case .transportError(let e): fail("client: \(e)")
+            default: break
+            }
+        }
+        return any
+    }
+
+    func handleServer() -> Bool {
+        var any = false
+        while let e = server.nextEvent() {
+            any = true
+            switch e {
+            case .connectionRemoteOpen(let c): c.open()
+            case .sessionRemoteBegin(let s): s.begin()
+            case .linkRemoteOpen(let l):
+                l.localTarget = l.remoteAttach?.target?.target
+                l.localSource = l.remoteAttach?.source
+                l.attach()
+                l.flow(credit: 1000)
+            case .delivery(let d) where !d.isPartial:
+                let bytes = d.readPayload()
+                guard bytes.count == payload.count else { fail("received \(bytes.count) bytes") }
+                received += 1
+                d.accept()
+                d.link.flow(credit: 1)
+            case .transportError(let e): fail("server: \(e)")
+            default: break
+            }
+        }
+        return any
+    }
+
+    /// Pumps until `done`; a round in which nothing moves before then is a stall.
+    func pump(until done: () -> Bool) {
+        while !done() {
+            var progress = handleClient()
+            progress = move(client, server) > 0 || progress
+            progress = handleServer() || progress
+            progress = move(server, client) > 0 || progress
+            if !progress && !done() { fail("stalled: sent \(sent) received \(received) accepted \(accepted)") }
+        }
+    }
+
+    func run(_ count: Int) -> Double {
+        goal += count
+        let start = ContinuousClock.now
+        sendAsCreditAllows()
+        pump { accepted == goal }
+        let elapsed = ContinuousClock.now - start
+        guard sent == goal, received == goal else { fail("sent \(sent) received \(received) accepted \(accepted)") }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return Double(count) / seconds
+    }
+}
+
+func heapInUse() -> Int {
+    Int(cmallocstats_in_use())
+}
+
+// Idle connections first, before the throughput runs churn the heap.
+do {
+    _ = { let p = Pair(); p.pump { p.sender.credit == 1000 } }()
+    var pairs: [Pair] = []
+    pairs.reserveCapacity(idleConnections)
+    let before = heapInUse()
+    for _ in 0..<idleConnections {
+        let p = Pair()
+        p.pump { p.sender.credit == 1000 }
+        pairs.append(p)
+    }
+    let grown = heapInUse() - before
+    print("idle-connection-bytes \(grown / (2 * idleConnections))")
+    print("idle-pair-bytes \(grown / idleConnections)")
+    withExtendedLifetime(pairs) {}
+}
+
+let pair = Pair()
+pair.pump { pair.sender.credit == 1000 }
+_ = pair.run(max(1, messages / 10))   // warm-up
+for _ in 0..<repeats {
+    print("throughput \(Int(pair.run(messages)))")
+}
+pair.client.connection.close()
+pair.pump { pair.server.connection.remoteState == .closed }
+pair.server.connection.close()
+pair.pump { pair.client.isFinished && pair.server.isFinished }

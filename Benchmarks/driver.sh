@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Driver benchmark: two Swift ConnectionDrivers (Benchmarks/DriverBenchmark) against two Proton C
+# pn_connection_driver_t (Benchmarks/ProtonC/driver-bench.c) doing the same work in the same run:
+# 100-byte messages at-least-once with credit 1000, and the heap of an idle open connection with one
+# session and one link. Alternates the two ROUNDS times and prints medians and ratios.
+# Usage: Benchmarks/driver.sh [ROUNDS] [MESSAGES] [IDLE_CONNECTIONS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-5}; messages=${2:-1000000}; idle=${3:-1000}
+
+if [ ! -f /usr/include/proton/connection_driver.h ]; then
+  echo "installing libqpid-proton11-dev for the Proton C side" >&2
+  sudo=$( [ "$(id -u)" = 0 ] || echo sudo )
+  $sudo apt-get install -y libqpid-proton11-dev >/dev/null \
+    || { $sudo apt-get update >/dev/null && $sudo apt-get install -y libqpid-proton11-dev >/dev/null; }
+fi
+mkdir -p .build
+gcc -O2 -Wall -Wextra -o .build/driver-bench Benchmarks/ProtonC/driver-bench.c -lqpid-proton
+swift build -c release --product DriverBenchmark >&2
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+for i in $(seq "$rounds"); do
+  .build/release/DriverBenchmark "$messages" 1 "$idle" >> "$out/swift"
+  .build/driver-bench "$messages" 1 "$idle" >> "$out/proton"
+done
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%d\n", (a[NR/2]+a[NR/2+1])/2}'; }
+s=$(grep '^throughput ' "$out/swift" | awk '{print $2}' | median)
+p=$(grep '^throughput ' "$out/proton" | awk '{print $2}' | median)
+sm=$(grep '^idle-connection-bytes ' "$out/swift" | awk '{print $2}' | median)
+pm=$(grep '^idle-connection-bytes ' "$out/proton" | awk '{print $2}' | median)
+printf "%-24s %14s %14s %10s\n" "case" "swift" "proton-c" "ratio"
+printf "%-24s %14s %14s %9.2fx\n" "throughput msg/s" "$s" "$p" "$(echo "$s $p" | awk '{print $1/$2}')"
+printf "%-24s %14s %14s %9.2fx\n" "idle connection bytes" "$sm" "$pm" "$(echo "$pm $sm" | awk '{print $1/$2}')"
+echo "(median of $rounds rounds of $messages messages and $idle idle connection pairs;"
+echo " ratios above 1 mean Swift is ahead: throughput Swift/Proton, memory Proton/Swift)"
