@@ -42,6 +42,12 @@ let package = Package(
             path: "Fuzz/FuzzMessageDecode",
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "FuzzConnectionDriver",
+            dependencies: ["AMQPEngine", "AMQPCodec"],
+            path: "Fuzz/FuzzConnectionDriver",
+            swiftSettings: strict
+        ),
         // ../shared lookup for every test target.
         .target(
             name: "SharedFixtures",

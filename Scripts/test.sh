@@ -3,7 +3,8 @@
 #   1. system packages for the interop peers, installed when missing;
 #   2. the layering check: core modules import nothing outside the standard library;
 #   3. swift test (unit, interop vectors, fuzz corpora, Proton differential);
-#   4. a bounded libFuzzer run of each fuzz target, seeded with ../shared's corpora.
+#   4. a bounded libFuzzer run of each fuzz target (message decode, connection driver), seeded with
+#      ../shared's corpora.
 # Set FUZZ_SECONDS=0 to skip step 4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,20 +23,25 @@ swift test --skip-build
 
 fuzz_seconds=${FUZZ_SECONDS:-60}
 if [ "$fuzz_seconds" != 0 ]; then
-  echo "== libFuzzer, ${fuzz_seconds}s per target"
-  swift build -c release --product FuzzMessageDecode --scratch-path .build-fuzz \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld -Xswiftc -DFUZZING
   shared=${AMQP_SHARED_DIR:-../shared}
-  work=$(mktemp -d)
-  seeds=()
-  if [ -d "$shared/test-vectors/fuzz-message-decode" ]; then
-    cp "$shared"/test-vectors/fuzz-message-decode/corpus/* "$work/"
-    seeds=("$shared/test-vectors/fuzz-message-decode/crash")
-  else
-    echo "../shared is absent: fuzzing from an empty corpus"
-  fi
-  .build-fuzz/release/FuzzMessageDecode -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 "$work" "${seeds[@]}" 2>&1 | tail -15
-  rm -rf "$work"
+  # fuzz TARGET CORPUS: a bounded libFuzzer run seeded with ../shared's corpus and crash inputs.
+  fuzz() {
+    local target=$1 corpus=$2 work seeds=()
+    echo "== libFuzzer $target, ${fuzz_seconds}s"
+    swift build -c release --product "$target" --scratch-path .build-fuzz \
+      -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld -Xswiftc -DFUZZING
+    work=$(mktemp -d)
+    if [ -d "$shared/test-vectors/$corpus" ]; then
+      cp "$shared/test-vectors/$corpus"/corpus/* "$work/"
+      seeds=("$shared/test-vectors/$corpus/crash")
+    else
+      echo "../shared is absent: fuzzing from an empty corpus"
+    fi
+    ".build-fuzz/release/$target" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
+      -print_final_stats=1 "$work" "${seeds[@]}" 2>&1 | tail -12
+    rm -rf "$work"
+  }
+  fuzz FuzzMessageDecode fuzz-message-decode
+  fuzz FuzzConnectionDriver fuzz-connection-driver
 fi
 echo "== all tests passed"

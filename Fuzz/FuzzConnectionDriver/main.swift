@@ -1,0 +1,92 @@
+// libFuzzer target for the connection driver: each input is a whole inbound byte stream, as in
+// Proton's own connection-driver fuzzing (../shared/test-vectors/fuzz-connection-driver seeds it).
+// Build and run as Docs/Fuzzing.md says:
+//   swift build -c release --product FuzzConnectionDriver --scratch-path .build-fuzz \
+//     -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld -Xswiftc -DFUZZING
+// Without the fuzzer flags it builds as a plain program that runs the files it is given.
+import AMQPCodec
+import AMQPEngine
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Plays a cooperative application so that inputs reach deep states: it opens whatever the peer
+/// opens, grants credit and settles what arrives.
+func respond(to event: AMQPEvent) {
+    switch event {
+    case .connectionRemoteOpen(let c): c.open()
+    case .connectionRemoteClose(let c): c.close()
+    case .sessionRemoteBegin(let s): s.begin()
+    case .sessionRemoteEnd(let s): s.end()
+    case .linkRemoteOpen(let l):
+        l.attach()
+        if l.role == .receiver { l.flow(credit: 10) } else { l.send([0x00, 0x53, 0x77, 0x40]) }
+    case .linkRemoteClose(let l), .linkRemoteDetach(let l): l.close()
+    case .delivery(let d):
+        if d.link.role == .receiver {
+            _ = d.readPayload()
+            if !d.isPartial { d.accept(); d.link.flow(credit: 1) }
+        }
+    default: break
+    }
+}
+
+/// Feeds one input to a server-mode driver in chunks whose sizes come from the first byte, then
+/// closes the input and requires the driver to finish: no trap, no hang, no stuck state.
+@inline(never)
+func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data, size > 0 else { return 0 }
+    let input = UnsafeBufferPointer(start: data, count: size)
+    let chunk = Int(input[0] % 64) + 1
+    var config = DriverConfiguration(containerID: "fuzz")
+    config.maxFrameSize = 16_384
+    config.maxMessageSize = 1 << 20
+    let driver = ConnectionDriver(mode: .server, configuration: config)
+    var at = 1
+    func drain() {
+        while let e = driver.nextEvent() { respond(to: e) }
+        let out = driver.pendingOutput.count
+        if out > 0 { driver.writeDone(out) }
+        while let e = driver.nextEvent() { respond(to: e) }
+    }
+    while at < size && !driver.isTailClosed {
+        let buf = driver.readBuffer()
+        let n = min(chunk, size - at, buf.count)
+        buf.copyMemory(from: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: input[at..<(at + n)])))
+        driver.readDone(n)
+        at += n
+        drain()
+    }
+    driver.readClose()
+    for _ in 0..<4 { drain() }
+    if !driver.isFinished { fatalError("driver did not finish: head closed \(driver.isHeadClosed), tail closed \(driver.isTailClosed)") }
+    return 0
+}
+
+#if FUZZING
+@_silgen_name("LLVMFuzzerRunDriver")
+func runDriver(_ argc: UnsafeMutablePointer<CInt>,
+               _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+               _ body: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+var argc = CommandLine.argc
+var argv = CommandLine.unsafeArgv
+exit(runDriver(&argc, &argv) { data, size in fuzzOne(data, size) })
+#else
+// Plain mode: run each file named on the command line.
+var failures = 0
+for path in CommandLine.arguments.dropFirst() {
+    guard let f = fopen(path, "rb") else { print("cannot open \(path)"); failures += 1; continue }
+    var bytes: [UInt8] = [0]
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&chunk, 1, chunk.count, f)
+        if n <= 0 { break }
+        bytes += chunk[0..<n]
+    }
+    fclose(f)
+    _ = bytes.withUnsafeBufferPointer { fuzzOne($0.baseAddress, $0.count) }
+}
+print("ran \(CommandLine.arguments.count - 1) inputs")
+exit(failures == 0 ? 0 : 1)
+#endif
