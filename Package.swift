@@ -63,6 +63,7 @@ let package = Package(
         .testTarget(
             name: "AMQPEngineTests",
             dependencies: ["AMQPEngine", "SharedFixtures"],
+            exclude: ["proton_peer.py"],
             swiftSettings: strict
         ),
     ]
