@@ -164,9 +164,23 @@ extension Array: AMQPFieldCodable where Element == Symbol {
                 throw d.error(.unexpectedType(expected: "array of symbol", found: "array of \(a.elementType)"), at: start)
             }
             return a.elements.map { if case .symbol(let s) = $0 { return s } else { return Symbol("") } }
+        case 0x45, 0xc0, 0xd0:
+            // Not the spec's encoding, but what Proton's Python binding sends for a SymbolList;
+            // accepted so that such peers can connect, as long as every element is a symbol.
+            let start = d.position
+            guard case .list(let items) = try d.decodeValue() else { return [] }
+            var symbols: [Symbol] = []
+            symbols.reserveCapacity(items.count)
+            for item in items {
+                guard case .symbol(let s) = item else {
+                    throw d.error(.unexpectedType(expected: "list of symbol", found: "list holding \(item)"), at: start)
+                }
+                symbols.append(s)
+            }
+            return symbols
         default:
             d.position += 1
-            throw d.typeError("symbol or array of symbol", code)
+            throw d.typeError("symbol, array of symbol or list of symbol", code)
         }
     }
     public func encodeField(into b: inout [UInt8]) { AMQPArray.symbols(self).encode(into: &b) }

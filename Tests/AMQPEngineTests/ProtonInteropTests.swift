@@ -15,21 +15,8 @@ import XCTest
 /// Without it the tests skip, unless `AMQP_REQUIRE_PROTON=1` (as CI sets), when they fail.
 /// Tracing: `PN_TRACE_FRM=1` prints Proton's frames (with the peer's log), `AMQP_TRACE_FRM=1` ours.
 ///
-/// TODO(SASL), once the driver speaks SASL. Any scenario of the peer takes `sasl=MECHS` (Proton's
-/// SASL layer on, these mechanisms allowed), `user=`, `password=` and `insecure=1` (see
-/// `Peer.configure_sasl`); a scenario can also set it up in its `configure`. Debian's Proton is
-/// built without Cyrus (`SASL.extended()` is False): as a server it offers only ANONYMOUS and
-/// EXTERNAL, so PLAIN is checked with Proton as the client.
-///   - ANONYMOUS, our client against Proton's server (`sasl=ANONYMOUS`): outcome ok, then open;
-///     Proton's `transport.user` is "anonymous".
-///   - ANONYMOUS, Proton's client against our server.
-///   - PLAIN, Proton's client (`sasl=PLAIN user=guest password=secret insecure=1`) against our
-///     server: we see the credentials in sasl-init, answer ok, then both open.
-///   - PLAIN with a wrong password from Proton's client: we answer auth (code 1); no open; both
-///     sides end cleanly and Proton reports the failure.
-///   - Our client wants only PLAIN, Proton's server offers none of it: no common mechanism, our
-///     side fails with a clear error, no open.
-///   - A SASL header where AMQP is expected, and the reverse: both sides fail with a clear error.
+/// SASL: Debian's Proton is built without Cyrus (`SASL.extended()` is False), so as a server it
+/// offers only ANONYMOUS and EXTERNAL; PLAIN is checked with Proton as the client.
 final class ProtonInteropTests: XCTestCase {
     // Values both sides agree on (mirrored in proton_peer.py).
     static let swiftHostname = "swift.example"
@@ -56,13 +43,15 @@ final class ProtonInteropTests: XCTestCase {
     func testOpenCloseSwiftClientProtonClosesFirst() throws { try openClose(as: .client, closer: "proton") }
     func testOpenCloseSwiftServerClosesFirst() throws { try openClose(as: .server, closer: "swift") }
     func testOpenCloseSwiftServerProtonClosesFirst() throws { try openClose(as: .server, closer: "proton") }
+    /// Proton's Python binding sends a SymbolList as an AMQP list, not the spec's array: accepted.
+    func testOpenCloseWithCapabilitiesAsAList() throws { try openClose(as: .client, closer: "proton", caps: "list") }
 
     /// Every open field both ways; each side closes with an error and sees the other's.
-    private func openClose(as mode: ConnectionDriver.Mode, closer: String) throws {
+    private func openClose(as mode: ConnectionDriver.Mode, closer: String, caps: String = "array") throws {
         guard try ProtonPeer.require() else { return }
         var options = ProtonPeer.Options()
         options.configuration.hostname = Self.swiftHostname
-        let run = try ProtonPeer.run("open-close", ["closer": closer], as: mode, options: options) { event, _ in
+        let run = try ProtonPeer.run("open-close", ["closer": closer, "caps": caps], as: mode, options: options) { event, _ in
             switch event {
             case .connectionInit(let c):
                 c.localOpen.offeredCapabilities = Self.swiftOffered
@@ -87,6 +76,76 @@ final class ProtonInteropTests: XCTestCase {
         XCTAssertEqual(remote?.properties, Self.protonProperties)
         XCTAssertEqual(run.driver.connection.remoteError, Self.protonClose)
         XCTAssertEqual(run.driver.connection.remoteState, .closed)
+    }
+
+    // MARK: SASL
+
+    /// Runs the peer's sasl scenario; our side opens when it is the client and answers a close.
+    private func sasl(as mode: ConnectionDriver.Mode, _ arguments: [String: String],
+                      configure: (inout DriverConfiguration) -> Void) throws -> ProtonPeer.Run {
+        var options = ProtonPeer.Options()
+        configure(&options.configuration)
+        return try ProtonPeer.run("sasl", arguments, as: mode, options: options) { event, _ in
+            switch event {
+            case .connectionInit(let c): if mode == .client { c.open() }
+            case .connectionRemoteOpen(let c): if c.localState == .uninitialized { c.open() }
+            case .connectionRemoteClose(let c): c.close()
+            default: break
+            }
+        }
+    }
+
+    func testSASLAnonymousSwiftClientToProtonServer() throws {
+        guard try ProtonPeer.require() else { return }
+        let run = try sasl(as: .client, ["sasl": "ANONYMOUS", "expect": "ok", "identity": "anonymous"]) { $0.saslClient = .anonymous }
+        ProtonPeer.assertPassed(run)
+        XCTAssertEqual(run.driver.saslOutcome, .ok)
+        XCTAssertEqual(run.driver.connection.remoteOpen?.containerID, Self.protonContainer)
+    }
+
+    func testSASLAnonymousProtonClientToSwiftServer() throws {
+        guard try ProtonPeer.require() else { return }
+        let run = try sasl(as: .server, ["sasl": "ANONYMOUS", "expect": "ok"]) { $0.saslServer = .anonymous }
+        ProtonPeer.assertPassed(run)
+        XCTAssertEqual(run.driver.saslMechanism, "ANONYMOUS")
+        XCTAssertEqual(run.driver.authenticatedIdentity, "anonymous")
+        XCTAssertEqual(run.driver.connection.remoteState, .closed)
+    }
+
+    func testSASLPlainProtonClientToSwiftServer() throws {
+        guard try ProtonPeer.require() else { return }
+        let seen = LockedBox<PlainCredentials?>(nil)
+        let run = try sasl(as: .server, ["sasl": "PLAIN", "user": "guest", "password": "secret", "insecure": "1", "expect": "ok"]) {
+            $0.saslServer = .plain { seen.value = $0; return $0.username == "guest" && $0.password == "secret" }
+        }
+        ProtonPeer.assertPassed(run)
+        XCTAssertEqual(seen.value?.username, "guest")
+        XCTAssertEqual(seen.value?.password, "secret")
+        XCTAssertEqual(run.driver.authenticatedIdentity, "guest")
+    }
+
+    func testSASLPlainWrongPasswordFromProtonClient() throws {
+        guard try ProtonPeer.require() else { return }
+        let run = try sasl(as: .server, ["sasl": "PLAIN", "user": "guest", "password": "wrong", "insecure": "1",
+                                         "expect": "fail", "code": "1"]) {
+            $0.saslServer = .plain { $0.password == "secret" }
+        }
+        XCTAssertEqual(run.status, 0, run.diagnostics)
+        XCTAssertTrue(run.driver.isFinished)
+        XCTAssertEqual(run.driver.saslOutcome, .auth)
+        XCTAssertEqual(run.transportErrors.first?.condition, ErrorCondition.unauthorizedAccess)
+        XCTAssertNil(run.driver.connection.remoteOpen)
+    }
+
+    func testSASLNoCommonMechanismWithProtonServer() throws {
+        guard try ProtonPeer.require() else { return }
+        let run = try sasl(as: .client, ["sasl": "ANONYMOUS", "expect": "fail"]) {
+            $0.saslClient = .plain(username: "u", password: "p")
+        }
+        XCTAssertFalse(run.timedOut, run.diagnostics)
+        XCTAssertEqual(run.transportErrors.first?.condition, ErrorCondition.unauthorizedAccess, run.diagnostics)
+        XCTAssertTrue(run.transportErrors.first?.description?.contains("no common SASL mechanism") ?? false)
+        XCTAssertNil(run.driver.connection.remoteOpen)
     }
 
     // MARK: sessions and links

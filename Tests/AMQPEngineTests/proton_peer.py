@@ -18,7 +18,7 @@ Options (key=value), common to every scenario:
     sasl=MECHS            turn on Proton's SASL layer with these allowed mechanisms (space
     user=, password=      separated, e.g. sasl=PLAIN); user/password set Connection.user/password
     insecure=1            (client) and allow_insecure_mechs (PLAIN without TLS). See
-                          Peer.configure_sasl; no scenario uses it yet (the Swift driver has no SASL).
+                          Peer.configure_sasl; the sasl scenario uses it.
 Scenario options are listed in each scenario's docstring.
 
 PN_TRACE_FRM=1 in the environment turns on Proton's frame trace (to stderr).
@@ -36,7 +36,7 @@ import time
 import traceback
 
 from proton import (UNDESCRIBED, Array, Collector, Condition, Connection, Data, Delivery, Endpoint, Link, Message,
-                    SymbolList, Terminus, Transport, int32, symbol)
+                    SASL, SymbolList, Terminus, Transport, int32, symbol)
 
 # Stray prints must never reach the AMQP byte stream on fd 1.
 sys.stdout = sys.stderr
@@ -174,7 +174,7 @@ class Peer:
         self.output_open = True
 
     def configure_sasl(self):
-        """Turns on Proton's SASL layer when sasl=MECHS is given (for the SASL scenarios to come)."""
+        """Turns on Proton's SASL layer when sasl=MECHS is given."""
         mechs = self.opts.get("sasl")
         if not mechs:
             return
@@ -964,7 +964,49 @@ class Idle(Scenario):
                        "Proton timed the Swift side out with resource-limit-exceeded (got %s)" % (cond,))
 
 
+class Sasl(Scenario):
+    """SASL with Proton's layer on (sasl=MECHS, user=, password=, insecure=1; see Peer.configure_sasl).
+
+    expect=ok: the exchange succeeds, both sides open, Proton closes, the Swift side answers.
+    As server, identity=NAME is the user Proton must report for the Swift client.
+    expect=fail: Proton must see no open and end with a SASL failure (outcome code=N when given).
+    """
+
+    def configure(self, transport, connection):
+        connection.container = PROTON_CONTAINER
+        self.saw_open = False
+        self.saw_error = None
+
+    def on_connection_remote_open(self, event):
+        self.saw_open = True
+        Scenario.on_connection_remote_open(self, event)
+        if not self.client and "identity" in self.opts:
+            self.check_eq(self.peer.transport.user, self.opts["identity"], "authenticated user")
+        self.close()
+
+    def on_transport_error(self, event):
+        self.saw_error = event.transport.condition
+        log("transport error: %s" % (self.saw_error,))
+
+    def waiting_for(self):
+        return "open" if self.opts.get("expect") == "ok" else "the SASL failure"
+
+    def finish(self):
+        outcome = self.peer.transport.sasl().outcome
+        if self.opts.get("expect") == "ok":
+            self.check(self.saw_open, "the Swift side opened after SASL")
+            self.check_eq(outcome, SASL.OK, "SASL outcome")
+        else:
+            self.check(not self.saw_open, "no open after a failed SASL exchange")
+            cond = self.saw_error or self.peer.transport.condition
+            log("Proton's transport condition: %s" % (cond,))
+            self.check(cond is not None or outcome not in (None, SASL.OK), "Proton saw the failure")
+            if "code" in self.opts:
+                self.check_eq(outcome, int(self.opts["code"]), "SASL outcome code")
+
+
 SCENARIOS = {
+    "sasl": Sasl,
     "open-close": OpenClose,
     "session-link": SessionLink,
     "receive": Receive,
