@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "AMQPCodec", targets: ["AMQPCodec"]),
         .library(name: "AMQPEngine", targets: ["AMQPEngine"]),
+        .library(name: "AMQPSystem", targets: ["AMQPSystem"]),
     ],
     targets: [
         .target(
@@ -21,6 +22,11 @@ let package = Package(
         .target(
             name: "AMQPEngine",
             dependencies: ["AMQPCodec"],
+            swiftSettings: strict
+        ),
+        // The only module that calls the C library; it knows nothing of AMQP.
+        .target(
+            name: "AMQPSystem",
             swiftSettings: strict
         ),
         .executableTarget(
@@ -50,6 +56,11 @@ let package = Package(
         .testTarget(
             name: "AMQPEngineTests",
             dependencies: ["AMQPEngine", "SharedFixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AMQPSystemTests",
+            dependencies: ["AMQPSystem"],
             swiftSettings: strict
         ),
     ]
