@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "AMQPCodec", targets: ["AMQPCodec"]),
         .library(name: "AMQPEngine", targets: ["AMQPEngine"]),
         .library(name: "AMQPSystem", targets: ["AMQPSystem"]),
+        .executable(name: "driver-loop", targets: ["DriverLoop"]),
     ],
     targets: [
         .target(
@@ -24,9 +25,17 @@ let package = Package(
             dependencies: ["AMQPCodec"],
             swiftSettings: strict
         ),
-        // The only module that calls the C library; it knows nothing of AMQP.
+        // The one library module that calls the C library; it knows nothing of AMQP.
         .target(
             name: "AMQPSystem",
+            swiftSettings: strict
+        ),
+        // The smallest host for a ConnectionDriver: one socket, poll(2), a loop.
+        .executableTarget(
+            name: "DriverLoop",
+            dependencies: ["AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            path: "Integrations/DriverLoop",
+            exclude: ["interop.sh"],
             swiftSettings: strict
         ),
         .executableTarget(
