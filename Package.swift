@@ -12,6 +12,8 @@ let package = Package(
     products: [
         .library(name: "AMQPCodec", targets: ["AMQPCodec"]),
         .library(name: "AMQPEngine", targets: ["AMQPEngine"]),
+        .library(name: "AMQPSystem", targets: ["AMQPSystem"]),
+        .executable(name: "driver-loop", targets: ["DriverLoop"]),
     ],
     targets: [
         .target(
@@ -21,6 +23,19 @@ let package = Package(
         .target(
             name: "AMQPEngine",
             dependencies: ["AMQPCodec"],
+            swiftSettings: strict
+        ),
+        // The one library module that calls the C library; it knows nothing of AMQP.
+        .target(
+            name: "AMQPSystem",
+            swiftSettings: strict
+        ),
+        // The smallest host for a ConnectionDriver: one socket, poll(2), a loop.
+        .executableTarget(
+            name: "DriverLoop",
+            dependencies: ["AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            path: "Integrations/DriverLoop",
+            exclude: ["interop.sh"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -64,6 +79,11 @@ let package = Package(
             name: "AMQPEngineTests",
             dependencies: ["AMQPEngine", "SharedFixtures"],
             exclude: ["proton_peer.py"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AMQPSystemTests",
+            dependencies: ["AMQPSystem"],
             swiftSettings: strict
         ),
     ]

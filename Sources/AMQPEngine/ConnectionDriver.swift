@@ -83,6 +83,8 @@ public final class ConnectionDriver {
     private var remoteIdleTimeout: UInt32 = 0
     @exclusivity(unchecked) private var inputSinceTick = false
     @exclusivity(unchecked) private var outputSinceTick = false
+    // Heartbeat bytes not yet written: writing them must not count as output that delays the next one.
+    private var heartbeatBytesUnwritten = 0
     private var lastInput: ContinuousClock.Instant?
     private var lastOutput: ContinuousClock.Instant?
 
@@ -724,7 +726,11 @@ public final class ConnectionDriver {
     /// Reports that the host wrote `count` bytes of ``pendingOutput``.
     public func writeDone(_ count: Int) {
         outStart = min(outbound.count, outStart + max(0, count))
-        if count > 0 { outputSinceTick = true }
+        if count > 0 {
+            let own = min(count, heartbeatBytesUnwritten)
+            heartbeatBytesUnwritten -= own
+            if count > own { outputSinceTick = true }
+        }
         if outStart == outbound.count {
             outbound.removeAll(keepingCapacity: true)
             outStart = 0
@@ -808,6 +814,7 @@ public final class ConnectionDriver {
             let half = last.advanced(by: .milliseconds(Int(remoteIdleTimeout / 2)))
             if now >= half {
                 writeHeartbeat()
+                heartbeatBytesUnwritten += 8
                 lastOutput = now
                 let next = now.advanced(by: .milliseconds(Int(remoteIdleTimeout / 2)))
                 deadline = deadline.map { min($0, next) } ?? next
@@ -885,6 +892,9 @@ public final class ConnectionDriver {
     func sendCloseFrame() {
         guard !closeSent else { return }
         sendOpenIfReady()
+        // Nothing may follow close (§2.7.9): queued credit and dispositions go first.
+        flushFlows()
+        flushDispositions()
         closeSent = true
         writeFrame(channel: 0, .close(Close(error: connection.localError)))
         if connection.remoteState == .closed || isTailClosed { finishOutput() }

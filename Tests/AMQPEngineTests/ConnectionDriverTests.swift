@@ -227,6 +227,45 @@ final class ConnectionDriverTests: XCTestCase {
         XCTAssertEqual(pair.client.connection.remoteError?.condition, ErrorCondition.resourceLimitExceeded)
     }
 
+    func testHeartbeatsKeepHalfTheIdleTimeoutApart() {
+        var s = DriverConfiguration(containerID: "server")
+        s.idleTimeout = 1000
+        let pair = DriverPair(server: s)
+        pair.client.connection.open()
+        pair.server.connection.open()
+        pair.pump()
+        let t0 = ContinuousClock.now
+        var beats: [Int] = []
+        // A host ticking every 50 ms and writing at once: its own empty frames must not delay the next.
+        for ms in stride(from: 0, through: 3000, by: 50) {
+            _ = pair.client.tick(now: t0.advanced(by: .milliseconds(ms)))
+            let n = pair.client.pendingOutput.count
+            if n == 8 { beats.append(ms) }
+            pair.client.writeDone(n)
+        }
+        let gaps = zip(beats.dropFirst(), beats).map { $0 - $1 }
+        XCTAssertGreaterThanOrEqual(beats.count, 5, "\(beats)")
+        XCTAssertTrue(gaps.allSatisfy { $0 <= 550 }, "heartbeats \(beats)")
+    }
+
+    func testQueuedDispositionsAndCreditGoOutBeforeClose() {
+        let pair = DriverPair()
+        let (sender, receiver) = pair.openLinkPair(credit: 5)
+        sender.send(Message(value: "last"))
+        pair.pump()
+        pair.deliveries(pair.serverEvents)[0].accept()
+        receiver.flow(credit: 1)
+        pair.server.connection.close()
+        var frames: [String] = []
+        var out = Array(pair.server.pendingOutput)
+        while !out.isEmpty {
+            let size = Int(out[0]) << 24 | Int(out[1]) << 16 | Int(out[2]) << 8 | Int(out[3])
+            if let p = try? Frame.parse(out[0..<size]).performative { frames.append(p.name) }
+            out.removeFirst(size)
+        }
+        XCTAssertEqual(frames, ["flow", "disposition", "close"], "nothing may follow close (§2.7.9)")
+    }
+
     func testBadHeaderGetsOurHeaderAndClose() {
         let d = ConnectionDriver(mode: .server, configuration: DriverConfiguration(containerID: "s"))
         d.read(Array("HTTP/1.1 200".utf8))
