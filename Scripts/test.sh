@@ -2,7 +2,8 @@
 # The test suite: what CI runs (see .ci/run) and what the README's quick start calls.
 #   1. system packages for the interop peers, installed when missing;
 #   2. the layering check: core modules import nothing outside the standard library;
-#   3. swift test (unit, interop vectors, fuzz corpora, Proton differential);
+#   3. swift test (unit, interop vectors, fuzz corpora, Proton differential and engine interop),
+#      then driver-loop against Proton C over TCP;
 #   4. a bounded libFuzzer run of each fuzz target (message decode, connection driver), seeded with
 #      ../shared's corpora.
 # Set FUZZ_SECONDS=0 to skip step 4.
@@ -20,6 +21,9 @@ echo "== swift test"
 export AMQP_REQUIRE_PROTON=${AMQP_REQUIRE_PROTON:-1}
 swift build --build-tests
 swift test --skip-build
+
+echo "== driver-loop against Proton C (proton-c-arrow and direct.c, both ways)"
+bash Integrations/DriverLoop/interop.sh .build/debug/driver-loop
 
 fuzz_seconds=${FUZZ_SECONDS:-60}
 if [ "$fuzz_seconds" != 0 ]; then
