@@ -776,6 +776,10 @@ public final class ConnectionDriver {
 
     // MARK: events
 
+    /// Whether ``nextEvent()`` has something: calls such as ``writeDone(_:)`` can post events too,
+    /// so a host checks this before it sleeps (Proton's `pn_connection_driver_has_event`).
+    public var hasEvent: Bool { eventHead < events.count }
+
     /// The next event, or nil when there is none until more input, a call or a tick.
     public func nextEvent() -> AMQPEvent? {
         guard eventHead < events.count else {

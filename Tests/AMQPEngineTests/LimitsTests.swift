@@ -216,3 +216,16 @@ final class LimitsTests: XCTestCase {
         XCTAssertEqual(pair.server.connection.allSessions[0].bufferedBytes, 0)
     }
 }
+
+final class HostContractTests: XCTestCase {
+    func testHasEventSeesEventsPostedByWriteDone() {
+        let d = ConnectionDriver(mode: .server, configuration: DriverConfiguration(containerID: "s"))
+        d.read(Array("HTTP/1.1".utf8))
+        while d.nextEvent() != nil {}
+        XCTAssertFalse(d.hasEvent)
+        d.writeDone(d.pendingOutput.count)   // the header is out: the head closes
+        XCTAssertTrue(d.hasEvent)
+        while d.nextEvent() != nil {}
+        XCTAssertTrue(d.isFinished)
+    }
+}
