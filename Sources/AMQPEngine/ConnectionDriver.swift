@@ -83,8 +83,6 @@ public final class ConnectionDriver {
     private var remoteIdleTimeout: UInt32 = 0
     @exclusivity(unchecked) private var inputSinceTick = false
     @exclusivity(unchecked) private var outputSinceTick = false
-    // Heartbeat bytes not yet written: writing them must not count as output that delays the next one.
-    private var heartbeatBytesUnwritten = 0
     private var lastInput: ContinuousClock.Instant?
     private var lastOutput: ContinuousClock.Instant?
 
@@ -726,11 +724,6 @@ public final class ConnectionDriver {
     /// Reports that the host wrote `count` bytes of ``pendingOutput``.
     public func writeDone(_ count: Int) {
         outStart = min(outbound.count, outStart + max(0, count))
-        if count > 0 {
-            let own = min(count, heartbeatBytesUnwritten)
-            heartbeatBytesUnwritten -= own
-            if count > own { outputSinceTick = true }
-        }
         if outStart == outbound.count {
             outbound.removeAll(keepingCapacity: true)
             outStart = 0
@@ -818,7 +811,6 @@ public final class ConnectionDriver {
             let half = last.advanced(by: .milliseconds(Int(remoteIdleTimeout / 2)))
             if now >= half {
                 writeHeartbeat()
-                heartbeatBytesUnwritten += 8
                 lastOutput = now
                 let next = now.advanced(by: .milliseconds(Int(remoteIdleTimeout / 2)))
                 deadline = deadline.map { min($0, next) } ?? next
@@ -849,27 +841,32 @@ public final class ConnectionDriver {
     }
 
     private func writeFrame(channel: UInt16, _ p: Performative, payload: ArraySlice<UInt8> = []) {
-        guard !isHeadClosed else { return }
         trace("-> [\(channel)] \(p)")
-        if amqpOutputStarted {
-            Frame(channel: channel, p, payload: payload).encode(into: &outbound)
-        } else {
-            Frame(channel: channel, p, payload: payload).encode(into: &deferred)
+        appendAMQPFrame(channel: channel) { b in
+            p.encode(into: &b)
+            b.append(contentsOf: payload)
         }
     }
 
-    /// ``writeFrame(channel:_:payload:)`` for transfers, encoding in place without a ``Frame``.
+    /// ``writeFrame(channel:_:payload:)`` for transfers, without wrapping them in a ``Performative``.
     private func writeTransfer(channel: UInt16, _ t: Transfer, payload: ArraySlice<UInt8>) {
-        guard !isHeadClosed else { return }
         trace("-> [\(channel)] \(Performative.transfer(t))")
-        guard amqpOutputStarted else { return writeFrame(channel: channel, .transfer(t), payload: payload) }
-        let start = outbound.count
-        outbound.append(contentsOf: [0, 0, 0, 0, 2, 0, UInt8(channel >> 8), UInt8(channel & 0xff)])
-        t.encode(into: &outbound)
-        outbound.append(contentsOf: payload)
-        let size = UInt32(outbound.count - start)
-        outbound[start] = UInt8(size >> 24); outbound[start + 1] = UInt8((size >> 16) & 0xff)
-        outbound[start + 2] = UInt8((size >> 8) & 0xff); outbound[start + 3] = UInt8(size & 0xff)
+        appendAMQPFrame(channel: channel) { b in
+            t.encode(into: &b)
+            b.append(contentsOf: payload)
+        }
+    }
+
+    /// Every AMQP frame but heartbeats goes through here. It counts as output for the idle timer
+    /// when it is produced; heartbeats do not, so they keep to half the peer's timeout.
+    private func appendAMQPFrame(channel: UInt16, body: (inout [UInt8]) -> Void) {
+        guard !isHeadClosed else { return }
+        outputSinceTick = true
+        if amqpOutputStarted {
+            Frame.append(channel: channel, into: &outbound, body: body)
+        } else {
+            Frame.append(channel: channel, into: &deferred, body: body)
+        }
     }
 
     private func writeSASLFrame(_ p: Performative) {

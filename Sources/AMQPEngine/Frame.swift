@@ -136,10 +136,19 @@ public struct Frame: Sendable, Hashable {
 
     /// Appends the frame, size field included.
     public func encode(into b: inout [UInt8]) {
+        Frame.append(kind: kind, channel: channel, into: &b) { b in
+            performative?.encode(into: &b)
+            b.append(contentsOf: payload)
+        }
+    }
+
+    /// Appends a frame header, then whatever `body` appends, then fills in the size: the one place
+    /// frames are laid out, for callers that encode a body without building a ``Frame``.
+    @inlinable
+    public static func append(kind: Kind = .amqp, channel: UInt16, into b: inout [UInt8], body: (inout [UInt8]) -> Void) {
         let start = b.count
         b.append(contentsOf: [0, 0, 0, 0, 2, kind.rawValue, UInt8(channel >> 8), UInt8(channel & 0xff)])
-        performative?.encode(into: &b)
-        b.append(contentsOf: payload)
+        body(&b)
         let size = UInt32(b.count - start)
         b[start] = UInt8(size >> 24); b[start + 1] = UInt8((size >> 16) & 0xff)
         b[start + 2] = UInt8((size >> 8) & 0xff); b[start + 3] = UInt8(size & 0xff)
