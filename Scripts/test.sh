@@ -3,7 +3,8 @@
 #   1. system packages for the interop peers, installed when missing;
 #   2. the layering check: core modules import nothing outside the standard library;
 #   3. swift test (unit, interop vectors, fuzz corpora, Proton differential and engine interop),
-#      then driver-loop against Proton C over TCP;
+#      the threaded tests again under the thread sanitizer, then driver-loop against Proton C
+#      over TCP;
 #   4. a bounded libFuzzer run of each fuzz target (message decode, connection driver), seeded with
 #      ../shared's corpora.
 # Set FUZZ_SECONDS=0 to skip step 4.
@@ -21,6 +22,12 @@ echo "== swift test"
 export AMQP_REQUIRE_PROTON=${AMQP_REQUIRE_PROTON:-1}
 swift build --build-tests
 swift test --skip-build
+
+echo "== thread sanitizer: the tests that run threads"
+# Only the test harness's reader thread exists so far; the proactor's stress tests join this list.
+swift build --build-tests --sanitize=thread --scratch-path .build-tsan
+TSAN_OPTIONS=halt_on_error=1 swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
+  --filter 'ByteInboxTests|ProtonInteropTests.testThousandTransfers'
 
 echo "== driver-loop against Proton C (proton-c-arrow and direct.c, both ways)"
 bash Integrations/DriverLoop/interop.sh .build/debug/driver-loop

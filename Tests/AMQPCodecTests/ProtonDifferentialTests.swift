@@ -1,4 +1,5 @@
 import Foundation
+import SharedFixtures
 import XCTest
 @testable import AMQPCodec
 
@@ -14,7 +15,7 @@ import XCTest
 /// Without it the tests skip, unless `AMQP_REQUIRE_PROTON=1` (as CI sets), when they fail.
 /// `AMQP_PROTON_SEED` picks another seed than the fixed default, to explore.
 final class ProtonDifferentialTests: XCTestCase {
-    static let python = "/usr/bin/python3"
+    static let python = ProtonPython.path
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("proton_differential.py")
     static var seed: UInt64 {
@@ -122,25 +123,7 @@ final class ProtonDifferentialTests: XCTestCase {
     // MARK: helpers
 
     /// Whether Proton can be used; skips, or fails when `AMQP_REQUIRE_PROTON=1`.
-    func requireProton() throws -> Bool {
-        var reason = ""
-        if !FileManager.default.isExecutableFile(atPath: Self.python) {
-            reason = "\(Self.python) does not exist"
-        } else {
-            let probe = try Self.runPython(["-c", "import proton"])
-            if probe.status != 0 {
-                let last = probe.output.split(separator: "\n").last.map(String.init) ?? "exit \(probe.status)"
-                reason = "\(Self.python) cannot import proton: \(last)"
-            }
-        }
-        if reason.isEmpty { return true }
-        let message = "Qpid Proton's Python binding is needed for the differential test (apt-get install python3-qpid-proton): \(reason)"
-        if ProcessInfo.processInfo.environment["AMQP_REQUIRE_PROTON"] == "1" {
-            XCTFail(message + " (AMQP_REQUIRE_PROTON=1, so this fails instead of skipping)")
-            return false
-        }
-        throw XCTSkip(message)
-    }
+    func requireProton() throws -> Bool { try ProtonPython.require(for: "the differential test") }
 
     func assertProtonAccepts(_ url: URL, what: String, file sourceFile: StaticString = #filePath, line: UInt = #line) throws {
         let check = try Self.runPython([Self.script.path, "check", url.path])

@@ -41,3 +41,34 @@ public enum SharedFixtures {
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
     }
 }
+
+/// The system Python with Qpid Proton's binding (Debian: `python3-qpid-proton`), which the
+/// differential and interop tests run as a peer. The `python3` on PATH may be another one.
+public enum ProtonPython {
+    public static let path = "/usr/bin/python3"
+
+    /// Why Proton cannot be used, or nil when it can; probed once per test run.
+    public static let unavailable: String? = {
+        guard FileManager.default.isExecutableFile(atPath: path) else { return "\(path) does not exist" }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: path)
+        probe.arguments = ["-c", "import proton"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        do { try probe.run() } catch { return "cannot run \(path): \(error)" }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0 ? nil : "\(path) cannot import proton"
+    }()
+
+    /// True when Proton is there. Otherwise skips, or fails under `AMQP_REQUIRE_PROTON=1` (as CI
+    /// sets), so CI can never pass by skipping; `what` names the test for the message.
+    public static func require(for what: String) throws -> Bool {
+        guard let reason = unavailable else { return true }
+        let message = "Qpid Proton's Python binding is needed for \(what) (apt-get install python3-qpid-proton): \(reason)"
+        if ProcessInfo.processInfo.environment["AMQP_REQUIRE_PROTON"] == "1" {
+            XCTFail(message + " (AMQP_REQUIRE_PROTON=1, so this fails instead of skipping)")
+            return false
+        }
+        throw XCTSkip(message)
+    }
+}

@@ -4,40 +4,19 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import SharedFixtures
 import XCTest
 
 /// Runs a ``ConnectionDriver`` against Qpid Proton's engine in a child process: `proton_peer.py`
 /// (beside this directory) under `/usr/bin/python3`, its stdin and stdout being the AMQP byte
 /// stream. The test thread owns the driver; one background thread drains the child's stdout.
 enum ProtonPeer {
-    static let python = "/usr/bin/python3"
+    static let python = ProtonPython.path
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("proton_peer.py")
 
-    /// Why Proton cannot be used, or nil when it can; probed once per test run.
-    static let unavailable: String? = {
-        guard FileManager.default.isExecutableFile(atPath: python) else { return "\(python) does not exist" }
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: python)
-        probe.arguments = ["-c", "import proton"]
-        probe.standardOutput = FileHandle.nullDevice
-        probe.standardError = FileHandle.nullDevice
-        do { try probe.run() } catch { return "cannot run \(python): \(error)" }
-        probe.waitUntilExit()
-        return probe.terminationStatus == 0 ? nil : "\(python) cannot import proton"
-    }()
-
-    /// Skips without Proton, or fails when `AMQP_REQUIRE_PROTON=1` (as CI sets): the pattern of
-    /// ProtonDifferentialTests.
-    static func require() throws -> Bool {
-        guard let reason = unavailable else { return true }
-        let message = "Qpid Proton's Python binding is needed for the interop test (apt-get install python3-qpid-proton): \(reason)"
-        if ProcessInfo.processInfo.environment["AMQP_REQUIRE_PROTON"] == "1" {
-            XCTFail(message + " (AMQP_REQUIRE_PROTON=1, so this fails instead of skipping)")
-            return false
-        }
-        throw XCTSkip(message)
-    }
+    /// Skips without Proton, or fails when `AMQP_REQUIRE_PROTON=1`.
+    static func require() throws -> Bool { try ProtonPython.require(for: "the interop test") }
 
     /// How our side of a run behaves, apart from the scenario's own event handling.
     struct Options {
