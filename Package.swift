@@ -51,15 +51,21 @@ let package = Package(
             path: "Benchmarks/DriverBenchmark",
             swiftSettings: strict
         ),
+        // libFuzzer glue shared by the fuzz targets.
+        .target(
+            name: "FuzzSupport",
+            path: "Fuzz/FuzzSupport",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "FuzzMessageDecode",
-            dependencies: ["AMQPCodec"],
+            dependencies: ["AMQPCodec", "FuzzSupport"],
             path: "Fuzz/FuzzMessageDecode",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "FuzzConnectionDriver",
-            dependencies: ["AMQPEngine", "AMQPCodec"],
+            dependencies: ["AMQPEngine", "AMQPCodec", "FuzzSupport"],
             path: "Fuzz/FuzzConnectionDriver",
             swiftSettings: strict
         ),

@@ -7,9 +7,7 @@
 import AMQPCodec
 import AMQPEngine
 
-#if canImport(Glibc)
-import Glibc
-#endif
+import FuzzSupport
 
 /// Plays a cooperative application so that inputs reach deep states: it opens whatever the peer
 /// opens, grants credit and settles what arrives.
@@ -64,29 +62,5 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-#if FUZZING
-@_silgen_name("LLVMFuzzerRunDriver")
-func runDriver(_ argc: UnsafeMutablePointer<CInt>,
-               _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-               _ body: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(runDriver(&argc, &argv) { data, size in fuzzOne(data, size) })
-#else
-// Plain mode: run each file named on the command line.
-var failures = 0
-for path in CommandLine.arguments.dropFirst() {
-    guard let f = fopen(path, "rb") else { print("cannot open \(path)"); failures += 1; continue }
-    var bytes: [UInt8] = [0]
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, f)
-        if n <= 0 { break }
-        bytes += chunk[0..<n]
-    }
-    fclose(f)
-    _ = bytes.withUnsafeBufferPointer { fuzzOne($0.baseAddress, $0.count) }
-}
-print("ran \(CommandLine.arguments.count - 1) inputs")
-exit(failures == 0 ? 0 : 1)
-#endif
+// Files replayed by hand get a leading 0: one-byte chunks, the slowest feed.
+fuzzMain(filePrefix: [0]) { data, size in fuzzOne(data, size) }

@@ -4,10 +4,7 @@
 // Without the fuzzer flags it builds as a plain program that decodes the files it is given,
 // so the target stays compiled in every build.
 import AMQPCodec
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import FuzzSupport
 
 /// Decodes one input as a message and, when that succeeds, checks the encode/decode round trip.
 @inline(never)
@@ -26,29 +23,4 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-#if FUZZING
-@_silgen_name("LLVMFuzzerRunDriver")
-func runDriver(_ argc: UnsafeMutablePointer<CInt>,
-               _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-               _ body: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(runDriver(&argc, &argv) { data, size in fuzzOne(data, size) })
-#else
-// Plain mode: decode each file named on the command line.
-var failures = 0
-for path in CommandLine.arguments.dropFirst() {
-    guard let f = fopen(path, "rb") else { print("cannot open \(path)"); failures += 1; continue }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, f)
-        if n <= 0 { break }
-        bytes += chunk[0..<n]
-    }
-    fclose(f)
-    _ = bytes.withUnsafeBufferPointer { fuzzOne($0.baseAddress, $0.count) }
-}
-print("decoded \(CommandLine.arguments.count - 1) inputs")
-exit(failures == 0 ? 0 : 1)
-#endif
+fuzzMain { data, size in fuzzOne(data, size) }
