@@ -203,13 +203,17 @@ final class ConnectionDriverTests: XCTestCase {
         XCTAssertEqual(ss.nextIncomingID, 3)
     }
 
-    func testHeartbeatsAndIdleTimeout() {
-        var s = DriverConfiguration(containerID: "server")
-        s.idleTimeout = 1000
-        let pair = DriverPair(server: s)
+    /// Both sides open; the server closes a peer silent for `serverIdleTimeout` ms.
+    private func openPair(serverIdleTimeout: UInt32) -> DriverPair {
+        let pair = DriverPair { $0.idleTimeout = serverIdleTimeout }
         pair.client.connection.open()
         pair.server.connection.open()
         pair.pump()
+        return pair
+    }
+
+    func testHeartbeatsAndIdleTimeout() {
+        let pair = openPair(serverIdleTimeout: 1000)
         let t0 = ContinuousClock.now
         _ = pair.server.tick(now: t0)
         // The client must send something every 500 ms.
@@ -228,12 +232,7 @@ final class ConnectionDriverTests: XCTestCase {
     }
 
     func testHeartbeatsKeepHalfTheIdleTimeoutApart() {
-        var s = DriverConfiguration(containerID: "server")
-        s.idleTimeout = 1000
-        let pair = DriverPair(server: s)
-        pair.client.connection.open()
-        pair.server.connection.open()
-        pair.pump()
+        let pair = openPair(serverIdleTimeout: 1000)
         let t0 = ContinuousClock.now
         var beats: [Int] = []
         // A host ticking every 50 ms and writing at once: its own empty frames must not delay the next.

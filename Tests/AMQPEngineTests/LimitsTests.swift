@@ -45,18 +45,14 @@ final class LimitsTests: XCTestCase {
     }
 
     func testOurBeginAnnouncesHandleMax() {
-        var s = DriverConfiguration(containerID: "server")
-        s.handleMax = 2
-        let pair = DriverPair(server: s)
+        let pair = DriverPair { $0.handleMax = 2 }
         _ = pair.openLinkPair()
         let clientSession = pair.client.connection.allSessions[0]
         XCTAssertEqual(clientSession.remoteHandleMax, 2)
     }
 
     func testWeStayWithinThePeersHandleMax() {
-        var s = DriverConfiguration(containerID: "server")
-        s.handleMax = 1
-        let pair = DriverPair(server: s)
+        let pair = DriverPair { $0.handleMax = 1 }
         _ = pair.openLinkPair()       // handle 0
         let session = pair.client.connection.allSessions[0]
         let second = session.sender(name: "second", target: "q")
@@ -73,9 +69,7 @@ final class LimitsTests: XCTestCase {
     }
 
     func testWeStayWithinThePeersChannelMax() {
-        var s = DriverConfiguration(containerID: "server")
-        s.channelMax = 0
-        let pair = DriverPair(server: s)
+        let pair = DriverPair { $0.channelMax = 0 }
         _ = pair.openLinkPair()       // channel 0
         let extra = pair.client.connection.session()
         extra.begin()
@@ -86,9 +80,7 @@ final class LimitsTests: XCTestCase {
     }
 
     func testTooManyUnsettledDeliveriesEndTheSession() {
-        var s = DriverConfiguration(containerID: "server")
-        s.maxUnsettledDeliveries = 10
-        let pair = DriverPair(server: s)
+        let pair = DriverPair { $0.maxUnsettledDeliveries = 10 }
         let (sender, _) = pair.openLinkPair(credit: 100)
         for i in 0..<11 { sender.send(Message(value: .int(Int32(i)))) }
         pair.pump()
@@ -99,10 +91,7 @@ final class LimitsTests: XCTestCase {
     }
 
     func testSlowReaderThrottlesTheSender() {
-        var s = DriverConfiguration(containerID: "server")
-        s.sessionBufferLimit = 10_000
-        s.sessionIncomingWindow = 4
-        let pair = DriverPair(server: s)
+        let pair = DriverPair { $0.sessionBufferLimit = 10_000; $0.sessionIncomingWindow = 4 }
         let (sender, _) = pair.openLinkPair(credit: 1000)
         let body = [UInt8](repeating: 7, count: 1000)
         for _ in 0..<50 { sender.send(body) }
@@ -129,9 +118,7 @@ final class LimitsTests: XCTestCase {
     }
 
     func testStreamingReceiveOfALargeMessage() {
-        var s = DriverConfiguration(containerID: "server")
-        s.maxFrameSize = 512
-        let pair = DriverPair(server: s)
+        let pair = DriverPair { $0.maxFrameSize = 512 }
         pair.chunk = 4096
         let (sender, _) = pair.openLinkPair(credit: 1)
         let message = (0..<1_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
@@ -139,14 +126,11 @@ final class LimitsTests: XCTestCase {
         var got: [UInt8] = []
         var largestHeld = 0
         var done = false
-        for _ in 0..<10_000 where !done {
-            pair.pump(maxRounds: 1)
-            for d in pair.deliveries(pair.serverEvents) {
-                largestHeld = max(largestHeld, d.payload.count)
-                got += d.readPayload()
-                if !d.isPartial { done = true; d.accept() }
-            }
-            pair.serverEvents.removeAll()
+        pair.pumpServerDeliveries(rounds: 10_000) { d in
+            largestHeld = max(largestHeld, d.payload.count)
+            got += d.readPayload()
+            if !d.isPartial { done = true; d.accept() }
+            return done
         }
         XCTAssertTrue(done)
         XCTAssertEqual(got, message)
@@ -155,17 +139,10 @@ final class LimitsTests: XCTestCase {
     }
 
     func testMaxMessageSizeCountsStreamedBytes() {
-        var s = DriverConfiguration(containerID: "server")
-        s.maxFrameSize = 512
-        s.maxMessageSize = 10_000
-        let pair = DriverPair(server: s)
+        let pair = DriverPair { $0.maxFrameSize = 512; $0.maxMessageSize = 10_000 }
         let (sender, receiver) = pair.openLinkPair(credit: 1)
         sender.send([UInt8](repeating: 1, count: 20_000))
-        for _ in 0..<1000 {
-            pair.pump(maxRounds: 1)
-            for d in pair.deliveries(pair.serverEvents) { _ = d.readPayload() }
-            pair.serverEvents.removeAll()
-        }
+        pair.pumpServerDeliveries(rounds: 1000) { _ = $0.readPayload(); return false }
         XCTAssertEqual(receiver.localError?.condition, ErrorCondition.messageSizeExceeded)
         XCTAssertEqual(sender.remoteError?.condition, ErrorCondition.messageSizeExceeded)
     }

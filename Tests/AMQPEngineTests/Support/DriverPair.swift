@@ -17,6 +17,13 @@ final class DriverPair {
         server = ConnectionDriver(mode: .server, configuration: s)
     }
 
+    /// A default client and a server configured by `configure`.
+    convenience init(server configure: (inout DriverConfiguration) -> Void) {
+        var s = DriverConfiguration(containerID: "server")
+        configure(&s)
+        self.init(server: s)
+    }
+
     /// Moves bytes both ways and collects events until nothing moves.
     func pump(maxRounds: Int = 100_000) {
         for _ in 0..<maxRounds {
@@ -25,6 +32,17 @@ final class DriverPair {
             while let e = client.nextEvent() { clientEvents.append(e) }
             while let e = server.nextEvent() { serverEvents.append(e) }
             if a == 0 && b == 0 { return }
+        }
+    }
+
+    /// Pumps one round at a time, handing every delivery event on the server to `each`, until
+    /// `each` returns true or `rounds` have passed: how a streaming receiver reads as bytes arrive.
+    func pumpServerDeliveries(rounds: Int, _ each: (Delivery) -> Bool) {
+        var done = false
+        for _ in 0..<rounds where !done {
+            pump(maxRounds: 1)
+            for d in deliveries(serverEvents) where !done { done = each(d) }
+            serverEvents.removeAll()
         }
     }
 
