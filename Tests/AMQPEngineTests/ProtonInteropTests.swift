@@ -35,6 +35,14 @@ final class ProtonInteropTests: XCTestCase {
         Message(applicationProperties: ["i": .int(Int32(i))], body: .value(.string("\(party) \(i)")))
     }
 
+    /// Client side: opens the connection and begins one session.
+    static func openSession(_ c: Connection) -> Session {
+        c.open()
+        let s = c.session()
+        s.begin()
+        return s
+    }
+
     static let largeBody = Binary((0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
 
     // MARK: open and close
@@ -208,9 +216,7 @@ final class ProtonInteropTests: XCTestCase {
         let run = try ProtonPeer.run("session-link", as: mode) { event, _ in
             switch event {
             case .connectionInit(let c) where mode == .client:
-                c.open()
-                let s = c.session()
-                s.begin()
+                let s = Self.openSession(c)
                 for name in names {
                     let l = name == "client-sends" ? s.sender(name: name) : s.receiver(name: name)
                     l.localSource = TerminusSpec("swift", name, "source").source
@@ -267,9 +273,7 @@ final class ProtonInteropTests: XCTestCase {
         let run = try ProtonPeer.run("receive", arguments, as: mode) { event, _ in
             switch event {
             case .connectionInit(let c) where mode == .client:
-                c.open()
-                let s = c.session()
-                s.begin()
+                let s = Self.openSession(c)
                 let l = s.sender(name: "to-proton", target: "proton-queue")
                 l.attach()
                 sent = (0..<1000).map { l.send(Self.message("swift", $0)) }
@@ -316,9 +320,7 @@ final class ProtonInteropTests: XCTestCase {
         let run = try ProtonPeer.run("send", ["count": "1000"], as: mode, options: options) { event, _ in
             switch event {
             case .connectionInit(let c) where mode == .client:
-                c.open()
-                let s = c.session()
-                s.begin()
+                let s = Self.openSession(c)
                 let l = s.receiver(name: "from-proton", source: "proton-queue")
                 l.attach()
                 l.flow(credit: 100)
@@ -371,9 +373,7 @@ final class ProtonInteropTests: XCTestCase {
         let run = try ProtonPeer.run("dispositions-in", as: mode) { event, _ in
             switch event {
             case .connectionInit(let c) where mode == .client:
-                c.open()
-                let s = c.session()
-                s.begin()
+                let s = Self.openSession(c)
                 let l = s.sender(name: "to-proton", target: "proton-queue")
                 l.attach()
                 sent = expected.indices.map { l.send(Self.message("swift", $0)) }
@@ -404,9 +404,7 @@ final class ProtonInteropTests: XCTestCase {
         let run = try ProtonPeer.run("dispositions-out", as: mode) { event, _ in
             switch event {
             case .connectionInit(let c) where mode == .client:
-                c.open()
-                let s = c.session()
-                s.begin()
+                let s = Self.openSession(c)
                 let l = s.receiver(name: "from-proton", source: "proton-queue")
                 l.attach()
                 l.flow(credit: UInt32(states.count))
@@ -437,9 +435,7 @@ final class ProtonInteropTests: XCTestCase {
         let run = try ProtonPeer.run("receive", ["count": "100", "outcome": "none"], as: .client) { event, _ in
             switch event {
             case .connectionInit(let c):
-                c.open()
-                let s = c.session()
-                s.begin()
+                let s = Self.openSession(c)
                 let l = s.sender(name: "to-proton", target: "proton-queue")
                 l.attach()
                 for i in 0..<100 { l.send(Self.message("swift", i), settled: true) }
@@ -508,9 +504,7 @@ final class ProtonInteropTests: XCTestCase {
         let run = try ProtonPeer.run("receive", arguments, as: .client) { event, _ in
             switch event {
             case .connectionInit(let c):
-                c.open()
-                let s = c.session()
-                s.begin()
+                let s = Self.openSession(c)
                 let l = s.sender(name: "to-proton", target: "proton-queue")
                 l.attach()
                 delivery = l.send(Message(data: Self.largeBody))
@@ -572,9 +566,7 @@ final class ProtonInteropTests: XCTestCase {
         let run = try ProtonPeer.run("drain", ["role": "sender", "available": "\(available)"], as: mode) { event, _ in
             switch event {
             case .connectionInit(let c) where mode == .client:
-                c.open()
-                let s = c.session()
-                s.begin()
+                let s = Self.openSession(c)
                 let l = s.receiver(name: "drain", source: "proton-queue")
                 l.attach()
                 l.flow(credit: 10, drain: true)
@@ -607,9 +599,7 @@ final class ProtonInteropTests: XCTestCase {
         let run = try ProtonPeer.run("drain", ["role": "receiver"], as: .client) { event, _ in
             switch event {
             case .connectionInit(let c):
-                c.open()
-                let s = c.session()
-                s.begin()
+                let s = Self.openSession(c)
                 let l = s.sender(name: "drain", target: "proton-queue")
                 l.attach()
                 sender = l
@@ -655,9 +645,7 @@ final class ProtonInteropTests: XCTestCase {
         let run = try ProtonPeer.run("detach", ["detacher": detacher], as: mode) { event, _ in
             switch event {
             case .connectionInit(let c) where mode == .client:
-                c.open()
-                let s = c.session()
-                s.begin()
+                let s = Self.openSession(c)
                 for name in names { s.sender(name: name, target: name).attach() }
             case .linkRemoteOpen(let l):
                 if l.localState == .uninitialized {
