@@ -306,17 +306,12 @@ func run(_ options: Options) -> Never {
 
         // 2. React to everything that happened since the last turn, then queue more messages.
         // 3. Write. Writing can post events of its own (the transport closes once the last
-        //    bytes are out), so react and write again until a pass finds no event.
-        var reacted = true
-        while reacted {
-            reacted = false
-            while let event = driver.nextEvent() {
-                client.handle(event)
-                reacted = true
-            }
+        //    bytes are out), so react and write again while the driver has events.
+        repeat {
+            while let event = driver.nextEvent() { client.handle(event) }
             client.sendAsCreditAllows()
             writeOutput()
-        }
+        } while driver.hasEvent
         if driver.isFinished { break }
 
         // Once our close is out, wait only so long for the peer's.
