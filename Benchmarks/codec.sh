@@ -7,11 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}; small=${2:-200000}; large=${3:-200}
 
-if [ ! -f /usr/include/proton/message.h ]; then
-  echo "installing libqpid-proton11-dev for the Proton C side" >&2
-  ${SUDO:-$( [ "$(id -u)" = 0 ] || echo sudo )} apt-get install -y libqpid-proton11-dev >/dev/null \
-    || { ${SUDO:-$( [ "$(id -u)" = 0 ] || echo sudo )} apt-get update >/dev/null && ${SUDO:-$( [ "$(id -u)" = 0 ] || echo sudo )} apt-get install -y libqpid-proton11-dev >/dev/null; }
-fi
+source Benchmarks/common.sh
+require_proton_dev
 mkdir -p .build
 gcc -O2 -Wall -Wextra -o .build/codec-bench Benchmarks/ProtonC/codec-bench.c -lqpid-proton
 swift build -c release --product CodecBenchmark >&2
@@ -22,7 +19,6 @@ for i in $(seq "$rounds"); do
   .build/codec-bench "$small" "$large" >> "$out/proton"
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 printf "%-14s %14s %14s %10s\n" "case" "swift ns/msg" "proton ns/msg" "ratio"
 for c in small-encode small-decode large-encode large-decode; do
   s=$(grep "^$c " "$out/swift" | awk '{print $2}' | median)

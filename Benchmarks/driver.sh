@@ -8,12 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}; messages=${2:-1000000}; idle=${3:-1000}
 
-if [ ! -f /usr/include/proton/connection_driver.h ]; then
-  echo "installing libqpid-proton11-dev for the Proton C side" >&2
-  sudo=$( [ "$(id -u)" = 0 ] || echo sudo )
-  $sudo apt-get install -y libqpid-proton11-dev >/dev/null \
-    || { $sudo apt-get update >/dev/null && $sudo apt-get install -y libqpid-proton11-dev >/dev/null; }
-fi
+source Benchmarks/common.sh
+require_proton_dev
 mkdir -p .build
 gcc -O2 -Wall -Wextra -o .build/driver-bench Benchmarks/ProtonC/driver-bench.c -lqpid-proton
 swift build -c release --product DriverBenchmark >&2
@@ -25,7 +21,6 @@ for i in $(seq "$rounds"); do
   .build/driver-bench "$messages" 1 "$idle" >> "$out/proton"
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%d\n", (a[NR/2]+a[NR/2+1])/2}'; }
 s=$(grep '^throughput ' "$out/swift" | awk '{print $2}' | median)
 p=$(grep '^throughput ' "$out/proton" | awk '{print $2}' | median)
 sm=$(grep '^idle-connection-bytes ' "$out/swift" | awk '{print $2}' | median)
