@@ -313,6 +313,8 @@ for line in sys.stdin: print("%.3f %s" % (time.monotonic(), line.rstrip()), flus
   else
     fail "the Python Proton peer did not start" "$(head -c 300 "$work/peer.err")"
   fi
+elif [ "${AMQP_REQUIRE_PROTON:-0}" = 1 ]; then
+  fail "heartbeat check: /usr/bin/python3 cannot import proton (AMQP_REQUIRE_PROTON=1)"
 else
   echo "SKIP: heartbeat check needs the Proton Python binding (apt-get install -y python3-qpid-proton)"
 fi
