@@ -2,14 +2,18 @@
 /// transactional states of §4.5.
 ///
 /// Threading: a plain value type, `Sendable`.
-public enum DeliveryState: Sendable, Hashable, AMQPFieldCodable {
+///
+/// Every case with a payload is boxed (`indirect`), so a state is one word: copying the common
+/// ones (accepted, released) on the delivery path costs nothing, where an unboxed enum would copy
+/// and retain each field of the largest case.
+public indirect enum DeliveryState: Sendable, Hashable, AMQPFieldCodable {
     case received(Received)
     case accepted
     case rejected(Rejected)
     case released
     case modified(Modified)
     case declared(Declared)
-    indirect case transactional(TransactionalState)
+    case transactional(TransactionalState)
     /// A described state this library does not know, kept as it was received.
     case other(descriptor: AMQPValue, value: AMQPValue)
 

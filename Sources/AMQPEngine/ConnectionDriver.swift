@@ -51,40 +51,40 @@ public final class ConnectionDriver {
     public let mode: Mode
     public let configuration: DriverConfiguration
     /// The connection this driver runs.
-    public private(set) var connection: Connection!
+    @exclusivity(unchecked) public private(set) var connection: Connection!
 
     // `@exclusivity(unchecked)` on hot state: see the note at the top of Endpoints.swift.
     // Input: raw bytes the host fills. Owned, manually allocated memory, so the pointer handed
     // out by readBuffer() stays valid until the next call into the driver, which is the contract.
-    private var inbound: UnsafeMutableRawBufferPointer
+    @exclusivity(unchecked) private var inbound: UnsafeMutableRawBufferPointer
     @exclusivity(unchecked) private var inCount = 0
-    private var readOffered = 0
+    @exclusivity(unchecked) private var readOffered = 0
     static let initialReadBuffer = 8192
-    private var expectingHeader = true
-    private var receivedAnyHeader = false
-    private var amqpHeaderReceived = false
+    @exclusivity(unchecked) private var expectingHeader = true
+    @exclusivity(unchecked) private var receivedAnyHeader = false
+    @exclusivity(unchecked) private var amqpHeaderReceived = false
     // Output: bytes not yet taken by the host, from outStart.
     @exclusivity(unchecked) private var outbound: [UInt8] = []
     @exclusivity(unchecked) private var outStart = 0
     // AMQP frames written before the AMQP header may go out (during SASL) wait here.
-    private var deferred: [UInt8] = []
-    private var amqpOutputStarted = false
-    private var openSent = false
-    private var closeSent = false
+    @exclusivity(unchecked) private var deferred: [UInt8] = []
+    @exclusivity(unchecked) private var amqpOutputStarted = false
+    @exclusivity(unchecked) private var openSent = false
+    @exclusivity(unchecked) private var closeSent = false
 
     @exclusivity(unchecked) private var events: [AMQPEvent] = []
     @exclusivity(unchecked) private var eventHead = 0
-    public private(set) var isTailClosed = false
-    public private(set) var isHeadClosed = false
-    private var closedPosted = false
+    @exclusivity(unchecked) public private(set) var isTailClosed = false
+    @exclusivity(unchecked) public private(set) var isHeadClosed = false
+    @exclusivity(unchecked) private var closedPosted = false
 
     /// The peer's max-frame-size, once known; frames before its open are held to 512 (§2.7.1).
-    public private(set) var remoteMaxFrameSize: UInt32 = 512
-    private var remoteIdleTimeout: UInt32 = 0
+    @exclusivity(unchecked) public private(set) var remoteMaxFrameSize: UInt32 = 512
+    @exclusivity(unchecked) private var remoteIdleTimeout: UInt32 = 0
     @exclusivity(unchecked) private var inputSinceTick = false
     @exclusivity(unchecked) private var outputSinceTick = false
-    private var lastInput: ContinuousClock.Instant?
-    private var lastOutput: ContinuousClock.Instant?
+    @exclusivity(unchecked) private var lastInput: ContinuousClock.Instant?
+    @exclusivity(unchecked) private var lastOutput: ContinuousClock.Instant?
 
     @exclusivity(unchecked) private var pendingDispositions: [Delivery] = []
     @exclusivity(unchecked) private var pendingFlows: [Link] = []
@@ -98,15 +98,15 @@ public final class ConnectionDriver {
         case succeeded
         case failed
     }
-    private var sasl: SASLState = .off
+    @exclusivity(unchecked) private var sasl: SASLState = .off
     // Input frames are SASL frames: between the SASL header and the outcome.
-    private var inSASLLayer = false
+    @exclusivity(unchecked) private var inSASLLayer = false
     /// The mechanism SASL settled on, once chosen.
-    public private(set) var saslMechanism: Symbol?
+    @exclusivity(unchecked) public private(set) var saslMechanism: Symbol?
     /// The SASL outcome, once sent (server) or received (client).
-    public private(set) var saslOutcome: SASLCode?
+    @exclusivity(unchecked) public private(set) var saslOutcome: SASLCode?
     /// Server: who the client authenticated as; nil without SASL.
-    public private(set) var authenticatedIdentity: String?
+    @exclusivity(unchecked) public private(set) var authenticatedIdentity: String?
 
     public init(mode: Mode, configuration: DriverConfiguration) {
         self.mode = mode
@@ -424,7 +424,7 @@ public final class ConnectionDriver {
         case .begin(let b): handleBegin(b, channel: frame.channel)
         case .attach(let a): withSession(frame.channel) { handleAttach(a, $0) }
         case .flow(let f): withSession(frame.channel) { handleFlow(f, $0) }
-        case .transfer(let t): withSession(frame.channel) { handleTransfer(t, payload: frame.payload, $0) }
+        case .transfer(let t): withSession(frame.channel) { handleTransfer(TransferFields(t), state: t.state, payload: frame.payload, $0) }
         case .disposition(let d): withSession(frame.channel) { handleDisposition(d, $0) }
         case .detach(let d): withSession(frame.channel) { handleDetach(d, $0) }
         case .end(let e): withSession(frame.channel) { handleEnd(e, $0) }
@@ -434,18 +434,13 @@ public final class ConnectionDriver {
         }
     }
 
-    /// The hot path for the commonest frame: a transfer decoded straight from the bytes, without
-    /// going through ``Performative``. Returns false to leave anything unusual to the general path.
+    /// The hot path for the commonest frame: a transfer decoded straight from the bytes by
+    /// ``TransferCodec``. Returns false to leave anything unusual, and tracing, to the general path.
     private func handleTransferFrame(_ bytes: ArraySlice<UInt8>) -> Bool {
-        let s = bytes.startIndex
-        guard bytes.count > 11, bytes[s + 4] == 2, bytes[s + 5] == 0, bytes[s + 8] == 0x00, bytes[s + 9] == 0x53,
-              bytes[s + 10] == UInt8(Transfer.descriptorCode), connection.remoteState == .active else { return false }
-        let channel = UInt16(bytes[s + 6]) << 8 | UInt16(bytes[s + 7])
-        guard channel <= configuration.channelMax, let session = connection.sessionsByRemoteChannel[channel] else { return false }
-        var d = AMQPDecoder(bytes[(s + 11)...])
-        guard let t = try? Transfer(fieldsFrom: &d) else { return false }
-        trace("<- [\(channel)] \(Performative.transfer(t))")
-        handleTransfer(t, payload: bytes[d.position...], session)
+        guard configuration.trace == nil, connection.remoteState == .active,
+              let (channel, fields, payloadStart) = TransferCodec.decode(bytes),
+              channel <= configuration.channelMax, let session = connection.sessionsByRemoteChannel[channel] else { return false }
+        handleTransfer(fields, state: nil, payload: bytes[payloadStart...], session)
         return true
     }
 
@@ -566,7 +561,7 @@ public final class ConnectionDriver {
         post(.linkFlow(link))
     }
 
-    private func handleTransfer(_ t: Transfer, payload: ArraySlice<UInt8>, _ s: Session) {
+    private func handleTransfer(_ t: TransferFields, state: DeliveryState?, payload: ArraySlice<UInt8>, _ s: Session) {
         guard s.incomingWindowLeft > 0 else {
             endSession(s, AMQPError(condition: ErrorCondition.windowViolation, description: "transfer beyond the incoming window"))
             return
@@ -599,15 +594,15 @@ public final class ConnectionDriver {
             }
             link.credit -= 1
             link.deliveryCount &+= 1
-            delivery = Delivery(link: link, tag: t.deliveryTag ?? [], payload: [])
+            delivery = Delivery(link: link, tag: .bytes(Binary(t.deliveryTag ?? [])), payload: [])
             delivery.receive(payload)
             delivery.id = id
             delivery.messageFormat = t.messageFormat ?? 0
             link.current = delivery
-            if t.settled != true { s.unsettledIncoming[id] = delivery }
+            if t.settled != true { s.unsettledIncoming.insert(delivery, id: id) }
         }
         if t.settled == true { delivery.remotelySettled = true }
-        if let state = t.state { delivery.remoteState = state }
+        if let state { delivery.remoteState = state }
         let limit = link.maxMessageSize ?? configuration.maxMessageSize
         if let limit, UInt64(delivery.receivedBytes) > limit {
             link.current = nil
@@ -621,7 +616,7 @@ public final class ConnectionDriver {
             delivery.releaseBuffered()
             delivery.payload = []
             link.current = nil
-            if let id = delivery.id { s.unsettledIncoming[id] = nil }
+            if let id = delivery.id { s.unsettledIncoming.remove(id) }
         } else {
             delivery.isPartial = t.more
             if !t.more { link.current = nil }
@@ -640,23 +635,29 @@ public final class ConnectionDriver {
     }
 
     private func handleDisposition(_ d: Disposition, _ s: Session) {
-        let table = d.role == .receiver ? s.unsettledOutgoing : s.unsettledIncoming
+        // A disposition from the receiver is about what we sent, and the other way round.
+        let ours = d.role == .receiver
         let last = d.last ?? d.first
-        let span = last &- d.first
-        let ids: [UInt32]
-        if Int(span) < table.count {
-            ids = (0...span).map { d.first &+ $0 }
-        } else {
-            ids = table.keys.filter { $0 &- d.first <= span }
-        }
-        for id in ids {
-            guard let delivery = table[id] else { continue }
-            if let state = d.state { delivery.remoteState = state }
-            if d.settled {
+        let state = d.state
+        if d.settled {
+            var settled: [UInt32] = []
+            let each: (UInt32, Delivery) -> Void = { id, delivery in
+                if let state { delivery.remoteState = state }
                 delivery.remotelySettled = true
-                if d.role == .receiver { s.unsettledOutgoing[id] = nil } else { s.unsettledIncoming[id] = nil }
+                settled.append(id)
+                self.post(.delivery(delivery))
             }
-            post(.delivery(delivery))
+            if ours { s.unsettledOutgoing.forEach(from: d.first, through: last, each) } else { s.unsettledIncoming.forEach(from: d.first, through: last, each) }
+            // Removed once the walk is over: the table must not change under it.
+            for id in settled {
+                if ours { s.unsettledOutgoing.remove(id) } else { s.unsettledIncoming.remove(id) }
+            }
+        } else {
+            let each: (UInt32, Delivery) -> Void = { _, delivery in
+                if let state { delivery.remoteState = state }
+                self.post(.delivery(delivery))
+            }
+            if ours { s.unsettledOutgoing.forEach(from: d.first, through: last, each) } else { s.unsettledIncoming.forEach(from: d.first, through: last, each) }
         }
     }
 
@@ -823,7 +824,7 @@ public final class ConnectionDriver {
 
     // MARK: writing frames
 
-    private var headerSentAny = false
+    @exclusivity(unchecked) private var headerSentAny = false
 
     private func writeHeader(_ header: ProtocolHeader) {
         headerSentAny = true
@@ -848,25 +849,29 @@ public final class ConnectionDriver {
         }
     }
 
-    /// ``writeFrame(channel:_:payload:)`` for transfers, without wrapping them in a ``Performative``.
-    private func writeTransfer(channel: UInt16, _ t: Transfer, payload: ArraySlice<UInt8>) {
-        trace("-> [\(channel)] \(Performative.transfer(t))")
-        appendAMQPFrame(channel: channel) { b in
-            t.encode(into: &b)
-            b.append(contentsOf: payload)
+    /// A transfer frame, written by ``TransferCodec`` without building a ``Transfer``.
+    private func writeTransfer(channel: UInt16, handle: UInt32, first d: Delivery?, more: Bool, payload: ArraySlice<UInt8>) {
+        if configuration.trace != nil {
+            let t = Transfer(handle: handle, deliveryID: d?.id, deliveryTag: d?.tag, messageFormat: d?.messageFormat,
+                             settled: d?.locallySettled, more: more)
+            trace("-> [\(channel)] \(Performative.transfer(t))")
         }
+        appendAMQPOutput { out in
+            TransferCodec.append(channel: channel, handle: handle, deliveryID: d?.id, tag: d?.deliveryTag, messageFormat: d?.messageFormat,
+                                 settled: d?.locallySettled, more: more, payload: payload, into: &out)
+        }
+    }
+
+    private func appendAMQPFrame(channel: UInt16, body: (inout [UInt8]) -> Void) {
+        appendAMQPOutput { Frame.append(channel: channel, into: &$0, body: body) }
     }
 
     /// Every AMQP frame but heartbeats goes through here. It counts as output for the idle timer
     /// when it is produced; heartbeats do not, so they keep to half the peer's timeout.
-    private func appendAMQPFrame(channel: UInt16, body: (inout [UInt8]) -> Void) {
+    private func appendAMQPOutput(_ write: (inout [UInt8]) -> Void) {
         guard !isHeadClosed else { return }
         outputSinceTick = true
-        if amqpOutputStarted {
-            Frame.append(channel: channel, into: &outbound, body: body)
-        } else {
-            Frame.append(channel: channel, into: &deferred, body: body)
-        }
+        if amqpOutputStarted { write(&outbound) } else { write(&deferred) }
     }
 
     private func writeSASLFrame(_ p: Performative) {
@@ -973,39 +978,28 @@ public final class ConnectionDriver {
               let handle = l.localHandle, s.remoteState == .active, !closeSent else { return }
         let maxFrame = Int(min(remoteMaxFrameSize, 1 << 30))
         while let d = l.outgoing.first, s.remoteIncomingWindow > 0 {
-            var t = Transfer(handle: handle)
-            if !d.sentAnyFrame {
+            let first = !d.sentAnyFrame
+            if first {
                 guard l.credit > 0 else { break }
                 let id = s.nextDeliveryID
                 s.nextDeliveryID &+= 1
                 d.id = id
-                t.deliveryID = id
-                t.deliveryTag = d.tag
-                t.messageFormat = d.messageFormat
-                t.settled = d.locallySettled
                 l.credit -= 1
                 l.deliveryCount &+= 1
                 d.sentAnyFrame = true
-                if !d.locallySettled { s.unsettledOutgoing[id] = d }
+                if !d.locallySettled { s.unsettledOutgoing.insert(d, id: id) }
             }
-            // Split at the peer's max-frame-size: header, performative, then as much payload as fits.
-            // The fields of a transfer without state take under 64 bytes besides the tag, so a payload
-            // well inside the frame needs no exact sizing.
-            let n: Int
-            if d.payload.count + Frame.headerSize + 64 + (t.deliveryTag?.count ?? 0) <= maxFrame {
-                n = d.payload.count
-            } else {
-                t.more = true   // size the performative as the largest it can be
-                let overhead = Frame.headerSize + t.encodedSize
-                n = min(max(1, maxFrame - overhead), d.payload.count)
-            }
+            // Split at the peer's max-frame-size: header, fields at their widest, then as much
+            // payload as fits.
+            let overhead = TransferCodec.maxOverhead + (first ? d.deliveryTag.count : 0)
+            let n = min(max(1, maxFrame - overhead), d.payload.count)
             let chunk = d.payload.prefix(n)
             d.payload = d.payload.dropFirst(n)
-            t.more = !d.payload.isEmpty
-            writeTransfer(channel: ch, t, payload: chunk)
+            let more = !d.payload.isEmpty
+            writeTransfer(channel: ch, handle: handle, first: first ? d : nil, more: more, payload: chunk)
             s.nextOutgoingID &+= 1
             s.remoteIncomingWindow -= 1
-            if !t.more { l.outgoing.removeFirst() }
+            if !more { l.outgoing.removeFirst() }
         }
         if l.drain && l.outgoing.isEmpty && l.credit > 0 {
             l.deliveryCount &+= l.credit
@@ -1017,13 +1011,12 @@ public final class ConnectionDriver {
     /// Aborts a partly sent delivery (§2.6.14).
     public func abort(_ d: Delivery) {
         let l = d.link
-        guard let i = l.outgoing.firstIndex(where: { $0 === d }) else { return }
-        l.outgoing.remove(at: i)
+        guard l.outgoing.remove(d) else { return }
         guard d.sentAnyFrame, let ch = l.session.localChannel, let h = l.localHandle else { return }
         writeFrame(channel: ch, .transfer(Transfer(handle: h, settled: true, aborted: true)))
         l.session.nextOutgoingID &+= 1
         l.session.remoteIncomingWindow &-= 1
-        if let id = d.id { l.session.unsettledOutgoing[id] = nil }
+        if let id = d.id { l.session.unsettledOutgoing.remove(id) }
         d.isAborted = true
     }
 
@@ -1070,7 +1063,7 @@ public final class ConnectionDriver {
             if d.locallySettled {
                 for k in i..<j {
                     if let kid = pending[k].id {
-                        if d.link.role == .receiver { s.unsettledIncoming[kid] = nil } else { s.unsettledOutgoing[kid] = nil }
+                        if d.link.role == .receiver { s.unsettledIncoming.remove(kid) } else { s.unsettledOutgoing.remove(kid) }
                     }
                 }
             }

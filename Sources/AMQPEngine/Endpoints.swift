@@ -1,9 +1,11 @@
 import AMQPCodec
 
-// Hot counters and tables below are marked `@exclusivity(unchecked)`: the runtime check costs about a
-// fifth of the transfer path, and these objects are confined to their driver's thread (not
-// `Sendable`) and never mutated re-entrantly (no callbacks run while one of them is being modified),
-// so overlapping access cannot occur.
+// Every stored `var` of the engine's classes (here and in ConnectionDriver) is marked
+// `@exclusivity(unchecked)`: the runtime check, a thread-local access set consulted on every read
+// and write, cost over a tenth of the transfer path. It is not needed: these objects are confined to
+// their driver's thread (not `Sendable`), and no callback runs while one of their properties is
+// being modified, so two accesses to one property can never overlap at run time; overlaps within
+// one function are still rejected by the compiler's static check.
 
 /// Where an endpoint is, from one side's point of view (Proton's `PN_LOCAL_*`/`PN_REMOTE_*`).
 public enum EndpointState: Sendable, Hashable {
@@ -18,15 +20,15 @@ public final class Connection {
     @exclusivity(unchecked) public internal(set) var localState: EndpointState = .uninitialized
     @exclusivity(unchecked) public internal(set) var remoteState: EndpointState = .uninitialized
     /// What we send in our open. Change it before ``open()``.
-    public var localOpen: Open
+    @exclusivity(unchecked) public var localOpen: Open
     /// The peer's open, once it arrived.
-    public internal(set) var remoteOpen: Open?
+    @exclusivity(unchecked) public internal(set) var remoteOpen: Open?
     /// The error we closed with, if any.
-    public internal(set) var localError: AMQPError?
+    @exclusivity(unchecked) public internal(set) var localError: AMQPError?
     /// The error the peer closed with, if any.
-    public internal(set) var remoteError: AMQPError?
-    var sessions: [Session] = []
-    var sessionsByRemoteChannel: [UInt16: Session] = [:]
+    @exclusivity(unchecked) public internal(set) var remoteError: AMQPError?
+    @exclusivity(unchecked) var sessions: [Session] = []
+    @exclusivity(unchecked) var sessionsByRemoteChannel: [UInt16: Session] = [:]
 
     init(driver: ConnectionDriver, containerID: String) {
         self.driver = driver
@@ -72,30 +74,30 @@ public final class Session {
     public unowned let connection: Connection
     @exclusivity(unchecked) public internal(set) var localState: EndpointState = .uninitialized
     @exclusivity(unchecked) public internal(set) var remoteState: EndpointState = .uninitialized
-    public internal(set) var localChannel: UInt16?
-    public internal(set) var remoteChannel: UInt16?
-    public internal(set) var localError: AMQPError?
-    public internal(set) var remoteError: AMQPError?
+    @exclusivity(unchecked) public internal(set) var localChannel: UInt16?
+    @exclusivity(unchecked) public internal(set) var remoteChannel: UInt16?
+    @exclusivity(unchecked) public internal(set) var localError: AMQPError?
+    @exclusivity(unchecked) public internal(set) var remoteError: AMQPError?
 
     // §2.5.6 accounting. Outgoing side:
     @exclusivity(unchecked) var nextOutgoingID: UInt32 = 0
     let outgoingWindow: UInt32 = .max
     @exclusivity(unchecked) var remoteIncomingWindow: UInt32 = 0
-    var remoteNextIncomingID: UInt32 = 0
+    @exclusivity(unchecked) var remoteNextIncomingID: UInt32 = 0
     // Incoming side:
     /// The number of transfer frames we let the peer send before we grant more.
     public let incomingWindow: UInt32
     @exclusivity(unchecked) var nextIncomingID: UInt32 = 0
     @exclusivity(unchecked) var incomingWindowLeft: UInt32
-    var remoteOutgoingWindow: UInt32 = 0
-    var remoteHandleMax: UInt32 = .max
+    @exclusivity(unchecked) var remoteOutgoingWindow: UInt32 = 0
+    @exclusivity(unchecked) var remoteHandleMax: UInt32 = .max
     /// Payload bytes received on this session and not yet read or settled by the application.
     @exclusivity(unchecked) public internal(set) var bufferedBytes = 0
 
-    var links: [Link] = []
-    var linksByRemoteHandle: [UInt32: Link] = [:]
-    @exclusivity(unchecked) var unsettledOutgoing: [UInt32: Delivery] = [:]
-    @exclusivity(unchecked) var unsettledIncoming: [UInt32: Delivery] = [:]
+    @exclusivity(unchecked) var links: [Link] = []
+    @exclusivity(unchecked) var linksByRemoteHandle: [UInt32: Link] = [:]
+    @exclusivity(unchecked) var unsettledOutgoing = DeliveryTable()
+    @exclusivity(unchecked) var unsettledIncoming = DeliveryTable()
     @exclusivity(unchecked) var nextDeliveryID: UInt32 = 0
 
     init(connection: Connection, incomingWindow: UInt32) {
@@ -156,28 +158,28 @@ public final class Link {
     public let role: Role
     @exclusivity(unchecked) public internal(set) var localState: EndpointState = .uninitialized
     @exclusivity(unchecked) public internal(set) var remoteState: EndpointState = .uninitialized
-    public var localSource: Source?
-    public var localTarget: Target?
-    public var senderSettleMode: SenderSettleMode = .mixed
-    public var receiverSettleMode: ReceiverSettleMode = .first
+    @exclusivity(unchecked) public var localSource: Source?
+    @exclusivity(unchecked) public var localTarget: Target?
+    @exclusivity(unchecked) public var senderSettleMode: SenderSettleMode = .mixed
+    @exclusivity(unchecked) public var receiverSettleMode: ReceiverSettleMode = .first
     /// Largest message we accept (receiver) or announce (sender); nil for no limit.
-    public var maxMessageSize: UInt64?
-    public var properties: AMQPMap?
+    @exclusivity(unchecked) public var maxMessageSize: UInt64?
+    @exclusivity(unchecked) public var properties: AMQPMap?
     /// The peer's attach, once it arrived.
-    public internal(set) var remoteAttach: Attach?
-    public internal(set) var localError: AMQPError?
-    public internal(set) var remoteError: AMQPError?
+    @exclusivity(unchecked) public internal(set) var remoteAttach: Attach?
+    @exclusivity(unchecked) public internal(set) var localError: AMQPError?
+    @exclusivity(unchecked) public internal(set) var remoteError: AMQPError?
 
-    var localHandle: UInt32?
-    var remoteHandle: UInt32?
+    @exclusivity(unchecked) var localHandle: UInt32?
+    @exclusivity(unchecked) var remoteHandle: UInt32?
     /// Serial number (§2.6.7), compared with wraparound.
     @exclusivity(unchecked) public internal(set) var deliveryCount: UInt32 = 0
     /// Credit: for a sender, what the receiver granted; for a receiver, what we granted.
     @exclusivity(unchecked) public internal(set) var credit: UInt32 = 0
     /// Whether the receiver asked us to use up our credit or give it back (§2.6.7).
-    public internal(set) var drain = false
-    public internal(set) var available: UInt32 = 0
-    @exclusivity(unchecked) var outgoing: [Delivery] = []    // sender: deliveries waiting for credit or window
+    @exclusivity(unchecked) public internal(set) var drain = false
+    @exclusivity(unchecked) public internal(set) var available: UInt32 = 0
+    @exclusivity(unchecked) var outgoing = DeliveryQueue()   // sender: deliveries waiting for credit or window
     @exclusivity(unchecked) var current: Delivery?           // receiver: the delivery still arriving
     @exclusivity(unchecked) var nextTag: UInt64 = 0
     @exclusivity(unchecked) var flowQueued = false
@@ -222,7 +224,7 @@ public final class Link {
     /// - Returns: the delivery, to follow its state.
     @discardableResult
     public func send(_ payload: [UInt8], tag: Binary? = nil, settled: Bool = false, messageFormat: UInt32 = 0) -> Delivery {
-        let t = tag ?? Binary(withUnsafeBytes(of: nextTag.bigEndian) { Array($0) })
+        let t = tag.map { DeliveryTag.bytes($0) } ?? .counter(nextTag)
         nextTag &+= 1
         let d = Delivery(link: self, tag: t, payload: payload[...])
         d.locallySettled = settled || senderSettleMode == .settled
@@ -243,14 +245,48 @@ public final class Link {
 @available(*, unavailable)
 extension Link: Sendable {}
 
+/// A sender's deliveries in the order they go out. Sending takes from the front, so a slot and a
+/// start index replace `Array.removeFirst`, which moves every element.
+struct DeliveryQueue {
+    private var items: [Delivery?] = []
+    private var head = 0
+
+    var count: Int { items.count - head }
+    var isEmpty: Bool { head == items.count }
+    var first: Delivery? { head < items.count ? items[head] : nil }
+
+    mutating func append(_ d: Delivery) { items.append(d) }
+
+    mutating func removeFirst() {
+        items[head] = nil
+        head += 1
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 64 && head * 2 >= items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+    }
+
+    /// Removes `d` wherever it is; false when it is not queued.
+    mutating func remove(_ d: Delivery) -> Bool {
+        guard let i = items[head...].firstIndex(where: { $0 === d }) else { return false }
+        if i == head { removeFirst() } else { items.remove(at: i) }
+        return true
+    }
+}
+
 /// One message transfer and its state (AMQP 1.0 §2.6.12).
 ///
 /// Threading: belongs to its driver; not `Sendable`.
 public final class Delivery {
     public unowned let link: Link
-    public let tag: Binary
+    /// The delivery tag (§2.8.7); unique among the link's unsettled deliveries.
+    public var tag: Binary { deliveryTag.binary }
+    let deliveryTag: DeliveryTag
     @exclusivity(unchecked) public internal(set) var id: UInt32?
-    public internal(set) var messageFormat: UInt32 = 0
+    @exclusivity(unchecked) public internal(set) var messageFormat: UInt32 = 0
     /// Received bytes not yet taken with ``readPayload()`` (receiver), or bytes still to send (sender).
     @exclusivity(unchecked) public internal(set) var payload: ArraySlice<UInt8>
     /// Receiver: every payload byte that arrived, taken or not.
@@ -258,17 +294,17 @@ public final class Delivery {
     // Receiver: how many of `payload`'s bytes count towards the session's bufferedBytes.
     @exclusivity(unchecked) var bufferedCount = 0
     /// Receiver: more transfers of this delivery are still to come.
-    public internal(set) var isPartial = false
-    public internal(set) var isAborted = false
+    @exclusivity(unchecked) public internal(set) var isPartial = false
+    @exclusivity(unchecked) public internal(set) var isAborted = false
     @exclusivity(unchecked) public internal(set) var localState: DeliveryState?
     @exclusivity(unchecked) public internal(set) var remoteState: DeliveryState?
     @exclusivity(unchecked) public internal(set) var locallySettled = false
     @exclusivity(unchecked) public internal(set) var remotelySettled = false
     @exclusivity(unchecked) var sentAnyFrame = false
 
-    init(link: Link, tag: Binary, payload: ArraySlice<UInt8>) {
+    init(link: Link, tag: DeliveryTag, payload: ArraySlice<UInt8>) {
         self.link = link
-        self.tag = tag
+        self.deliveryTag = tag
         self.payload = payload
     }
 

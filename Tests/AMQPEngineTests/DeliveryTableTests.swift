@@ -1,0 +1,123 @@
+import AMQPCodec
+@testable import AMQPEngine
+import XCTest
+
+/// The ring of unsettled deliveries by id, checked against a Dictionary doing the same.
+final class DeliveryTableTests: XCTestCase {
+    private let driver = ConnectionDriver(mode: .client, configuration: DriverConfiguration(containerID: "t"))
+    private lazy var link = driver.connection.session().sender(name: "l")
+
+    private func delivery(_ n: UInt64) -> Delivery { Delivery(link: link, tag: .counter(n), payload: []) }
+
+    func testInOrderAcrossTheWraparoundOfDeliveryIDs() {
+        var table = DeliveryTable()
+        let start = UInt32.max - 500
+        var held: [UInt32: Delivery] = [:]
+        for i in 0..<1000 {
+            let id = start &+ UInt32(i)
+            let d = delivery(UInt64(i))
+            table.insert(d, id: id)
+            held[id] = d
+        }
+        XCTAssertEqual(table.count, 1000)
+        for (id, d) in held { XCTAssertTrue(table[id] === d, "id \(id)") }
+        XCTAssertNil(table[start &- 1])
+        XCTAssertNil(table[start &+ 1000])
+        for i in 0..<1000 {
+            let id = start &+ UInt32(i)
+            XCTAssertTrue(table.remove(id) === held[id])
+            XCTAssertNil(table[id])
+        }
+        XCTAssertTrue(table.isEmpty)
+    }
+
+    func testSettlingOutOfOrderKeepsTheRest() {
+        var table = DeliveryTable()
+        let ds = (0..<100).map { delivery(UInt64($0)) }
+        for (i, d) in ds.enumerated() { table.insert(d, id: UInt32(i)) }
+        for id in stride(from: 1, to: 100, by: 2) { table.remove(UInt32(id)) }
+        XCTAssertEqual(table.count, 50)
+        table.remove(0)
+        table.remove(2)
+        XCTAssertEqual(table.count, 48)
+        XCTAssertNil(table[0])
+        XCTAssertTrue(table[4] === ds[4])
+        XCTAssertTrue(table[98] === ds[98])
+        XCTAssertNil(table[99])
+        // The ring moved past 0..3; new ids still go on the end.
+        let extra = delivery(1000)
+        table.insert(extra, id: 100)
+        XCTAssertTrue(table[100] === extra)
+        XCTAssertEqual(table.count, 49)
+    }
+
+    func testIDsThatSkipOrGoBackAreStillHeld() {
+        var table = DeliveryTable()
+        let a = delivery(1), b = delivery(2), c = delivery(3), e = delivery(4)
+        table.insert(a, id: 10)
+        table.insert(b, id: 5_000_000)   // far ahead: not a ring slot
+        table.insert(c, id: 3)           // before the oldest
+        table.insert(e, id: 11)
+        XCTAssertEqual(table.count, 4)
+        XCTAssertTrue(table[5_000_000] === b)
+        XCTAssertTrue(table[3] === c)
+        XCTAssertTrue(table[11] === e)
+        var seen: [UInt32] = []
+        table.forEach(from: 0, through: .max) { id, _ in seen.append(id) }
+        XCTAssertEqual(seen.sorted(), [3, 10, 11, 5_000_000])
+        XCTAssertTrue(table.remove(5_000_000) === b)
+        XCTAssertTrue(table.remove(3) === c)
+        XCTAssertNil(table.remove(3))
+        XCTAssertEqual(table.count, 2)
+    }
+
+    func testInsertingAnIDAgainReplacesIt() {
+        var table = DeliveryTable()
+        let a = delivery(1), b = delivery(2)
+        table.insert(a, id: 7)
+        table.insert(b, id: 7)
+        XCTAssertEqual(table.count, 1)
+        XCTAssertTrue(table[7] === b)
+    }
+
+    func testRangeWalkVisitsEachHeldIDInTheRangeOnce() {
+        var table = DeliveryTable()
+        for i in 0..<20 where i % 3 != 0 { table.insert(delivery(UInt64(i)), id: UInt32.max - 9 &+ UInt32(i)) }
+        var seen: [UInt32] = []
+        // A range that wraps: max-3 ... 4.
+        table.forEach(from: .max - 3, through: 4) { id, _ in seen.append(id) }
+        let expected = (0..<20).filter { $0 % 3 != 0 }.map { UInt32.max - 9 &+ UInt32($0) }
+            .filter { $0 &- (UInt32.max - 3) <= 8 }   // max-3 ... 4 is nine ids
+        XCTAssertEqual(seen.sorted(), expected.sorted())
+    }
+
+    /// Random inserts (mostly the next id, sometimes any), removals and look-ups, checked against a
+    /// Dictionary after every step.
+    func testMatchesADictionaryUnderRandomOperations() {
+        var rng = SystemRandomNumberGenerator()
+        for round in 0..<20 {
+            var table = DeliveryTable()
+            var model: [UInt32: Delivery] = [:]
+            var next = UInt32.random(in: 0...UInt32.max, using: &rng)
+            for step in 0..<3000 {
+                switch Int.random(in: 0..<10, using: &rng) {
+                case 0..<5:
+                    let id: UInt32 = Int.random(in: 0..<8, using: &rng) == 0 ? next &+ UInt32.random(in: 0..<40, using: &rng) : next
+                    if id == next { next &+= 1 }
+                    let d = delivery(UInt64(step))
+                    table.insert(d, id: id)
+                    model[id] = d
+                case 5..<9:
+                    let id = model.keys.randomElement(using: &rng) ?? next
+                    XCTAssertTrue(table.remove(id) === model.removeValue(forKey: id), "round \(round) step \(step)")
+                default:
+                    let id = next &- UInt32.random(in: 0..<50, using: &rng)
+                    XCTAssertTrue(table[id] === model[id], "round \(round) step \(step)")
+                }
+                XCTAssertEqual(table.count, model.count, "round \(round) step \(step)")
+            }
+            for (id, d) in model { XCTAssertTrue(table[id] === d) }
+            XCTAssertEqual(Set(table.all.map(ObjectIdentifier.init)), Set(model.values.map(ObjectIdentifier.init)))
+        }
+    }
+}
