@@ -132,7 +132,22 @@ public final class ConnectionDriver {
         }
     }
 
-    deinit { inbound.deallocate() }
+    deinit {
+        inbound.deallocate()
+        // Children point at their parents strongly (see Endpoints.swift): cut the tree downwards.
+        for s in connection.sessions {
+            for l in s.links {
+                l.outgoing = DeliveryQueue()
+                l.current = nil
+            }
+            s.links = []
+            s.linksByRemoteHandle = [:]
+            s.unsettledOutgoing.removeAll()
+            s.unsettledIncoming.removeAll()
+        }
+        connection.sessions = []
+        connection.sessionsByRemoteChannel = [:]
+    }
 
     /// Reads `AMQP_TRACE_FRM`-style tracing from a host's environment value: a non-empty value
     /// other than "0" turns on tracing to `print`.

@@ -7,6 +7,12 @@ import AMQPCodec
 // being modified, so two accesses to one property can never overlap at run time; overlaps within
 // one function are still rejected by the compiler's static check.
 
+// Ownership: the driver owns its connection, a connection its sessions, a session its links and
+// unsettled deliveries. Endpoints point up at their parent strongly, so the walk from a delivery to
+// its session costs no `unowned` check, and at the driver with `unowned`, so the driver itself is in
+// no cycle: when the host drops it, its deinit cuts the references down the tree and everything
+// the application no longer holds is freed.
+
 /// Where an endpoint is, from one side's point of view (Proton's `PN_LOCAL_*`/`PN_REMOTE_*`).
 public enum EndpointState: Sendable, Hashable {
     case uninitialized, active, closed
@@ -71,7 +77,8 @@ extension Connection: Sendable {}
 ///
 /// Threading: belongs to its driver; not `Sendable`.
 public final class Session {
-    public unowned let connection: Connection
+    public let connection: Connection
+    unowned let driver: ConnectionDriver
     @exclusivity(unchecked) public internal(set) var localState: EndpointState = .uninitialized
     @exclusivity(unchecked) public internal(set) var remoteState: EndpointState = .uninitialized
     @exclusivity(unchecked) public internal(set) var localChannel: UInt16?
@@ -102,6 +109,7 @@ public final class Session {
 
     init(connection: Connection, incomingWindow: UInt32) {
         self.connection = connection
+        self.driver = connection.driver
         self.incomingWindow = max(1, incomingWindow)
         self.incomingWindowLeft = max(1, incomingWindow)
     }
@@ -110,8 +118,8 @@ public final class Session {
     public func begin() {
         guard localState == .uninitialized else { return }
         localState = .active
-        connection.driver.post(.sessionLocalBegin(self))
-        connection.driver.sendBegin(self)
+        driver.post(.sessionLocalBegin(self))
+        driver.sendBegin(self)
     }
 
     /// Sends end (§2.7.7).
@@ -119,8 +127,8 @@ public final class Session {
         guard localState == .active else { return }
         localState = .closed
         localError = error
-        connection.driver.post(.sessionLocalEnd(self))
-        connection.driver.sendEnd(self)
+        driver.post(.sessionLocalEnd(self))
+        driver.sendEnd(self)
     }
 
     /// Creates a sending link to `target`; call ``Link/attach()`` to open it.
@@ -152,7 +160,8 @@ extension Session: Sendable {}
 ///
 /// Threading: belongs to its driver; not `Sendable`.
 public final class Link {
-    public unowned let session: Session
+    public let session: Session
+    unowned let driver: ConnectionDriver
     public let name: String
     /// Our role: a sender sends transfers, a receiver grants credit.
     public let role: Role
@@ -186,11 +195,10 @@ public final class Link {
 
     init(session: Session, name: String, role: Role) {
         self.session = session
+        self.driver = session.driver
         self.name = name
         self.role = role
     }
-
-    var driver: ConnectionDriver { session.connection.driver }
 
     /// Sends attach (§2.7.3).
     public func attach() {
@@ -281,7 +289,7 @@ struct DeliveryQueue {
 ///
 /// Threading: belongs to its driver; not `Sendable`.
 public final class Delivery {
-    public unowned let link: Link
+    public let link: Link
     /// The delivery tag (§2.8.7); unique among the link's unsettled deliveries.
     public var tag: Binary { deliveryTag.binary }
     let deliveryTag: DeliveryTag
@@ -333,7 +341,7 @@ public final class Delivery {
         let s = link.session
         s.bufferedBytes -= bufferedCount
         bufferedCount = 0
-        s.connection.driver.reopenIncomingWindow(s)
+        s.driver.reopenIncomingWindow(s)
     }
 
     /// Sets our state and optionally settles, sending a disposition (§2.7.5). Settling a received
