@@ -72,7 +72,8 @@ public final class ConnectionDriver {
     @exclusivity(unchecked) private var openSent = false
     @exclusivity(unchecked) private var closeSent = false
 
-    @exclusivity(unchecked) private var events: [AMQPEvent] = []
+    // Taken out with Optional.take(), so handing an event over moves it instead of copying it.
+    @exclusivity(unchecked) private var events: [AMQPEvent?] = []
     @exclusivity(unchecked) private var eventHead = 0
     @exclusivity(unchecked) public private(set) var isTailClosed = false
     @exclusivity(unchecked) public private(set) var isHeadClosed = false
@@ -141,12 +142,12 @@ public final class ConnectionDriver {
                 l.current = nil
             }
             s.links = []
-            s.linksByRemoteHandle = [:]
+            s.linksByRemoteHandle.removeAll()
             s.unsettledOutgoing.removeAll()
             s.unsettledIncoming.removeAll()
         }
         connection.sessions = []
-        connection.sessionsByRemoteChannel = [:]
+        connection.sessionsByRemoteChannel.removeAll()
     }
 
     /// Reads `AMQP_TRACE_FRM`-style tracing from a host's environment value: a non-empty value
@@ -795,7 +796,7 @@ public final class ConnectionDriver {
             if eventHead > 0 { events.removeAll(keepingCapacity: true); eventHead = 0 }
             return nil
         }
-        let e = events[eventHead]
+        let e = events[eventHead].take()
         eventHead += 1
         return e
     }

@@ -34,7 +34,7 @@ public final class Connection {
     /// The error the peer closed with, if any.
     @exclusivity(unchecked) public internal(set) var remoteError: AMQPError?
     @exclusivity(unchecked) var sessions: [Session] = []
-    @exclusivity(unchecked) var sessionsByRemoteChannel: [UInt16: Session] = [:]
+    @exclusivity(unchecked) var sessionsByRemoteChannel = EndpointMap<UInt16, Session>()
 
     init(driver: ConnectionDriver, containerID: String) {
         self.driver = driver
@@ -102,7 +102,7 @@ public final class Session {
     @exclusivity(unchecked) public internal(set) var bufferedBytes = 0
 
     @exclusivity(unchecked) var links: [Link] = []
-    @exclusivity(unchecked) var linksByRemoteHandle: [UInt32: Link] = [:]
+    @exclusivity(unchecked) var linksByRemoteHandle = EndpointMap<UInt32, Link>()
     @exclusivity(unchecked) var unsettledOutgoing = DeliveryTable()
     @exclusivity(unchecked) var unsettledIncoming = DeliveryTable()
     @exclusivity(unchecked) var nextDeliveryID: UInt32 = 0
@@ -253,38 +253,6 @@ public final class Link {
 @available(*, unavailable)
 extension Link: Sendable {}
 
-/// A sender's deliveries in the order they go out. Sending takes from the front, so a slot and a
-/// start index replace `Array.removeFirst`, which moves every element.
-struct DeliveryQueue {
-    private var items: [Delivery?] = []
-    private var head = 0
-
-    var count: Int { items.count - head }
-    var isEmpty: Bool { head == items.count }
-    var first: Delivery? { head < items.count ? items[head] : nil }
-
-    mutating func append(_ d: Delivery) { items.append(d) }
-
-    mutating func removeFirst() {
-        items[head] = nil
-        head += 1
-        if head == items.count {
-            items.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 64 && head * 2 >= items.count {
-            items.removeFirst(head)
-            head = 0
-        }
-    }
-
-    /// Removes `d` wherever it is; false when it is not queued.
-    mutating func remove(_ d: Delivery) -> Bool {
-        guard let i = items[head...].firstIndex(where: { $0 === d }) else { return false }
-        if i == head { removeFirst() } else { items.remove(at: i) }
-        return true
-    }
-}
-
 /// One message transfer and its state (AMQP 1.0 §2.6.12).
 ///
 /// Threading: belongs to its driver; not `Sendable`.
@@ -362,3 +330,41 @@ public final class Delivery {
 
 @available(*, unavailable)
 extension Delivery: Sendable {}
+
+/// A sender's deliveries in the order they go out: a ring, as sending takes from the front and an
+/// array would move every element (or reset its storage) on each removal.
+struct DeliveryQueue {
+    private var ring: ContiguousArray<Delivery?> = []
+    private var head = 0
+    private(set) var count = 0
+
+    var isEmpty: Bool { count == 0 }
+    var first: Delivery? { count > 0 ? ring[head] : nil }
+
+    mutating func append(_ d: Delivery) {
+        if count == ring.count {
+            var bigger = ContiguousArray<Delivery?>(repeating: nil, count: Swift.max(4, ring.count * 2))
+            for i in 0..<count { bigger[i] = ring[(head + i) & (ring.count - 1)] }
+            ring = bigger
+            head = 0
+        }
+        ring[(head + count) & (ring.count - 1)] = d
+        count += 1
+    }
+
+    mutating func removeFirst() {
+        ring[head] = nil
+        head = (head + 1) & (ring.count - 1)
+        count -= 1
+    }
+
+    /// Removes `d` wherever it is; false when it is not queued.
+    mutating func remove(_ d: Delivery) -> Bool {
+        guard let i = (0..<count).first(where: { ring[(head + $0) & (ring.count - 1)] === d }) else { return false }
+        // Close the gap by moving the later ones forward.
+        for j in i..<(count - 1) { ring[(head + j) & (ring.count - 1)] = ring[(head + j + 1) & (ring.count - 1)] }
+        ring[(head + count - 1) & (ring.count - 1)] = nil
+        count -= 1
+        return true
+    }
+}
