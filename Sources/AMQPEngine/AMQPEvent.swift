@@ -27,7 +27,8 @@ public enum AMQPEvent {
     /// A delivery arrived, grew, was aborted, or its remote state or settlement changed.
     case delivery(Delivery)
     /// The transport failed: a protocol violation, a bad frame, or a timeout.
-    case transportError(AMQPError)
+    // Boxed, so that every case is one reference and moving events costs no per-field copies.
+    indirect case transportError(AMQPError)
     /// No more input will be read.
     case transportTailClosed
     /// No more output will be written.

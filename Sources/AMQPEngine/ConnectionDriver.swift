@@ -440,7 +440,8 @@ public final class ConnectionDriver {
         case .begin(let b): handleBegin(b, channel: frame.channel)
         case .attach(let a): withSession(frame.channel) { handleAttach(a, $0) }
         case .flow(let f): withSession(frame.channel) { handleFlow(f, $0) }
-        case .transfer(let t): withSession(frame.channel) { handleTransfer(TransferFields(t), state: t.state, payload: frame.payload, $0) }
+        case .transfer(let t):
+            withSession(frame.channel) { handleTransfer(TransferFields(t), tag: t.deliveryTag?.bytes, state: t.state, payload: frame.payload, $0) }
         case .disposition(let d): withSession(frame.channel) { handleDisposition(d, $0) }
         case .detach(let d): withSession(frame.channel) { handleDetach(d, $0) }
         case .end(let e): withSession(frame.channel) { handleEnd(e, $0) }
@@ -456,7 +457,7 @@ public final class ConnectionDriver {
         guard configuration.trace == nil, connection.remoteState == .active,
               let (channel, fields, payloadStart) = TransferCodec.decode(bytes),
               channel <= configuration.channelMax, let session = connection.sessionsByRemoteChannel[channel] else { return false }
-        handleTransfer(fields, state: nil, payload: bytes[payloadStart...], session)
+        handleTransfer(fields, tag: fields.tagRange.map { bytes[$0] }, state: nil, payload: bytes[payloadStart...], session)
         return true
     }
 
@@ -577,7 +578,7 @@ public final class ConnectionDriver {
         post(.linkFlow(link))
     }
 
-    private func handleTransfer(_ t: TransferFields, state: DeliveryState?, payload: ArraySlice<UInt8>, _ s: Session) {
+    private func handleTransfer(_ t: TransferFields, tag: ArraySlice<UInt8>?, state: DeliveryState?, payload: ArraySlice<UInt8>, _ s: Session) {
         guard s.incomingWindowLeft > 0 else {
             endSession(s, AMQPError(condition: ErrorCondition.windowViolation, description: "transfer beyond the incoming window"))
             return
@@ -610,18 +611,17 @@ public final class ConnectionDriver {
             }
             link.credit -= 1
             link.deliveryCount &+= 1
-            delivery = Delivery(link: link, tag: .bytes(Binary(t.deliveryTag ?? [])), payload: [])
+            delivery = Delivery(link: link, tag: .bytes(Binary(tag ?? [])), payload: [])
             delivery.receive(payload)
             delivery.id = id
             delivery.messageFormat = t.messageFormat ?? 0
-            link.current = delivery
             if t.settled != true { s.unsettledIncoming.insert(delivery, id: id) }
         }
         if t.settled == true { delivery.remotelySettled = true }
         if let state { delivery.remoteState = state }
         let limit = link.maxMessageSize ?? configuration.maxMessageSize
         if let limit, UInt64(delivery.receivedBytes) > limit {
-            link.current = nil
+            if link.current != nil { link.current = nil }
             delivery.releaseBuffered()
             detachLink(link, AMQPError(condition: ErrorCondition.messageSizeExceeded, description: "message over \(limit) bytes"))
             return
@@ -631,11 +631,13 @@ public final class ConnectionDriver {
             delivery.isPartial = false
             delivery.releaseBuffered()
             delivery.payload = []
-            link.current = nil
+            if link.current != nil { link.current = nil }
             if let id = delivery.id { s.unsettledIncoming.remove(id) }
         } else {
             delivery.isPartial = t.more
-            if !t.more { link.current = nil }
+            // Only a delivery with more to come is remembered, which spares the common
+            // single-frame message a store and a release.
+            if t.more { if link.current == nil { link.current = delivery } } else if link.current != nil { link.current = nil }
         }
         post(.delivery(delivery))
         reopenIncomingWindow(s)
@@ -742,8 +744,6 @@ public final class ConnectionDriver {
     public func writeDone(_ count: Int) {
         outStart = min(outbound.count, outStart + max(0, count))
         if outStart == outbound.count {
-            outbound.removeAll(keepingCapacity: true)
-            outStart = 0
             if isTailClosed && (closeSent || !openSent) || closeSent && connection.remoteState == .closed { finishOutput() }
         }
     }
@@ -753,6 +753,21 @@ public final class ConnectionDriver {
         outbound.removeAll()
         outStart = 0
         closeHead()
+    }
+
+    /// Drops output the host has written, just before more is appended rather than in
+    /// ``writeDone(_:)``: by then the host no longer holds the slice ``pendingOutput`` gave it (valid
+    /// until the next call), so the buffer is not shared and keeps its capacity instead of being
+    /// reallocated every round.
+    private func reclaimWrittenOutput() {
+        guard outStart > 0 else { return }
+        if outStart == outbound.count {
+            outbound.removeAll(keepingCapacity: true)
+            outStart = 0
+        } else if outStart >= 65_536 && outStart * 2 >= outbound.count {
+            outbound.removeFirst(outStart)
+            outStart = 0
+        }
     }
 
     private func finishOutput() {
@@ -844,6 +859,7 @@ public final class ConnectionDriver {
 
     private func writeHeader(_ header: ProtocolHeader) {
         headerSentAny = true
+        reclaimWrittenOutput()
         outbound.append(contentsOf: header.bytes)
         trace("-> \(header) header")
     }
@@ -887,17 +903,24 @@ public final class ConnectionDriver {
     private func appendAMQPOutput(_ write: (inout [UInt8]) -> Void) {
         guard !isHeadClosed else { return }
         outputSinceTick = true
-        if amqpOutputStarted { write(&outbound) } else { write(&deferred) }
+        if amqpOutputStarted {
+            reclaimWrittenOutput()
+            write(&outbound)
+        } else {
+            write(&deferred)
+        }
     }
 
     private func writeSASLFrame(_ p: Performative) {
         guard !isHeadClosed else { return }
         trace("-> SASL \(p)")
+        reclaimWrittenOutput()
         Frame(kind: .sasl, channel: 0, p).encode(into: &outbound)
     }
 
     private func writeHeartbeat() {
         trace("-> (empty frame)")
+        reclaimWrittenOutput()
         outbound.append(contentsOf: [0, 0, 0, 8, 2, 0, 0, 0])
     }
 

@@ -6,10 +6,13 @@ import AMQPCodec
 /// ``Performative``: ``TransferCodec`` reads and writes these fields straight from and to frame
 /// bytes. Anything it does not expect (a delivery state, resume, an odd encoding) sends the frame
 /// down the general path, which decodes it fully and reports any error.
+///
+/// Plain values only (the tag is a range of the frame), so passing them around copies no references.
 struct TransferFields {
     var handle: UInt32
     var deliveryID: UInt32?
-    var deliveryTag: ArraySlice<UInt8>?
+    /// Where the delivery-tag lies in the frame it was decoded from.
+    var tagRange: Range<Int>?
     var messageFormat: UInt32?
     var settled: Bool?
     var more = false
@@ -17,10 +20,10 @@ struct TransferFields {
 
     init(handle: UInt32) { self.handle = handle }
 
+    /// The fields of `t`, whose tag is not in a frame: the caller passes it separately.
     init(_ t: Transfer) {
         handle = t.handle
         deliveryID = t.deliveryID
-        deliveryTag = t.deliveryTag?.bytes
         messageFormat = t.messageFormat
         settled = t.settled
         more = t.more
@@ -72,7 +75,7 @@ enum TransferCodec {
             while field < count {
                 switch field {
                 case 1: guard let v = r.uint() else { return nil }; f.deliveryID = v
-                case 2: guard let v = r.binary() else { return nil }; f.deliveryTag = v.map { frame[(frame.startIndex + $0.lowerBound)..<(frame.startIndex + $0.upperBound)] }
+                case 2: guard let v = r.binary() else { return nil }; f.tagRange = v.map { (frame.startIndex + $0.lowerBound)..<(frame.startIndex + $0.upperBound) }
                 case 3: guard let v = r.uint() else { return nil }; f.messageFormat = v
                 case 4: guard let v = r.bool() else { return nil }; f.settled = v
                 case 5: guard let v = r.bool() else { return nil }; f.more = v ?? false
@@ -96,14 +99,14 @@ enum TransferCodec {
 
         init(raw: UnsafeRawBufferPointer, at: Int) { self.raw = raw; self.at = at }
 
-        mutating func byte() -> UInt8? {
+        @inline(__always) mutating func byte() -> UInt8? {
             guard at < raw.count else { return nil }
             defer { at += 1 }
             return raw[at]
         }
 
         /// A list header: element count and the index just past the list.
-        mutating func listHeader() -> (Int, Int)? {
+        @inline(__always) mutating func listHeader() -> (Int, Int)? {
             switch byte() {
             case 0x45: return (0, at)
             case 0xc0:
@@ -116,14 +119,14 @@ enum TransferCodec {
             }
         }
 
-        mutating func u32() -> UInt32? {
+        @inline(__always) mutating func u32() -> UInt32? {
             guard raw.count - at >= 4 else { return nil }
             defer { at += 4 }
             return UInt32(raw[at]) << 24 | UInt32(raw[at + 1]) << 16 | UInt32(raw[at + 2]) << 8 | UInt32(raw[at + 3])
         }
 
         /// `.some(nil)` for null.
-        mutating func uint() -> UInt32?? {
+        @inline(__always) mutating func uint() -> UInt32?? {
             switch byte() {
             case 0x40: return .some(nil)
             case 0x43: return 0
@@ -133,7 +136,7 @@ enum TransferCodec {
             }
         }
 
-        mutating func bool() -> Bool?? {
+        @inline(__always) mutating func bool() -> Bool?? {
             switch byte() {
             case 0x40: return .some(nil)
             case 0x41: return true
@@ -148,9 +151,9 @@ enum TransferCodec {
             }
         }
 
-        mutating func null() -> Bool { byte() == 0x40 }
+        @inline(__always) mutating func null() -> Bool { byte() == 0x40 }
 
-        mutating func ubyteOrNull() -> Bool {
+        @inline(__always) mutating func ubyteOrNull() -> Bool {
             switch byte() {
             case 0x40: return true
             case 0x50: return byte() != nil
@@ -159,7 +162,7 @@ enum TransferCodec {
         }
 
         /// The range of a binary's bytes within `raw`; `.some(nil)` for null.
-        mutating func binary() -> Range<Int>?? {
+        @inline(__always) mutating func binary() -> Range<Int>?? {
             let n: Int
             switch byte() {
             case 0x40: return .some(nil)
