@@ -1032,8 +1032,14 @@ public final class ConnectionDriver {
             // payload as fits.
             let overhead = TransferCodec.maxOverhead + (first ? d.deliveryTag.count : 0)
             let n = min(max(1, maxFrame - overhead), d.payload.count)
-            let chunk = d.payload.prefix(n)
-            d.payload = d.payload.dropFirst(n)
+            let chunk: ArraySlice<UInt8>
+            if n == d.payload.count {
+                chunk = d.payload
+                d.payload = []
+            } else {
+                chunk = d.payload.prefix(n)
+                d.payload = d.payload.dropFirst(n)
+            }
             let more = !d.payload.isEmpty
             writeTransfer(channel: ch, handle: handle, first: first ? d : nil, more: more, payload: chunk)
             s.nextOutgoingID &+= 1
