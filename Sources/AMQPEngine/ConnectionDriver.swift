@@ -88,6 +88,7 @@ public final class ConnectionDriver {
     @exclusivity(unchecked) private var lastOutput: ContinuousClock.Instant?
 
     @exclusivity(unchecked) private var pendingDispositions: [Delivery] = []
+    @exclusivity(unchecked) private var spareDispositions: [Delivery] = []
     @exclusivity(unchecked) private var pendingFlows: [Link] = []
 
     private enum SASLState {
@@ -1089,8 +1090,13 @@ public final class ConnectionDriver {
     /// first/last range (§2.7.5).
     private func flushDispositions() {
         guard !pendingDispositions.isEmpty else { return }
-        let pending = pendingDispositions
-        pendingDispositions.removeAll(keepingCapacity: true)
+        // Swapped out rather than copied, so neither array is shared and both keep their storage.
+        var pending = spareDispositions
+        swap(&pending, &pendingDispositions)
+        defer {
+            pending.removeAll(keepingCapacity: true)
+            spareDispositions = pending
+        }
         var i = 0
         while i < pending.count {
             let d = pending[i]
