@@ -89,6 +89,7 @@ public final class ConnectionDriver {
 
     @exclusivity(unchecked) private var pendingDispositions: [Delivery] = []
     @exclusivity(unchecked) private var spareDispositions: [Delivery] = []
+    @exclusivity(unchecked) private var dispositionScratch: [(UInt32, Delivery)] = []
     @exclusivity(unchecked) private var pendingFlows: [Link] = []
 
     private enum SASLState {
@@ -657,27 +658,22 @@ public final class ConnectionDriver {
         // A disposition from the receiver is about what we sent, and the other way round.
         let ours = d.role == .receiver
         let last = d.last ?? d.first
-        let state = d.state
-        if d.settled {
-            var settled: [UInt32] = []
-            let each: (UInt32, Delivery) -> Void = { id, delivery in
-                if let state { delivery.remoteState = state }
+        var matched = dispositionScratch
+        if ours {
+            s.unsettledOutgoing.collect(from: d.first, through: last, into: &matched)
+        } else {
+            s.unsettledIncoming.collect(from: d.first, through: last, into: &matched)
+        }
+        for (id, delivery) in matched {
+            if let state = d.state { delivery.remoteState = state }
+            if d.settled {
                 delivery.remotelySettled = true
-                settled.append(id)
-                self.post(.delivery(delivery))
-            }
-            if ours { s.unsettledOutgoing.forEach(from: d.first, through: last, each) } else { s.unsettledIncoming.forEach(from: d.first, through: last, each) }
-            // Removed once the walk is over: the table must not change under it.
-            for id in settled {
                 if ours { s.unsettledOutgoing.remove(id) } else { s.unsettledIncoming.remove(id) }
             }
-        } else {
-            let each: (UInt32, Delivery) -> Void = { _, delivery in
-                if let state { delivery.remoteState = state }
-                self.post(.delivery(delivery))
-            }
-            if ours { s.unsettledOutgoing.forEach(from: d.first, through: last, each) } else { s.unsettledIncoming.forEach(from: d.first, through: last, each) }
+            post(.delivery(delivery))
         }
+        matched.removeAll(keepingCapacity: true)
+        dispositionScratch = matched
     }
 
     private func handleDetach(_ d: Detach, _ s: Session) {

@@ -61,22 +61,23 @@ struct DeliveryTable {
         return d
     }
 
-    /// Calls `body` with each delivery whose id is in first...last (serial order), once each.
-    func forEach(from first: UInt32, through last: UInt32, _ body: (UInt32, Delivery) -> Void) {
+    /// Appends each delivery whose id is in first...last (serial order) to `out`, once each. A
+    /// list rather than a callback, so the caller may change the table while it goes through them.
+    func collect(from first: UInt32, through last: UInt32, into out: inout [(UInt32, Delivery)]) {
         let width = last &- first
         if Int(width) < count + span {
             var id = first
             while true {
-                if let d = self[id] { body(id, d) }
+                if let d = self[id] { out.append((id, d)) }
                 if id == last { break }
                 id &+= 1
             }
         } else {
             // A range much wider than what is held: walk what is held instead.
             for i in 0..<span {
-                if let d = ring[(head + i) & (ring.count - 1)], (base &+ UInt32(i)) &- first <= width { body(base &+ UInt32(i), d) }
+                if let d = ring[(head + i) & (ring.count - 1)], (base &+ UInt32(i)) &- first <= width { out.append((base &+ UInt32(i), d)) }
             }
-            for (id, d) in overflow where id &- first <= width { body(id, d) }
+            for (id, d) in overflow where id &- first <= width { out.append((id, d)) }
         }
     }
 

@@ -62,9 +62,9 @@ final class DeliveryTableTests: XCTestCase {
         XCTAssertTrue(table[5_000_000] === b)
         XCTAssertTrue(table[3] === c)
         XCTAssertTrue(table[11] === e)
-        var seen: [UInt32] = []
-        table.forEach(from: 0, through: .max) { id, _ in seen.append(id) }
-        XCTAssertEqual(seen.sorted(), [3, 10, 11, 5_000_000])
+        var seen: [(UInt32, Delivery)] = []
+        table.collect(from: 0, through: .max, into: &seen)
+        XCTAssertEqual(seen.map(\.0).sorted(), [3, 10, 11, 5_000_000])
         XCTAssertTrue(table.remove(5_000_000) === b)
         XCTAssertTrue(table.remove(3) === c)
         XCTAssertNil(table.remove(3))
@@ -83,9 +83,10 @@ final class DeliveryTableTests: XCTestCase {
     func testRangeWalkVisitsEachHeldIDInTheRangeOnce() {
         var table = DeliveryTable()
         for i in 0..<20 where i % 3 != 0 { table.insert(delivery(UInt64(i)), id: UInt32.max - 9 &+ UInt32(i)) }
-        var seen: [UInt32] = []
+        var found: [(UInt32, Delivery)] = []
         // A range that wraps: max-3 ... 4.
-        table.forEach(from: .max - 3, through: 4) { id, _ in seen.append(id) }
+        table.collect(from: .max - 3, through: 4, into: &found)
+        let seen = found.map(\.0)
         let expected = (0..<20).filter { $0 % 3 != 0 }.map { UInt32.max - 9 &+ UInt32($0) }
             .filter { $0 &- (UInt32.max - 3) <= 8 }   // max-3 ... 4 is nine ids
         XCTAssertEqual(seen.sorted(), expected.sorted())
