@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests and benchmarks need, when they are missing (Debian).
-# Proton C 0.37 and its Python binding are the interop peers; liburing is for the io_uring poller.
+# Proton C 0.37 and its Python binding are the interop peers; liburing is for the io_uring poller;
+# python3-venv and python3-dev let Scripts/proton-venv.sh build Proton 0.40 from PyPI, the second peer.
 set -euo pipefail
 need=()
 [ -f /usr/include/proton/message.h ] || need+=(libqpid-proton11-dev)
@@ -8,6 +9,8 @@ need=()
 /usr/bin/python3 -c 'import proton' 2>/dev/null || need+=(python3-qpid-proton)
 [ -f /usr/include/liburing.h ] || need+=(liburing-dev)
 command -v gcc >/dev/null || need+=(gcc)
+dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q 'ok installed' || need+=(python3-venv)
+[ -f "$(/usr/bin/python3 -c 'import sysconfig; print(sysconfig.get_path("include"))')/Python.h" ] || need+=(python3-dev)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo

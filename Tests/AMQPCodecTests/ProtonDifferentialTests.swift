@@ -11,7 +11,8 @@ import XCTest
 /// canonical text that both sides compute from their own decoding (described in the script); it
 /// keeps exact AMQP types but not encoding widths.
 ///
-/// Needs `/usr/bin/python3` with `import proton` (Debian: `apt-get install python3-qpid-proton`).
+/// Needs `/usr/bin/python3` (or `$AMQP_PROTON_PYTHON`: `Scripts/test.sh` runs this again with
+/// Proton 0.40) with `import proton` (Debian: `apt-get install python3-qpid-proton`).
 /// Without it the tests skip, unless `AMQP_REQUIRE_PROTON=1` (as CI sets), when they fail.
 /// `AMQP_PROTON_SEED` picks another seed than the fixed default, to explore.
 final class ProtonDifferentialTests: XCTestCase {
@@ -140,7 +141,7 @@ final class ProtonDifferentialTests: XCTestCase {
         return dir
     }
 
-    /// Runs /usr/bin/python3; stdout and stderr go through a file, so a chatty child cannot fill a pipe.
+    /// Runs ``ProtonPython/path``; stdout and stderr go through a file, so a chatty child cannot fill a pipe.
     static func runPython(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("proton-diff-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)

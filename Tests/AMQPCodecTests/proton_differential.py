@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Differential test driver: AMQP 1.0 values and messages encoded and decoded by Qpid Proton.
 
-Run by ProtonDifferentialTests.swift with /usr/bin/python3 (where python3-qpid-proton lives).
+Run by ProtonDifferentialTests.swift with /usr/bin/python3 (where python3-qpid-proton lives), or
+with $AMQP_PROTON_PYTHON (Scripts/test.sh runs it again with Proton 0.40 from PyPI). Both the SWIG
+binding (0.37) and the cffi one (0.39 on) work: see raw_bytes.
 
     proton_differential.py generate N SEED OUTFILE [M]
         Makes N random values and M random messages (default N // 3), encodes each with Proton and
@@ -41,7 +43,8 @@ What Proton 0.37 cannot do, and how this script keeps out of its way:
     described value (undone in unwrap_described_body), reads an amqp-value of null as no body,
     does not know symbolic section descriptors, hands strings over as C strings (cut at a NUL),
     and asserts (aborting the process) on empty input. Messages it cannot be expected to read
-    are only checked section by section.
+    are only checked section by section. (Proton 0.40's reads no body at all for such a doubly
+    described value: see DROPS_DOUBLY_DESCRIBED_BODY.)
   * Arrays of described values, and described descriptors, do not round-trip through pn_data;
     none are made. Symbols are ASCII (the binding encodes them so).
 generate also checks that every value it made survives Proton's own round trip, and leaves out
@@ -54,10 +57,22 @@ import sys
 import uuid
 
 import cproton
-from cproton import (PN_OVERFLOW, PN_UUID, pn_data_get_decimal128, pn_data_get_string, pn_data_get_symbol,
+from cproton import (PN_OVERFLOW, PN_UUID, pn_data_get_decimal128,
                      pn_message, pn_message_annotations, pn_message_body, pn_message_decode, pn_message_encode,
                      pn_message_free, pn_message_instructions, pn_message_properties)
 from proton import Data, ulong
+
+# Proton 0.37's SWIG binding gives a string's or symbol's bytes as they are; the cffi binding of
+# 0.39 on (cproton.lib) decodes them to str, which loses what the canonical text keeps (and fails
+# on a symbol that is not ASCII), so there we read pn_bytes_t from the C function itself.
+if hasattr(cproton, "lib"):
+    def raw_bytes(getter, data):
+        b = getattr(cproton.lib, getter)(data)
+        return bytes(cproton.ffi.unpack(b.start, b.size))
+else:
+    def raw_bytes(getter, data):
+        return bytes(getattr(cproton, getter)(data))
+
 
 # ---------------------------------------------------------------------------------------------
 # Canonical text from Proton's decoding
@@ -116,9 +131,9 @@ def canon(d):
     if t == Data.BINARY:
         return "binary:" + bytes(d.get_binary()).hex()
     if t == Data.STRING:
-        return "string:" + bytes(pn_data_get_string(d._data)).hex()
+        return "string:" + raw_bytes("pn_data_get_string", d._data).hex()
     if t == Data.SYMBOL:
-        return "symbol:" + bytes(pn_data_get_symbol(d._data)).hex()
+        return "symbol:" + raw_bytes("pn_data_get_symbol", d._data).hex()
     if t == Data.LIST:
         n = d.get_list()
         d.enter()
@@ -232,7 +247,7 @@ def walk_message(b):
         if d.type() == Data.ULONG:
             code = int(d.get_ulong())
         elif d.type() == Data.SYMBOL:
-            code = SECTION_NAMES.get(bytes(pn_data_get_symbol(d._data)).decode("ascii"), -1)
+            code = SECTION_NAMES.get(raw_bytes("pn_data_get_symbol", d._data).decode("ascii"), -1)
             msg["symbolic"] = True
         else:
             raise ValueError("section descriptor of type %s" % TYPE_NAMES.get(d.type()))
@@ -268,17 +283,34 @@ def walk_message(b):
             kind = {0x75: "data", 0x76: "seq", 0x77: "value"}[code]
             if msg["body"] is None or msg["body"][0] != kind:
                 msg["body"] = (kind, [])
+            msg["doubly described body"] = kind == "value" and doubly_described(d)
             msg["body"][1].append(canon(d))
         else:
             raise ValueError("unknown section 0x%x" % code)
     return msg
 
 
+def doubly_described(d):
+    """Whether the value at d's position is described(D1, described(D2, V)); leaves d where it was."""
+    if d.type() != Data.DESCRIBED:
+        return False
+    d.enter()
+    d.next()
+    d.next()
+    doubly = d.type() == Data.DESCRIBED
+    d.exit()
+    return doubly
+
+
 def model_comparable(msg):
     """Whether pn_message can be expected to read this message as the section walk does: not
     when a section has a symbolic descriptor (pn_message_decode only knows the ulong codes), nor
-    when a string property holds a NUL (Proton's message API hands strings over as C strings)."""
+    when a string property holds a NUL (Proton's message API hands strings over as C strings),
+    nor, where pn_message_decode drops such a body (Proton 0.40), when the body is an amqp-value
+    holding a doubly described value."""
     if msg.get("symbolic"):
+        return False
+    if msg.get("doubly described body") and DROPS_DOUBLY_DESCRIBED_BODY:
         return False
     return not any(p.startswith("string:") and "00" in [p[i:i + 2] for i in range(7, len(p), 2)]
                    for p in msg["props"])
@@ -361,8 +393,10 @@ def message_model(b):
                 return "-"
             if isinstance(v, tuple) and v[0] == PN_UUID:
                 return "uuid:" + bytes(v[1]).hex()
-            if isinstance(v, bytes):
-                return "binary:" + v.hex()
+            if isinstance(v, uuid.UUID):  # the cffi binding (0.39 on) gives a UUID and a memoryview
+                return "uuid:" + v.bytes.hex()
+            if isinstance(v, (bytes, memoryview)):
+                return "binary:" + bytes(v).hex()
             if isinstance(v, str):
                 return "string:" + v.encode("utf-8").hex()
             if isinstance(v, int):
@@ -408,6 +442,12 @@ def message_model(b):
         return msg
     finally:
         pn_message_free(m)
+
+
+# Proton 0.37's pn_message_decode reads an amqp-value holding described(D1, described(D2, V)) with
+# the quirk above; 0.40's reads no body at all (the section walk still sees it). Asked of the
+# Proton at hand rather than of its version number, so a version in between needs no entry here.
+DROPS_DOUBLY_DESCRIBED_BODY = message_model(bytes.fromhex("00537700530500530654" "01"))["body"] is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -951,8 +991,8 @@ def check(path):
         return 1
     print("ok %d values %d messages" % (values, messages))
     if skipped_model:
-        print("note: %d messages not compared with pn_message (symbolic section descriptors or NUL in strings)"
-              % skipped_model)
+        print("note: %d messages not compared with pn_message (symbolic section descriptors, NUL in strings%s)"
+              % (skipped_model, ", doubly described bodies" if DROPS_DOUBLY_DESCRIBED_BODY else ""))
     if QUIRKS["described body"]:
         print("note: %d bodies hit pn_message_decode's described-body quirk" % QUIRKS["described body"])
     return 0

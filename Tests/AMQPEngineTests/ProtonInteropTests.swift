@@ -3,7 +3,8 @@ import AMQPCodec
 import Foundation
 import XCTest
 
-/// Interop of our ``ConnectionDriver`` with Qpid Proton 0.37's own engine, byte for byte.
+/// Interop of our ``ConnectionDriver`` with Qpid Proton's own engine, byte for byte: Debian's 0.37,
+/// and 0.40 from PyPI when `Scripts/test.sh` runs these tests again with `AMQP_PROTON_PYTHON`.
 ///
 /// Each test runs one scenario of `proton_peer.py` (Proton's Transport, Connection and Collector
 /// in memory, over the child's stdin/stdout) against our driver; see `Support/ProtonPeer.swift`.
@@ -11,12 +12,14 @@ import XCTest
 /// here. Most scenarios run twice, once with our driver as client and once as server; the client
 /// opens, begins and attaches, the server answers in kind.
 ///
-/// Needs `/usr/bin/python3` with `import proton` (Debian: `apt-get install python3-qpid-proton`).
-/// Without it the tests skip, unless `AMQP_REQUIRE_PROTON=1` (as CI sets), when they fail.
+/// Needs `/usr/bin/python3` (or `$AMQP_PROTON_PYTHON`) with `import proton` (Debian: `apt-get
+/// install python3-qpid-proton`). Without it the tests skip, unless `AMQP_REQUIRE_PROTON=1` (as CI
+/// sets), when they fail.
 /// Tracing: `PN_TRACE_FRM=1` prints Proton's frames (with the peer's log), `AMQP_TRACE_FRM=1` ours.
 ///
-/// SASL: Debian's Proton is built without Cyrus (`SASL.extended()` is False), so as a server it
-/// offers only ANONYMOUS and EXTERNAL; PLAIN is checked with Proton as the client.
+/// SASL: Debian's Proton is built without Cyrus (`SASL.extended()` is False), and so is our 0.40
+/// (`Scripts/proton-venv.sh`), so as a server it offers only ANONYMOUS and EXTERNAL; PLAIN is
+/// checked with Proton as the client.
 final class ProtonInteropTests: XCTestCase {
     // Values both sides agree on (mirrored in proton_peer.py).
     static let swiftHostname = "swift.example"
@@ -668,7 +671,7 @@ final class ProtonInteropTests: XCTestCase {
         ProtonPeer.assertPassed(run)
         XCTAssertEqual(remote, ["closing": true, "resumable": false], "detaches from Proton (name: closed)")
         if !ours {
-            // Proton 0.37 sends its link's condition only on a closing detach.
+            // Proton (0.37 and 0.40) sends its link's condition only on a closing detach.
             let error = AMQPError(condition: ErrorCondition.detachForced, description: "detached by proton")
             XCTAssertEqual(remoteErrors, ["closing": error])
         }

@@ -35,7 +35,8 @@ import sys
 import time
 import traceback
 
-from proton import (UNDESCRIBED, Array, Collector, Condition, Connection, Data, Delivery, Endpoint, Link, Message,
+import cproton
+from proton import (UNDESCRIBED, VERSION, Array, Collector, Condition, Connection, Data, Delivery, Endpoint, Link, Message,
                     SASL, SymbolList, Terminus, Transport, int32, symbol)
 
 # Stray prints must never reach the AMQP byte stream on fd 1.
@@ -47,6 +48,16 @@ SCENARIO = sys.argv[1] if len(sys.argv) > 1 else "?"
 def log(msg):
     sys.stderr.write("proton_peer[%s]: %s\n" % (SCENARIO, msg))
     sys.stderr.flush()
+
+
+def delivery_tag(dlv):
+    """The delivery's tag, as a key. The cffi binding (Proton 0.39 on) decodes Delivery.tag as
+    UTF-8, and so raises on a binary tag such as our driver's 8-byte counter from 128 on; there the
+    C function gives the bytes. The SWIG binding (0.37) copes with any tag."""
+    if hasattr(cproton, "lib"):
+        tag = cproton.lib.pn_delivery_tag(dlv._impl)
+        return bytes(cproton.ffi.unpack(tag.start, tag.size))
+    return dlv.tag
 
 
 # ---------------------------------------------------------------------------------------------
@@ -542,11 +553,11 @@ class Receive(Scenario):
         if not dlv.readable:
             return
         chunk = link.recv(dlv.pending)
-        self.buffers.setdefault(dlv.tag, bytearray()).extend(chunk or b"")
+        self.buffers.setdefault(delivery_tag(dlv), bytearray()).extend(chunk or b"")
         if dlv.partial:
             return
         link.advance()
-        payload = bytes(self.buffers.pop(dlv.tag))
+        payload = bytes(self.buffers.pop(delivery_tag(dlv)))
         msg = Message()
         msg.decode(payload)
         i = self.received
@@ -1024,6 +1035,8 @@ def main():
         log("unknown scenario %r; known: %s" % (SCENARIO, ", ".join(sorted(SCENARIOS))))
         return 2
     opts = dict(arg.split("=", 1) for arg in sys.argv[2:])
+    # Which Proton: the tests run against more than one (Scripts/test.sh).
+    log("Qpid Proton %s under %s" % (".".join(map(str, VERSION)), sys.executable))
     try:
         peer = Peer(SCENARIOS[SCENARIO], opts)
         peer.run()

@@ -8,7 +8,7 @@ import SharedFixtures
 import XCTest
 
 /// Runs a ``ConnectionDriver`` against Qpid Proton's engine in a child process: `proton_peer.py`
-/// (beside this directory) under `/usr/bin/python3`, its stdin and stdout being the AMQP byte
+/// (beside this directory) under ``ProtonPython/path``, its stdin and stdout being the AMQP byte
 /// stream. The test thread owns the driver; one background thread drains the child's stdout.
 enum ProtonPeer {
     static let python = ProtonPython.path
