@@ -33,23 +33,34 @@ struct TransferFields {
 
 /// A delivery tag as the sender holds it: either a counter of its own (no allocation per
 /// message) or the application's bytes.
+///
+/// A counter is written in 7-bit groups, most significant first, so every tag is ASCII: Proton's
+/// Python binding from 0.39 on decodes tags as UTF-8 text and fails on anything else.
 enum DeliveryTag {
     case counter(UInt64)
     case bytes(Binary)
 
     var binary: Binary {
         switch self {
-        case .counter(let n): return Binary(withUnsafeBytes(of: n.bigEndian) { Array($0) })
+        case .counter(let n):
+            let k = Self.groups(n)
+            return Binary((0..<k).map { Self.group(n, $0, of: k) })
         case .bytes(let b): return b
         }
     }
 
     var count: Int {
         switch self {
-        case .counter: return 8
+        case .counter(let n): return Self.groups(n)
         case .bytes(let b): return b.count
         }
     }
+
+    /// 7-bit groups needed for `n`: 1 to 10.
+    @inline(__always) static func groups(_ n: UInt64) -> Int { Swift.max(1, (64 - n.leadingZeroBitCount + 6) / 7) }
+
+    /// Byte `i` of the `k` groups of `n`.
+    @inline(__always) static func group(_ n: UInt64, _ i: Int, of k: Int) -> UInt8 { UInt8(truncatingIfNeeded: n >> UInt64(7 * (k - 1 - i))) & 0x7f }
 }
 
 enum TransferCodec {
@@ -202,8 +213,9 @@ enum TransferCodec {
             if let tag {
                 switch tag {
                 case .counter(let n):
-                    w.put(0xa0, 8)
-                    w.bigEndian(n)
+                    let k = DeliveryTag.groups(n)
+                    w.put(0xa0, UInt8(k))
+                    for i in 0..<k { w.put(DeliveryTag.group(n, i, of: k)) }
                 case .bytes(let b):
                     if b.count < 256 { w.put(0xa0, UInt8(b.count)) } else { w.put(0xb0); w.bigEndian(UInt32(b.count)) }
                     b.bytes.withUnsafeBytes { w.put($0) }

@@ -60,6 +60,22 @@ final class TransferCodecTests: XCTestCase {
         }
     }
 
+    /// Our own tags are distinct and ASCII, so Proton Python 0.39+ (which decodes tags as UTF-8)
+    /// can read them.
+    func testCounterTagsAreDistinctASCII() {
+        var seen = Set<Binary>()
+        let samples: [UInt64] = Array(0..<20_000) + [1 << 35, .max - 1, .max]   // group boundaries 128, 16384 inside
+        for n in samples {
+            let tag = DeliveryTag.counter(n).binary
+            XCTAssertEqual(tag.count, DeliveryTag.counter(n).count)
+            XCTAssertTrue(tag.allSatisfy { $0 < 0x80 }, "tag of \(n): \(tag)")
+            XCTAssertTrue(seen.insert(tag).inserted, "tag of \(n) repeats")
+        }
+        XCTAssertEqual(DeliveryTag.counter(.max).count, 10)
+        XCTAssertEqual(DeliveryTag.counter(0).binary, [0])
+        XCTAssertEqual(DeliveryTag.counter(300).binary, [0x02, 0x2c])
+    }
+
     func testWhatTheHotPathDoesNotHandleGoesToTheGeneralPath() {
         let withState = Frame(channel: 0, .transfer(Transfer(handle: 1, deliveryID: 0, state: .accepted))).encoded
         XCTAssertNil(TransferCodec.decode(withState[...]))
