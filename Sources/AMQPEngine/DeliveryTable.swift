@@ -14,11 +14,16 @@ struct DeliveryTable {
     /// Unsettled deliveries held.
     private(set) var count = 0
 
-    // Beyond this many slots between the oldest and newest id, ids go to the dictionary: a ring
-    // that large would mostly hold holes.
-    private static let maxSpan = 1 << 20
+    // The ring grows past this many slots only while they are at least a quarter full: a peer that
+    // never settles its oldest delivery but settles the rest would otherwise stretch it with holes.
+    // Ids beyond that go to the dictionary.
+    private static let freeSpan = 1024
+    // An emptied ring above this many slots is given back.
+    private static let keptSlots = 4096
 
     var isEmpty: Bool { count == 0 }
+    /// Ring slots allocated (for tests of its growth).
+    var slots: Int { ring.count }
 
     subscript(id: UInt32) -> Delivery? {
         let i = Int(id &- base)
@@ -35,7 +40,7 @@ struct DeliveryTable {
             let slot = (head + i) & (ring.count - 1)
             if ring[slot] == nil { count += 1 }
             ring[slot] = d
-        } else if i == span && span < Self.maxSpan {
+        } else if i == span && (span < Self.freeSpan || span < 4 * count) {
             if span == ring.count { grow() }
             ring[(head + span) & (ring.count - 1)] = d
             span += 1
@@ -104,7 +109,10 @@ struct DeliveryTable {
             base &+= 1
             span -= 1
         }
-        if span == 0 { head = 0 }
+        if span == 0 {
+            head = 0
+            if ring.count > Self.keptSlots { ring = [] }
+        }
     }
 
     private mutating func grow() {

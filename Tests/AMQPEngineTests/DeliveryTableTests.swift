@@ -71,6 +71,26 @@ final class DeliveryTableTests: XCTestCase {
         XCTAssertEqual(table.count, 2)
     }
 
+    /// A peer that never settles the oldest delivery but settles each newer one: the ring must not
+    /// stretch over the holes, yet every delivery stays reachable.
+    func testAStuckOldestDeliveryDoesNotStretchTheRing() {
+        var table = DeliveryTable()
+        let stuck = delivery(0)
+        table.insert(stuck, id: 0)
+        for id in UInt32(1)...200_000 {
+            let d = delivery(UInt64(id))
+            table.insert(d, id: id)
+            XCTAssertTrue(table[id] === d)
+            if id > 1 { XCTAssertTrue(table.remove(id - 1) != nil) }
+        }
+        XCTAssertEqual(table.count, 2)
+        XCTAssertTrue(table[0] === stuck)
+        XCTAssertLessThanOrEqual(table.slots, 2048)
+        table.remove(0)
+        table.remove(200_000)
+        XCTAssertTrue(table.isEmpty)
+    }
+
     func testInsertingAnIDAgainReplacesIt() {
         var table = DeliveryTable()
         let a = delivery(1), b = delivery(2)
