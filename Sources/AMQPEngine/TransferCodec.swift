@@ -104,6 +104,8 @@ enum TransferCodec {
     }
 
     /// A bounds-checked cursor; every read returns nil on anything unexpected.
+    /// Safe use of the raw pointer: it lives only inside `decode`'s `withUnsafeBytes`, and every read
+    /// checks `at` against `raw.count` first.
     private struct Reader {
         let raw: UnsafeRawBufferPointer
         var at: Int
@@ -240,6 +242,9 @@ enum TransferCodec {
         out.append(contentsOf: payload)
     }
 
+    /// Writes without bounds checks in release builds. Safe use of the raw pointer: `append` gives it
+    /// a stack buffer of `maxOverhead` plus the tag's length, which is the most the fields can take
+    /// (every field in its widest form), and it does not outlive `withUnsafeTemporaryAllocation`.
     private struct Writer {
         let buf: UnsafeMutableRawBufferPointer
         var at = 0
