@@ -623,7 +623,7 @@ public final class ConnectionDriver {
         if let state { delivery.remoteState = state }
         let limit = link.maxMessageSize ?? configuration.maxMessageSize
         if let limit, UInt64(delivery.receivedBytes) > limit {
-            if link.current != nil { link.current = nil }
+            link.current = nil
             delivery.releaseBuffered()
             detachLink(link, AMQPError(condition: ErrorCondition.messageSizeExceeded, description: "message over \(limit) bytes"))
             return
@@ -633,13 +633,13 @@ public final class ConnectionDriver {
             delivery.isPartial = false
             delivery.releaseBuffered()
             delivery.payload = []
-            if link.current != nil { link.current = nil }
+            link.current = nil
             if let id = delivery.id { s.unsettledIncoming.remove(id) }
         } else {
             delivery.isPartial = t.more
-            // Only a delivery with more to come is remembered, which spares the common
-            // single-frame message a store and a release.
-            if t.more { if link.current == nil { link.current = delivery } } else if link.current != nil { link.current = nil }
+            // Only a delivery with more to come is remembered: the common single-frame message
+            // leaves link.current alone.
+            if t.more { link.current = delivery } else if link.current != nil { link.current = nil }
         }
         post(.delivery(delivery))
         reopenIncomingWindow(s)
@@ -752,19 +752,21 @@ public final class ConnectionDriver {
         closeHead()
     }
 
-    /// Drops output the host has written, just before more is appended rather than in
-    /// ``writeDone(_:)``: by then the host no longer holds the slice ``pendingOutput`` gave it (valid
-    /// until the next call), so the buffer is not shared and keeps its capacity instead of being
-    /// reallocated every round.
-    private func reclaimWrittenOutput() {
-        guard outStart > 0 else { return }
-        if outStart == outbound.count {
-            outbound.removeAll(keepingCapacity: true)
-            outStart = 0
-        } else if outStart >= 65_536 && outStart * 2 >= outbound.count {
-            outbound.removeFirst(outStart)
-            outStart = 0
+    /// Every write to the output array goes through here. Output the host has already written is
+    /// dropped first, rather than in ``writeDone(_:)``: by then the host no longer holds the slice
+    /// ``pendingOutput`` gave it (valid until the next call), so the array is not shared and keeps
+    /// its capacity instead of being reallocated every round.
+    private func appendOutput(_ write: (inout [UInt8]) -> Void) {
+        if outStart > 0 {
+            if outStart == outbound.count {
+                outbound.removeAll(keepingCapacity: true)
+                outStart = 0
+            } else if outStart >= 65_536 && outStart * 2 >= outbound.count {
+                outbound.removeFirst(outStart)
+                outStart = 0
+            }
         }
+        write(&outbound)
     }
 
     private func finishOutput() {
@@ -856,8 +858,7 @@ public final class ConnectionDriver {
 
     private func writeHeader(_ header: ProtocolHeader) {
         headerSentAny = true
-        reclaimWrittenOutput()
-        outbound.append(contentsOf: header.bytes)
+        appendOutput { $0.append(contentsOf: header.bytes) }
         trace("-> \(header) header")
     }
 
@@ -866,7 +867,7 @@ public final class ConnectionDriver {
         guard !amqpOutputStarted else { return }
         amqpOutputStarted = true
         writeHeader(.amqp)
-        outbound.append(contentsOf: deferred)
+        appendOutput { $0.append(contentsOf: deferred) }
         deferred = []
     }
 
@@ -900,25 +901,18 @@ public final class ConnectionDriver {
     private func appendAMQPOutput(_ write: (inout [UInt8]) -> Void) {
         guard !isHeadClosed else { return }
         outputSinceTick = true
-        if amqpOutputStarted {
-            reclaimWrittenOutput()
-            write(&outbound)
-        } else {
-            write(&deferred)
-        }
+        if amqpOutputStarted { appendOutput(write) } else { write(&deferred) }
     }
 
     private func writeSASLFrame(_ p: Performative) {
         guard !isHeadClosed else { return }
         trace("-> SASL \(p)")
-        reclaimWrittenOutput()
-        Frame(kind: .sasl, channel: 0, p).encode(into: &outbound)
+        appendOutput { Frame(kind: .sasl, channel: 0, p).encode(into: &$0) }
     }
 
     private func writeHeartbeat() {
         trace("-> (empty frame)")
-        reclaimWrittenOutput()
-        outbound.append(contentsOf: [0, 0, 0, 8, 2, 0, 0, 0])
+        appendOutput { $0.append(contentsOf: [0, 0, 0, 8, 2, 0, 0, 0]) }
     }
 
     private func trace(_ line: @autoclosure () -> String) {
