@@ -8,12 +8,8 @@ cd "$(dirname "$0")/.."
 rounds=${1:-5}; small=${2:-200000}; large=${3:-200}
 
 source Benchmarks/common.sh
-require_proton_dev
-mkdir -p .build
-gcc -O2 -Wall -Wextra -o .build/codec-bench Benchmarks/ProtonC/codec-bench.c -lqpid-proton
-swift build -c release --product CodecBenchmark >&2
+build_pair codec-bench CodecBenchmark
 
-out=$(mktemp -d)
 for i in $(seq "$rounds"); do
   .build/release/CodecBenchmark "$small" "$large" >> "$out/swift"
   .build/codec-bench "$small" "$large" >> "$out/proton"
@@ -26,4 +22,3 @@ for c in small-encode small-decode large-encode large-decode; do
   printf "%-14s %14s %14s %9.2fx\n" "$c" "$s" "$p" "$(echo "$p $s" | awk '{print $1/$2}')"
 done
 echo "(median of $rounds rounds; ratio = Proton C time / Swift time, above 1 means Swift is faster)"
-rm -rf "$out"

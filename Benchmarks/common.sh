@@ -1,12 +1,16 @@
-# Shared by the benchmark scripts (sourced, not run).
+# Shared by the benchmark scripts (sourced, not run), each of which pits a Swift product against a
+# C program on Proton C doing the same work.
 
-# Installs Proton C's headers when missing, with sudo when not root.
-require_proton_dev() {
-  [ -f /usr/include/proton/connection_driver.h ] && return
-  echo "installing libqpid-proton11-dev for the Proton C side" >&2
-  local sudo; sudo=$( [ "$(id -u)" = 0 ] || echo sudo )
-  $sudo apt-get install -y libqpid-proton11-dev >/dev/null \
-    || { $sudo apt-get update >/dev/null && $sudo apt-get install -y libqpid-proton11-dev >/dev/null; }
+# build_pair NAME PRODUCT: installs what is missing (Scripts/install-deps.sh), compiles
+# Benchmarks/ProtonC/NAME.c into .build/NAME and builds the Swift PRODUCT in release mode; sets
+# $out to a scratch directory that is removed on exit.
+build_pair() {
+  bash Scripts/install-deps.sh
+  mkdir -p .build
+  gcc -O2 -Wall -Wextra -o ".build/$1" "Benchmarks/ProtonC/$1.c" -lqpid-proton
+  swift build -c release --product "$2" >&2
+  out=$(mktemp -d)
+  trap 'rm -rf "$out"' EXIT
 }
 
 # The median of the numbers on stdin, one per line.

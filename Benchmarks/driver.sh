@@ -9,13 +9,8 @@ cd "$(dirname "$0")/.."
 rounds=${1:-5}; messages=${2:-1000000}; idle=${3:-1000}
 
 source Benchmarks/common.sh
-require_proton_dev
-mkdir -p .build
-gcc -O2 -Wall -Wextra -o .build/driver-bench Benchmarks/ProtonC/driver-bench.c -lqpid-proton
-swift build -c release --product DriverBenchmark >&2
+build_pair driver-bench DriverBenchmark
 
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
 for i in $(seq "$rounds"); do
   .build/release/DriverBenchmark "$messages" 1 "$idle" >> "$out/swift"
   .build/driver-bench "$messages" 1 "$idle" >> "$out/proton"
