@@ -27,7 +27,11 @@ swift test --skip-build
 # Debian's 0.37 is the peer above; a current Proton may behave differently, so both are peers.
 echo "== swift test: the Proton tests again, against Qpid Proton 0.40 (python-qpid-proton from PyPI)"
 if proton040=$(bash Scripts/proton-venv.sh); then
-  AMQP_PROTON_PYTHON=$proton040 swift test --skip-build --filter 'ProtonInteropTests|ProtonDifferentialTests'
+  log=$(mktemp)
+  AMQP_PROTON_PYTHON=$proton040 swift test --skip-build --filter 'ProtonInteropTests|ProtonDifferentialTests' 2>&1 | tee "$log"
+  # A renamed test class would leave the filter matching nothing, which swift test passes.
+  grep -qE 'Executed [1-9][0-9]* tests' "$log" || { echo "the Proton 0.40 filter matched no test" >&2; exit 1; }
+  rm -f "$log"
 elif [ "$AMQP_REQUIRE_PROTON" = 1 ]; then
   echo "Qpid Proton 0.40 could not be built (AMQP_REQUIRE_PROTON=1, so this fails instead of skipping)" >&2
   exit 1

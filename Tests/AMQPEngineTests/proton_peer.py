@@ -52,8 +52,9 @@ def log(msg):
 
 def delivery_tag(dlv):
     """The delivery's tag, as a key. The cffi binding (Proton 0.39 on) decodes Delivery.tag as
-    UTF-8, and so raises on a binary tag such as our driver's 8-byte counter from 128 on; there the
-    C function gives the bytes. The SWIG binding (0.37) copes with any tag."""
+    UTF-8, and so raises on a tag that is not (AMQP allows any bytes; our driver's own counter tags
+    are ASCII since this was found); there the C function gives the bytes. The SWIG binding (0.37)
+    copes with any tag."""
     if hasattr(cproton, "lib"):
         tag = cproton.lib.pn_delivery_tag(dlv._impl)
         return bytes(cproton.ffi.unpack(tag.start, tag.size))
