@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "AMQPCodec", targets: ["AMQPCodec"]),
         .library(name: "AMQPEngine", targets: ["AMQPEngine"]),
         .library(name: "AMQPSystem", targets: ["AMQPSystem"]),
+        .library(name: "AMQPEngineTesting", targets: ["AMQPEngineTesting"]),
         .executable(name: "driver-loop", targets: ["DriverLoop"]),
     ],
     targets: [
@@ -23,6 +24,12 @@ let package = Package(
         .target(
             name: "AMQPEngine",
             dependencies: ["AMQPCodec"],
+            swiftSettings: strict
+        ),
+        // The NIOEmbedded of this package: drivers wired in memory, a scripted peer, a responder.
+        .target(
+            name: "AMQPEngineTesting",
+            dependencies: ["AMQPEngine", "AMQPCodec"],
             swiftSettings: strict
         ),
         // The one library module that calls the C library; it knows nothing of AMQP.
@@ -47,7 +54,7 @@ let package = Package(
         .target(name: "CMallocStats", path: "Benchmarks/CMallocStats"),
         .executableTarget(
             name: "DriverBenchmark",
-            dependencies: ["AMQPEngine", "AMQPCodec", "CMallocStats"],
+            dependencies: ["AMQPEngine", "AMQPCodec", "AMQPEngineTesting", "CMallocStats"],
             path: "Benchmarks/DriverBenchmark",
             swiftSettings: strict
         ),
@@ -65,7 +72,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "FuzzConnectionDriver",
-            dependencies: ["AMQPEngine", "AMQPCodec", "FuzzSupport"],
+            dependencies: ["AMQPEngine", "AMQPCodec", "AMQPEngineTesting", "FuzzSupport"],
             path: "Fuzz/FuzzConnectionDriver",
             swiftSettings: strict
         ),
@@ -83,7 +90,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQPEngineTests",
-            dependencies: ["AMQPEngine", "SharedFixtures"],
+            dependencies: ["AMQPEngine", "AMQPEngineTesting", "SharedFixtures"],
             exclude: ["proton_peer.py"],
             swiftSettings: strict
         ),

@@ -13,6 +13,7 @@
 //   throughput <messages per second>   one line per repeat
 import AMQPCodec
 import AMQPEngine
+import AMQPEngineTesting
 import CMallocStats
 #if canImport(Glibc)
 import Glibc
@@ -39,22 +40,7 @@ let payload: [UInt8] = {
 
 /// Moves everything `from` has written into `to`, through `to`'s own read buffer, as a host would.
 @discardableResult
-func move(_ from: ConnectionDriver, _ to: ConnectionDriver) -> Int {
-    let out = from.pendingOutput
-    guard !out.isEmpty else { return 0 }
-    var moved = 0
-    out.withUnsafeBytes { src in
-        while moved < src.count && !to.isTailClosed {
-            let buf = to.readBuffer()
-            let n = min(buf.count, src.count - moved)
-            buf.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[moved..<(moved + n)]))
-            to.readDone(n)
-            moved += n
-        }
-    }
-    from.writeDone(out.count)
-    return moved
-}
+func move(_ from: ConnectionDriver, _ to: ConnectionDriver) -> Int { moveBytes(from: from, to: to) }
 
 /// One client/server pair and the application logic on each side.
 final class Pair {
@@ -67,6 +53,7 @@ final class Pair {
     @exclusivity(unchecked) var sent = 0
     @exclusivity(unchecked) var received = 0
     @exclusivity(unchecked) var accepted = 0
+    let responder = Responder(initialCredit: 1000)
 
     init() {
         client.connection.open()
@@ -105,13 +92,6 @@ final class Pair {
         while let e = server.nextEvent() {
             any = true
             switch e {
-            case .connectionRemoteOpen(let c): c.open()
-            case .sessionRemoteBegin(let s): s.begin()
-            case .linkRemoteOpen(let l):
-                l.localTarget = l.remoteAttach?.target?.target
-                l.localSource = l.remoteAttach?.source
-                l.attach()
-                l.flow(credit: 1000)
             case .delivery(let d) where !d.isPartial:
                 let bytes = d.readPayload()
                 guard bytes.count == payload.count else { fail("received \(bytes.count) bytes") }
@@ -119,7 +99,7 @@ final class Pair {
                 d.accept()
                 d.link.flow(credit: 1)
             case .transportError(let e): fail("server: \(e)")
-            default: break
+            default: responder.respond(to: e)
             }
         }
         return any

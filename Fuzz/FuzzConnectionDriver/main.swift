@@ -6,27 +6,25 @@
 // Without the fuzzer flags it builds as a plain program that runs the files it is given.
 import AMQPCodec
 import AMQPEngine
+import AMQPEngineTesting
 
 import FuzzSupport
 
 /// Plays a cooperative application so that inputs reach deep states: it opens whatever the peer
-/// opens, grants credit and settles what arrives.
+/// opens (``Responder``), grants credit, sends to the peer's receivers and settles what arrives.
 func respond(to event: AMQPEvent) {
+    let responder = Responder(initialCredit: 10)
     switch event {
-    case .connectionRemoteOpen(let c): c.open()
-    case .connectionRemoteClose(let c): c.close()
-    case .sessionRemoteBegin(let s): s.begin()
-    case .sessionRemoteEnd(let s): s.end()
     case .linkRemoteOpen(let l):
-        l.attach()
-        if l.role == .receiver { l.flow(credit: 10) } else { l.send([0x00, 0x53, 0x77, 0x40]) }
-    case .linkRemoteClose(let l), .linkRemoteDetach(let l): l.close()
+        responder.respond(to: event)
+        if l.role == .sender { l.send([0x00, 0x53, 0x77, 0x40]) }
     case .delivery(let d):
         if d.link.role == .receiver {
             _ = d.readPayload()
             if !d.isPartial { d.accept(); d.link.flow(credit: 1) }
         }
-    default: break
+    default:
+        responder.respond(to: event)
     }
 }
 

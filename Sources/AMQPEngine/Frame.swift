@@ -1,7 +1,7 @@
 import AMQPCodec
 
 /// The eight bytes that open each protocol layer (AMQP 1.0 §2.2, §5.3.1).
-public enum ProtocolHeader: Sendable, Hashable {
+package enum ProtocolHeader: Sendable, Hashable {
     /// `AMQP 0 1 0 0`: plain AMQP.
     case amqp
     /// `AMQP 3 1 0 0`: SASL security layer.
@@ -9,7 +9,7 @@ public enum ProtocolHeader: Sendable, Hashable {
     /// `AMQP 2 1 0 0`: TLS, which this engine leaves to the transport.
     case tls
 
-    public var bytes: [UInt8] {
+    package var bytes: [UInt8] {
         switch self {
         case .amqp: return [0x41, 0x4d, 0x51, 0x50, 0, 1, 0, 0]
         case .tls: return [0x41, 0x4d, 0x51, 0x50, 2, 1, 0, 0]
@@ -18,7 +18,7 @@ public enum ProtocolHeader: Sendable, Hashable {
     }
 
     /// Parses eight header bytes; nil when they are not a header this engine speaks.
-    public init?<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+    package init?<C: Collection>(_ bytes: C) where C.Element == UInt8 {
         let b = Array(bytes.prefix(8))
         guard b.count == 8, b[0..<4] == [0x41, 0x4d, 0x51, 0x50], b[5] == 1, b[6] == 0, b[7] == 0 else { return nil }
         switch b[4] {
@@ -31,7 +31,7 @@ public enum ProtocolHeader: Sendable, Hashable {
 }
 
 /// A performative or SASL frame body (AMQP 1.0 §2.7, §5.3.3).
-public enum Performative: Sendable, Hashable {
+package enum Performative: Sendable, Hashable {
     case open(Open)
     case begin(Begin)
     case attach(Attach)
@@ -48,7 +48,7 @@ public enum Performative: Sendable, Hashable {
     case saslOutcome(SASLOutcome)
 
     /// Decodes the performative at the decoder's position.
-    public static func decode(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> Performative {
+    package static func decode(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> Performative {
         let start = d.offset
         let code = try d.readByte()
         guard code == 0x00 else {
@@ -75,7 +75,7 @@ public enum Performative: Sendable, Hashable {
         }
     }
 
-    public func encode(into b: inout [UInt8]) {
+    package func encode(into b: inout [UInt8]) {
         switch self {
         case .open(let p): p.encode(into: &b)
         case .begin(let p): p.encode(into: &b)
@@ -95,7 +95,7 @@ public enum Performative: Sendable, Hashable {
     }
 
     /// A short name for traces, e.g. `@open`.
-    public var name: String {
+    package var name: String {
         switch self {
         case .open: return "open"
         case .begin: return "begin"
@@ -116,26 +116,26 @@ public enum Performative: Sendable, Hashable {
 }
 
 /// One frame (AMQP 1.0 §2.3): a channel, a body, and for transfers the payload after it.
-public struct Frame: Sendable, Hashable {
+package struct Frame: Sendable, Hashable {
     /// Frame type 0x00 for AMQP, 0x01 for SASL.
-    public enum Kind: UInt8, Sendable { case amqp = 0, sasl = 1 }
+    package enum Kind: UInt8, Sendable { case amqp = 0, sasl = 1 }
 
-    public var kind: Kind
-    public var channel: UInt16
+    package var kind: Kind
+    package var channel: UInt16
     /// nil for an empty frame (a heartbeat).
-    public var performative: Performative?
+    package var performative: Performative?
     /// Bytes after the performative: a transfer's message payload.
-    public var payload: ArraySlice<UInt8>
+    package var payload: ArraySlice<UInt8>
 
-    public init(kind: Kind = .amqp, channel: UInt16 = 0, _ performative: Performative?, payload: ArraySlice<UInt8> = []) {
+    package init(kind: Kind = .amqp, channel: UInt16 = 0, _ performative: Performative?, payload: ArraySlice<UInt8> = []) {
         self.kind = kind; self.channel = channel; self.performative = performative; self.payload = payload
     }
 
     /// Frame header size; data offset 2 (in 4-byte words) means no extended header.
-    public static let headerSize = 8
+    package static let headerSize = 8
 
     /// Appends the frame, size field included.
-    public func encode(into b: inout [UInt8]) {
+    package func encode(into b: inout [UInt8]) {
         Frame.append(kind: kind, channel: channel, into: &b) { b in
             performative?.encode(into: &b)
             b.append(contentsOf: payload)
@@ -145,7 +145,7 @@ public struct Frame: Sendable, Hashable {
     /// Appends a frame header, then whatever `body` appends, then fills in the size: the one place
     /// frames are laid out, for callers that encode a body without building a ``Frame``.
     @inlinable
-    public static func append(kind: Kind = .amqp, channel: UInt16, into b: inout [UInt8], body: (inout [UInt8]) -> Void) {
+    package static func append(kind: Kind = .amqp, channel: UInt16, into b: inout [UInt8], body: (inout [UInt8]) -> Void) {
         let start = b.count
         b.append(contentsOf: [0, 0, 0, 0, 2, kind.rawValue, UInt8(channel >> 8), UInt8(channel & 0xff)])
         body(&b)
@@ -155,31 +155,22 @@ public struct Frame: Sendable, Hashable {
     }
 
     /// The frame's encoding as a new array.
-    public var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var b: [UInt8] = []
         encode(into: &b)
         return b
     }
 
     /// Why a frame cannot be parsed.
-    public enum ParseError: Error, Sendable, Hashable {
+    package enum ParseError: Error, Sendable, Hashable {
         /// The size field is below 8 or the data offset below 2 (§2.3.1): the stream is unusable.
         case malformedHeader(String)
-        /// The frame is bigger than the negotiated max-frame-size.
-        case tooLarge(size: Int, limit: Int)
         /// The body does not decode.
         case body(AMQPDecodingError)
     }
 
-    /// Reads the size of the frame starting at `bytes[index]`, once 8 header bytes are there.
-    /// - Returns: nil when fewer than 4 bytes are available.
-    static func declaredSize(_ bytes: UnsafeRawBufferPointer, at index: Int) -> Int? {
-        guard bytes.count - index >= 4 else { return nil }
-        return Int(bytes[index]) << 24 | Int(bytes[index + 1]) << 16 | Int(bytes[index + 2]) << 8 | Int(bytes[index + 3])
-    }
-
     /// Parses one whole frame: `bytes` holds exactly the frame, header included.
-    public static func parse(_ bytes: ArraySlice<UInt8>, limits: AMQPDecodingLimits = .default) throws(ParseError) -> Frame {
+    package static func parse(_ bytes: ArraySlice<UInt8>, limits: AMQPDecodingLimits = .default) throws(ParseError) -> Frame {
         guard bytes.count >= headerSize else { throw .malformedHeader("frame of \(bytes.count) bytes") }
         let s = bytes.startIndex
         let doff = Int(bytes[s + 4])

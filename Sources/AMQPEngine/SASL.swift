@@ -9,8 +9,11 @@ public enum SASLClientMechanism: Sendable {
     case plain(username: String, password: String, authzid: String? = nil)
     /// `EXTERNAL` (RFC 4422 appendix A): identity from the transport, such as a TLS client certificate.
     case external(authzid: String? = nil)
-    /// Any other mechanism: `respond` answers each server challenge, or returns nil to give up.
-    case custom(name: Symbol, initialResponse: [UInt8]?, respond: @Sendable ([UInt8]) -> [UInt8]?)
+    /// Any other mechanism: `respond` answers each server challenge, or returns nil to give up;
+    /// `verifyOutcome` gets the additional-data of a successful outcome (§5.3.3.6), which a
+    /// mechanism such as SCRAM checks to authenticate the server, and returns false to give up.
+    case custom(name: Symbol, initialResponse: [UInt8]?, respond: @Sendable ([UInt8]) -> [UInt8]?,
+                verifyOutcome: (@Sendable ([UInt8]?) -> Bool)? = nil)
 
     /// The mechanism's registered name.
     public var name: Symbol {
@@ -18,7 +21,7 @@ public enum SASLClientMechanism: Sendable {
         case .anonymous: return "ANONYMOUS"
         case .plain: return "PLAIN"
         case .external: return "EXTERNAL"
-        case .custom(let name, _, _): return name
+        case .custom(let name, _, _, _): return name
         }
     }
 
@@ -28,13 +31,19 @@ public enum SASLClientMechanism: Sendable {
         case .plain(let user, let password, let authzid):
             return Array((authzid ?? "").utf8) + [0] + Array(user.utf8) + [0] + Array(password.utf8)
         case .external(let authzid): return Array((authzid ?? "").utf8)
-        case .custom(_, let initial, _): return initial
+        case .custom(_, let initial, _, _): return initial
         }
     }
 
     func respond(to challenge: [UInt8]) -> [UInt8]? {
-        if case .custom(_, _, let respond) = self { return respond(challenge) }
+        if case .custom(_, _, let respond, _) = self { return respond(challenge) }
         return nil   // the built-in mechanisms finish in one step; a challenge means the server misbehaves
+    }
+
+    /// Whether the mechanism accepts the additional-data of the server's `ok` outcome.
+    func acceptsOutcome(_ additionalData: [UInt8]?) -> Bool {
+        if case .custom(_, _, _, let verify?) = self { return verify(additionalData) }
+        return true
     }
 }
 

@@ -144,7 +144,7 @@ final class ConnectionDriverTests: XCTestCase {
         let big = sender.send([UInt8](repeating: 7, count: 5000))
         pair.pump()
         XCTAssertTrue(pair.deliveries(pair.serverEvents).last?.isPartial ?? false)
-        pair.client.abort(big)
+        big.abort()
         pair.client.connection.allSessions[0].remoteIncomingWindow = 100
         sender.send(Message(value: "after"))
         XCTAssertTrue(big.isAborted)

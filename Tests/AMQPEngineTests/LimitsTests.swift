@@ -139,12 +139,46 @@ final class LimitsTests: XCTestCase {
     }
 
     func testMaxMessageSizeCountsStreamedBytes() {
-        let pair = DriverPair { $0.maxFrameSize = 512; $0.maxMessageSize = 10_000 }
-        let (sender, receiver) = pair.openLinkPair(credit: 1)
-        sender.send([UInt8](repeating: 1, count: 20_000))
-        pair.pumpServerDeliveries(rounds: 1000) { _ = $0.readPayload(); return false }
+        // A sender that ignores our announced limit: 20,000 bytes in 500-byte transfers, read as
+        // they stream in, must still detach the link once 10,000 have arrived.
+        var config = DriverConfiguration(containerID: "driver")
+        config.maxMessageSize = 10_000
+        let peer = ScriptedPeer(configuration: config)
+        peer.application = { Responder(initialCredit: 1).respond(to: $0) }
+        peer.connect()
+        peer.begin()
+        peer.write(.attach(Attach(name: "big", handle: 0, role: .sender, source: Source(), target: .target(Target()), initialDeliveryCount: 0)))
+        let attach = peer.readPerformatives().compactMap { if case .attach(let a) = $0 { return a } else { return nil } }.first
+        XCTAssertEqual(attach?.maxMessageSize, 10_000, "our attach announces the limit")
+        for i in 0..<40 {
+            let first = i == 0
+            peer.write(.transfer(Transfer(handle: 0, deliveryID: first ? 0 : nil, deliveryTag: first ? Binary([1]) : nil, more: i < 39)),
+                       payload: [UInt8](repeating: 1, count: 500))
+            for case .delivery(let d) in peer.takeEvents() { _ = d.readPayload() }
+        }
+        let receiver = peer.driver.connection.allSessions[0].allLinks[0]
         XCTAssertEqual(receiver.localError?.condition, ErrorCondition.messageSizeExceeded)
-        XCTAssertEqual(sender.remoteError?.condition, ErrorCondition.messageSizeExceeded)
+        let detach = peer.readPerformatives().compactMap { if case .detach(let d) = $0 { return d } else { return nil } }
+        XCTAssertEqual(detach.map(\.error?.condition), [ErrorCondition.messageSizeExceeded])
+        XCTAssertEqual(detach.first?.closed, true)
+        XCTAssertEqual(peer.driver.connection.allSessions[0].unsettledIncoming.count, 0, "the dropped delivery is forgotten")
+        XCTAssertEqual(peer.driver.connection.allSessions[0].bufferedBytes, 0)
+    }
+
+    func testSenderRefusesAMessageOverThePeersMaxMessageSize() {
+        let pair = DriverPair { $0.maxMessageSize = 1000 }
+        let (sender, receiver) = pair.openLinkPair(credit: 5)
+        let big = sender.send([UInt8](repeating: 1, count: 1001))
+        let small = sender.send([UInt8](repeating: 2, count: 1000))
+        pair.pump()
+        XCTAssertEqual(big.error?.condition, ErrorCondition.messageSizeExceeded)
+        XCTAssertEqual(big.error?.description, "message of 1001 bytes exceeds the receiver's max-message-size 1000")
+        XCTAssertNil(big.id, "never sent")
+        XCTAssertTrue(pair.deliveries(pair.clientEvents).contains { $0 === big }, "the application hears of it")
+        XCTAssertNil(small.error)
+        XCTAssertEqual(pair.deliveries(pair.serverEvents).map(\.payload.count), [1000])
+        XCTAssertEqual(receiver.remoteState, .active, "the link stays up")
+        XCTAssertEqual(sender.credit, 4)
     }
 
     func testReceiverSettlesSecond() {

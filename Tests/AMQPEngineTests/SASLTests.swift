@@ -113,9 +113,11 @@ final class SASLTests: XCTestCase {
         let p = pair(client: nil, server: .plain { _ in true })
         p.client.connection.open()
         p.pump()
-        XCTAssertEqual(p.client.connection.remoteError?.condition, ErrorCondition.unauthorizedAccess)
-        p.client.connection.close()   // the application answers the peer's close
-        p.pump()
+        // §5.3.1: the server answers with the SASL header and closes; no AMQP frame is exchanged.
+        XCTAssertEqual(errors(p.serverEvents).map(\.condition), [ErrorCondition.unauthorizedAccess])
+        XCTAssertEqual(errors(p.clientEvents).map(\.condition), [ErrorCondition.unauthorizedAccess])
+        XCTAssertEqual(errors(p.clientEvents).first?.description, "the server requires SASL: it answered our AMQP header with the SASL header")
+        XCTAssertEqual(p.server.connection.remoteState, .uninitialized, "the server read no open")
         XCTAssertTrue(p.client.isFinished)
         XCTAssertTrue(p.server.isFinished)
     }
@@ -126,7 +128,8 @@ final class SASLTests: XCTestCase {
         c.read(ProtocolHeader.sasl.bytes)
         var events: [AMQPEvent] = []
         while let e = c.nextEvent() { events.append(e) }
-        XCTAssertEqual(errors(events).first?.condition, ErrorCondition.notImplemented)
+        XCTAssertEqual(errors(events).map(\.condition), [ErrorCondition.unauthorizedAccess])
+        XCTAssertEqual(errors(events).first?.description, "the server requires SASL: it answered our AMQP header with the SASL header")
         XCTAssertTrue(c.isTailClosed)
     }
 

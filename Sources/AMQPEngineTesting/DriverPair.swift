@@ -1,31 +1,34 @@
 import AMQPCodec
-@testable import AMQPEngine
+import AMQPEngine
 
 /// Two drivers wired together in memory, as NIO's EmbeddedChannel wires a channel: bytes move
-/// only when `pump()` is called, and time only when the test passes it in.
-final class DriverPair {
-    let client: ConnectionDriver
-    let server: ConnectionDriver
-    var clientEvents: [AMQPEvent] = []
-    var serverEvents: [AMQPEvent] = []
+/// only when ``pump(maxRounds:)`` is called, and time only when the test passes it in.
+///
+/// Threading: not `Sendable`; like the drivers, a pair stays on one thread.
+public final class DriverPair {
+    public let client: ConnectionDriver
+    public let server: ConnectionDriver
+    /// Every event each side posted, in order, since the test last cleared them.
+    public var clientEvents: [AMQPEvent] = []
+    public var serverEvents: [AMQPEvent] = []
     /// Largest chunk moved per write, to exercise partial frames.
-    var chunk = Int.max
+    public var chunk = Int.max
 
-    init(client c: DriverConfiguration = DriverConfiguration(containerID: "client"),
-         server s: DriverConfiguration = DriverConfiguration(containerID: "server")) {
+    public init(client c: DriverConfiguration = DriverConfiguration(containerID: "client"),
+                server s: DriverConfiguration = DriverConfiguration(containerID: "server")) {
         client = ConnectionDriver(mode: .client, configuration: c)
         server = ConnectionDriver(mode: .server, configuration: s)
     }
 
     /// A default client and a server configured by `configure`.
-    convenience init(server configure: (inout DriverConfiguration) -> Void) {
+    public convenience init(server configure: (inout DriverConfiguration) -> Void) {
         var s = DriverConfiguration(containerID: "server")
         configure(&s)
         self.init(server: s)
     }
 
     /// Moves bytes both ways and collects events until nothing moves.
-    func pump(maxRounds: Int = 100_000) {
+    public func pump(maxRounds: Int = 100_000) {
         for _ in 0..<maxRounds {
             let a = move(from: client, to: server)
             let b = move(from: server, to: client)
@@ -37,7 +40,7 @@ final class DriverPair {
 
     /// Pumps one round at a time, handing every delivery event on the server to `each`, until
     /// `each` returns true or `rounds` have passed: how a streaming receiver reads as bytes arrive.
-    func pumpServerDeliveries(rounds: Int, _ each: (Delivery) -> Bool) {
+    public func pumpServerDeliveries(rounds: Int, _ each: (Delivery) -> Bool) {
         var done = false
         for _ in 0..<rounds where !done {
             pump(maxRounds: 1)
@@ -46,22 +49,15 @@ final class DriverPair {
         }
     }
 
+    /// Moves at most ``chunk`` bytes from one side to the other; returns how many.
     @discardableResult
-    func move(from: ConnectionDriver, to: ConnectionDriver) -> Int {
-        let out = from.pendingOutput
-        guard !out.isEmpty else { return 0 }
-        let n = min(out.count, chunk)
-        if to.isTailClosed {
-            from.writeDone(n)
-            return n
-        }
-        to.read(out.prefix(n))
-        from.writeDone(n)
-        return n
+    public func move(from: ConnectionDriver, to: ConnectionDriver) -> Int {
+        moveBytes(from: from, to: to, limit: chunk)
     }
 
-    /// Opens the connection, one session and a sender/receiver link pair.
-    func openLinkPair(credit: UInt32 = 0, sessionWindow: UInt32? = nil) -> (sender: Link, receiver: Link) {
+    /// Opens the connection, one session and a sender/receiver link pair: the client sends, the
+    /// server receives and grants `credit`.
+    public func openLinkPair(credit: UInt32 = 0, sessionWindow: UInt32? = nil) -> (sender: Link, receiver: Link) {
         client.connection.open()
         let s = client.connection.session(incomingWindow: sessionWindow)
         s.begin()
@@ -80,11 +76,15 @@ final class DriverPair {
     }
 
     /// The first transport error either side reported.
-    var firstTransportError: AMQPError? {
+    public var firstTransportError: AMQPError? {
         (clientEvents + serverEvents).lazy.compactMap { if case .transportError(let e) = $0 { return e } else { return nil } }.first
     }
 
-    func deliveries(_ events: [AMQPEvent]) -> [Delivery] {
+    /// The deliveries among `events`, in order.
+    public func deliveries(_ events: [AMQPEvent]) -> [Delivery] {
         events.compactMap { if case .delivery(let d) = $0 { return d } else { return nil } }
     }
 }
+
+@available(*, unavailable)
+extension DriverPair: Sendable {}

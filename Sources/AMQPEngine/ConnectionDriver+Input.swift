@@ -1,0 +1,200 @@
+import AMQPCodec
+
+// Input: protocol headers, framing, the SASL layer, and dispatch of AMQP frames to their handlers
+// (in ConnectionDriver+Receive.swift).
+extension ConnectionDriver {
+    func process() {
+        var pos = 0
+        loop: while true {
+            switch inputPhase {
+            case .closed:
+                break loop
+            case .header:
+                guard input.count - pos >= 8 else { break loop }
+                let header = ProtocolHeader(input.bytes[pos..<(pos + 8)])
+                pos += 8
+                handleHeader(header)
+            case .sasl:
+                guard let size = completeFrameSize(at: pos) else { break loop }
+                handleSASLFrame(Array(input.bytes[pos..<(pos + size)])[...])
+                pos += size
+            case .amqp:
+                guard let size = completeFrameSize(at: pos) else { break loop }
+                // Take the whole run of complete frames and copy it out in one array, so that
+                // payloads handed to the application can share it.
+                var end = pos + size
+                while let next = completeFrameSize(at: end) { end += next }
+                if isTailClosed { break loop }
+                let chunk = Array(input.bytes[pos..<end])
+                var i = 0
+                // Frames after one that closed the input (the peer's close, or a violation) in the
+                // same read are not looked at: nothing follows close (§2.7.9).
+                while i < chunk.count && !isTailClosed {
+                    let size = Int(chunk[i]) << 24 | Int(chunk[i + 1]) << 16 | Int(chunk[i + 2]) << 8 | Int(chunk[i + 3])
+                    handleFrame(chunk[i..<(i + size)])
+                    i += size
+                }
+                pos = end
+            }
+        }
+        input.consume(pos)
+        if inputPhase == .amqp || inputPhase == .sasl, let size = input.declaredFrameSize(at: 0) {
+            input.reserve(size)
+        }
+    }
+
+    /// The size of the complete frame at `index`; nil when more input is needed, or when the frame
+    /// is malformed, in which case the transport is closed.
+    private func completeFrameSize(at index: Int) -> Int? {
+        guard let size = input.declaredFrameSize(at: index) else { return nil }
+        guard size >= 8 else {
+            protocolFailure(ErrorCondition.framingError, "frame size \(size) is below 8")
+            return nil
+        }
+        guard size <= Int(configuration.maxFrameSize) else {
+            protocolFailure(ErrorCondition.framingError, "frame of \(size) bytes exceeds max-frame-size \(configuration.maxFrameSize)")
+            return nil
+        }
+        return index + size <= input.count ? size : nil
+    }
+
+    // MARK: protocol headers (§2.2, §5.3.1)
+
+    private func handleHeader(_ header: ProtocolHeader?) {
+        trace("<- \(header.map { "\($0)" } ?? "unknown") header")
+        receivedAnyHeader = true
+        switch (mode, header) {
+        case (.client, .sasl?) where sasl.isActive:
+            inputPhase = .sasl
+        case (.server, .sasl?) where !sasl.isActive && !sasl.hasSucceeded:
+            inputPhase = .sasl
+            writeHeader(.sasl)
+            writeSASLFrame(sasl.startServer(configuration.saslServer))
+        case (.client, .amqp?) where !sasl.isActive:
+            inputPhase = .amqp
+            startAMQPOutput()
+        case (.server, .amqp?) where sasl.hasSucceeded || configuration.saslServer.allowsUnauthenticated:
+            inputPhase = .amqp
+            startAMQPOutput()
+        case (.server, .amqp?) where !sasl.isActive:
+            // §5.3.1: a server that requires SASL answers with the SASL header, then closes.
+            writeHeader(.sasl)
+            failBeforeAMQP(AMQPError(condition: ErrorCondition.unauthorizedAccess, description: "this server requires SASL authentication"))
+        case (.client, .sasl?) where configuration.saslClient == nil:
+            failBeforeAMQP(AMQPError(condition: ErrorCondition.unauthorizedAccess,
+                                     description: "the server requires SASL: it answered our AMQP header with the SASL header"))
+        default:
+            // A server answers with the header it would have liked; a client has sent its own already.
+            if mode == .server && !output.wroteHeader { writeHeader(.amqp) }
+            let what = header.map { "\($0)" } ?? "bytes that are not an AMQP header"
+            failBeforeAMQP(AMQPError(condition: ErrorCondition.notImplemented, description: "unexpected protocol header: \(what)"))
+        }
+    }
+
+    /// Fails the transport where no AMQP close can be sent: the bytes already written go out, then
+    /// the output closes.
+    private func failBeforeAMQP(_ error: AMQPError) {
+        transportError(error, sendClose: false)
+        closeTail()
+        finishOutput()
+    }
+
+    // MARK: SASL (§5.3)
+
+    private func handleSASLFrame(_ bytes: ArraySlice<UInt8>) {
+        let frame: Frame
+        do {
+            frame = try Frame.parse(bytes)
+        } catch {
+            sasl.abandon()
+            failBeforeAMQP(AMQPError(condition: ErrorCondition.framingError, description: "bad SASL frame: \(error)"))
+            return
+        }
+        guard let p = frame.performative, frame.kind == .sasl else {
+            sasl.abandon()
+            failBeforeAMQP(AMQPError(condition: ErrorCondition.framingError, description: "AMQP frame during SASL negotiation"))
+            return
+        }
+        trace("<- SASL \(p)")
+        switch sasl.receive(p, hostname: configuration.hostname, server: configuration.saslServer) {
+        case .send(let reply):
+            writeSASLFrame(reply)
+        case .succeed(let outcome):
+            if let outcome { writeSASLFrame(outcome) }
+            // Both sides now expect the AMQP header.
+            inputPhase = .header
+            if mode == .client { startAMQPOutput() }
+        case .fail(let error, let outcome):
+            if let outcome { writeSASLFrame(outcome) }
+            failBeforeAMQP(error)
+        }
+    }
+
+    // MARK: AMQP frames
+
+    private func handleFrame(_ bytes: ArraySlice<UInt8>) {
+        if handleTransferFrame(bytes) { return }
+        let frame: Frame
+        do {
+            frame = try Frame.parse(bytes)
+        } catch {
+            switch error {
+            case .malformedHeader(let s):
+                protocolFailure(ErrorCondition.framingError, s)
+            case .body(let e):
+                protocolFailure(e.condition, "bad frame body: \(e)")
+            }
+            return
+        }
+        guard let p = frame.performative else {
+            trace("<- [\(frame.channel)] (empty frame)")
+            return
+        }
+        trace("<- [\(frame.channel)] \(p)")
+        guard frame.kind == .amqp else {
+            protocolFailure(ErrorCondition.framingError, "SASL frame \(p.name) on an AMQP connection")
+            return
+        }
+        guard frame.channel <= configuration.channelMax else {
+            // §2.7.1: a channel outside the announced range is a framing error.
+            protocolFailure(ErrorCondition.framingError, "frame on channel \(frame.channel), above channel-max \(configuration.channelMax)")
+            return
+        }
+        if case .open = p {} else if connection.remoteState == .uninitialized {
+            protocolFailure(ErrorCondition.illegalState, "\(p.name) before open")
+            return
+        }
+        switch p {
+        case .open(let o): handleOpen(o)
+        case .begin(let b): handleBegin(b, channel: frame.channel)
+        case .attach(let a): withSession(frame.channel) { handleAttach(a, $0) }
+        case .flow(let f): withSession(frame.channel) { handleFlow(f, $0) }
+        case .transfer(let t):
+            withSession(frame.channel) { handleTransfer(TransferFields(t), tag: t.deliveryTag?.bytes, state: t.state, payload: frame.payload, $0) }
+        case .disposition(let d): withSession(frame.channel) { handleDisposition(d, $0) }
+        case .detach(let d): withSession(frame.channel) { handleDetach(d, $0) }
+        case .end(let e): withSession(frame.channel) { handleEnd(e, $0) }
+        case .close(let c): handleClose(c)
+        default:
+            protocolFailure(ErrorCondition.framingError, "\(p.name) in an AMQP frame")
+        }
+    }
+
+    /// The hot path for the commonest frame: a transfer decoded straight from the bytes by
+    /// ``TransferCodec``. Returns false to leave anything unusual, and tracing, to the general path.
+    private func handleTransferFrame(_ bytes: ArraySlice<UInt8>) -> Bool {
+        guard configuration.trace == nil, connection.remoteState == .active,
+              let (channel, fields, payloadStart) = TransferCodec.decode(bytes),
+              channel <= configuration.channelMax, let session = connection.sessionsByRemoteChannel[channel] else { return false }
+        handleTransfer(fields, tag: fields.tagRange.map { bytes[$0] }, state: nil, payload: bytes[payloadStart...], session)
+        return true
+    }
+
+    private func withSession(_ channel: UInt16, _ body: (Session) -> Void) {
+        guard let s = connection.sessionsByRemoteChannel[channel] else {
+            protocolFailure(ErrorCondition.notFound, "frame on channel \(channel), which has no session")
+            return
+        }
+        body(s)
+    }
+}

@@ -1,0 +1,310 @@
+import AMQPCodec
+
+/// The signed distance from `b` to `a` in serial number arithmetic (RFC 1982, AMQP 1.0 §2.6.7):
+/// negative when `a` is behind `b`.
+@inline(__always)
+func serialDistance(_ a: UInt32, _ b: UInt32) -> Int64 { Int64(Int32(bitPattern: a &- b)) }
+
+/// Clamps a count to 0...UInt32.max.
+@inline(__always)
+func clampedCount(_ n: Int64) -> UInt32 { n <= 0 ? 0 : UInt32(clamping: n) }
+
+// One handler per performative the peer sends (AMQP 1.0 §2.7).
+extension ConnectionDriver {
+    func handleOpen(_ o: Open) {
+        let c = connection
+        guard c.remoteState == .uninitialized else {
+            protocolFailure(ErrorCondition.illegalState, "second open")
+            return
+        }
+        c.remoteOpen = o
+        c.remoteState = .active
+        remoteMaxFrameSize = max(512, o.maxFrameSize)
+        idle.remoteTimeout = o.idleTimeOut ?? 0
+        post(.connectionRemoteOpen(c))
+    }
+
+    func handleBegin(_ b: Begin, channel: UInt16) {
+        let c = connection
+        guard c.sessionsByRemoteChannel[channel] == nil else {
+            protocolFailure(ErrorCondition.notAllowed, "begin on channel \(channel), which is in use")
+            return
+        }
+        let session: Session
+        if let ours = b.remoteChannel {
+            // Our begin's answer; the session may already be ended on our side, waiting for it.
+            guard let s = c.sessions.first(where: { $0.localChannel == ours && $0.beginSent && $0.remoteState == .uninitialized }) else {
+                protocolFailure(ErrorCondition.notFound, "begin answers channel \(ours), which we did not begin")
+                return
+            }
+            session = s
+        } else {
+            session = c.session()
+        }
+        session.remoteChannel = channel
+        session.remoteState = .active
+        session.nextIncomingID = b.nextOutgoingID
+        session.remoteOutgoingWindow = b.outgoingWindow
+        session.remoteHandleMax = b.handleMax
+        // §2.5.6 with nothing sent yet: the peer's incoming-window is all ours to use.
+        session.remoteIncomingWindow = clampedCount(Int64(b.incomingWindow) - serialDistance(session.nextOutgoingID, Session.initialOutgoingID))
+        c.sessionsByRemoteChannel[channel] = session
+        post(.sessionRemoteBegin(session))
+        flushSenders(session)
+    }
+
+    func handleAttach(_ a: Attach, _ s: Session) {
+        guard a.handle <= configuration.handleMax else {
+            // §2.7.2: a handle outside the announced range is a framing error.
+            protocolFailure(ErrorCondition.framingError, "attach with handle \(a.handle), above handle-max \(configuration.handleMax)")
+            return
+        }
+        if s.linksByRemoteHandle[a.handle] != nil {
+            endSession(s, AMQPError(condition: ErrorCondition.handleInUse, description: "handle \(a.handle) is in use"))
+            return
+        }
+        let ourRole: Role = a.role == .sender ? .receiver : .sender
+        let link: Link
+        if let l = s.links.first(where: { $0.name == a.name && $0.role == ourRole && $0.remoteHandle == nil && $0.remoteState == .uninitialized }) {
+            link = l
+        } else {
+            link = Link(session: s, name: a.name, role: ourRole)
+            s.links.append(link)
+        }
+        link.remoteAttach = a
+        link.peerMaxMessageSize = a.maxMessageSize ?? 0
+        link.remoteHandle = a.handle
+        link.remoteState = .active
+        if ourRole == .receiver {
+            // Credit granted before this attach counted from the sender's initial count (§2.6.7).
+            link.deliveryCount = a.initialDeliveryCount ?? 0
+        }
+        s.linksByRemoteHandle[a.handle] = link
+        post(.linkRemoteOpen(link))
+        if ourRole == .sender { flushTransfers(link) }
+    }
+
+    func handleFlow(_ f: Flow, _ s: Session) {
+        // §2.5.6: remote-incoming-window = next-incoming-id(flow) + incoming-window(flow) - next-outgoing-id.
+        // Computed as the window less what is in flight, a signed serial difference, so that
+        // transfers still on their way when the window shrank count as using it up, not as 2^32.
+        // Without next-incoming-id the peer has not seen our begin: counting starts at our first id.
+        let theirNext = f.nextIncomingID ?? Session.initialOutgoingID
+        let inFlight = max(0, serialDistance(s.nextOutgoingID, theirNext))
+        let wasBlocked = s.remoteIncomingWindow == 0
+        s.remoteIncomingWindow = clampedCount(Int64(f.incomingWindow) - inFlight)
+        s.remoteOutgoingWindow = f.outgoingWindow
+        guard let h = f.handle else {
+            flushSenders(s)
+            if f.echo { sendFlow(s, link: nil) }
+            return
+        }
+        guard let link = s.linksByRemoteHandle[h] else {
+            endSession(s, AMQPError(condition: ErrorCondition.unattachedHandle, description: "flow for handle \(h)"))
+            return
+        }
+        if link.role == .sender {
+            // §2.6.7: link-credit = delivery-count(rcv) + link-credit(rcv) - delivery-count(snd), a
+            // signed serial difference: deliveries the receiver has not counted yet use up its
+            // credit. A flow without delivery-count comes from a receiver that has not seen our
+            // attach, so it counts from our initial delivery-count.
+            let theirCount = f.deliveryCount ?? link.initialDeliveryCount
+            link.credit = clampedCount(Int64(f.linkCredit ?? 0) - serialDistance(link.deliveryCount, theirCount))
+            link.drain = f.drain
+            // Completes a drain too, when nothing is left to send (see flushTransfers).
+            flushTransfers(link)
+            if f.echo { sendFlow(s, link: link) }
+        } else {
+            link.available = f.available ?? 0
+            if let c = f.deliveryCount {
+                // The sender may have advanced its count by draining; what is left of our credit
+                // shrinks with it.
+                let consumed = serialDistance(c, link.deliveryCount)
+                if consumed > 0 {
+                    link.credit = clampedCount(Int64(link.credit) - consumed)
+                    link.deliveryCount = c
+                }
+            }
+            if f.echo { sendFlow(s, link: link) }
+        }
+        // Any flow reopens the session window for every sender of the session, not just this link.
+        if wasBlocked && s.remoteIncomingWindow > 0 { flushSenders(s) }
+        post(.linkFlow(link))
+    }
+
+    func handleTransfer(_ t: TransferFields, tag: ArraySlice<UInt8>?, state: DeliveryState?, payload: ArraySlice<UInt8>, _ s: Session) {
+        guard s.incomingWindowLeft > 0 else {
+            endSession(s, AMQPError(condition: ErrorCondition.windowViolation, description: "transfer beyond the incoming window"))
+            return
+        }
+        s.nextIncomingID &+= 1
+        s.incomingWindowLeft -= 1
+        guard let link = s.linksByRemoteHandle[t.handle], link.role == .receiver else {
+            endSession(s, AMQPError(condition: ErrorCondition.unattachedHandle, description: "transfer for handle \(t.handle)"))
+            return
+        }
+        // Transfers already in flight when we detached are dropped, not errors; they still used
+        // up the window, which must reopen or the session stalls.
+        guard link.localState != .closed else {
+            reopenIncomingWindow(s)
+            return
+        }
+        let delivery: Delivery
+        if let current = link.current {
+            delivery = current
+            // §2.7.5: every transfer of a delivery carries its delivery-id, if any.
+            if let id = t.deliveryID, id != delivery.id {
+                dropDelivery(delivery, s)
+                detachLink(link, AMQPError(condition: ErrorCondition.invalidField,
+                                           description: "transfer with delivery-id \(id) while delivery \(delivery.id.map { "\($0)" } ?? "?") is incomplete"))
+                reopenIncomingWindow(s)
+                return
+            }
+            if !t.aborted { delivery.receive(payload) }
+        } else {
+            guard let id = t.deliveryID else {
+                detachLink(link, AMQPError(condition: ErrorCondition.invalidField, description: "first transfer of a delivery without delivery-id"))
+                reopenIncomingWindow(s)
+                return
+            }
+            guard let tag else {
+                detachLink(link, AMQPError(condition: ErrorCondition.invalidField, description: "first transfer of delivery \(id) without delivery-tag"))
+                reopenIncomingWindow(s)
+                return
+            }
+            guard link.credit > 0 else {
+                detachLink(link, AMQPError(condition: ErrorCondition.transferLimitExceeded, description: "transfer without credit"))
+                reopenIncomingWindow(s)
+                return
+            }
+            if t.settled != true && s.unsettledIncoming.count >= configuration.maxUnsettledDeliveries {
+                endSession(s, AMQPError(condition: ErrorCondition.resourceLimitExceeded,
+                                        description: "more than \(configuration.maxUnsettledDeliveries) unsettled deliveries"))
+                return
+            }
+            link.credit -= 1
+            link.deliveryCount &+= 1
+            delivery = Delivery(link: link, tag: .bytes(Binary(tag)), payload: [])
+            delivery.receive(payload)
+            delivery.id = id
+            delivery.messageFormat = t.messageFormat ?? 0
+            if t.settled != true { s.unsettledIncoming.insert(delivery, id: id) }
+        }
+        if t.settled == true && !delivery.remotelySettled {
+            delivery.remotelySettled = true
+            // Settled on a later transfer: the sender has forgotten it, so do we.
+            if let id = delivery.id { s.unsettledIncoming.remove(id) }
+        }
+        if let state { delivery.remoteState = state }
+        let limit = link.maxMessageSize ?? configuration.maxMessageSize
+        if let limit, UInt64(delivery.receivedBytes) > limit {
+            dropDelivery(delivery, s)
+            detachLink(link, AMQPError(condition: ErrorCondition.messageSizeExceeded, description: "message over \(limit) bytes"))
+            reopenIncomingWindow(s)
+            return
+        }
+        if t.aborted {
+            delivery.isAborted = true
+            delivery.isPartial = false
+            delivery.releaseBuffered()
+            delivery.payload = []
+            link.current = nil
+            if let id = delivery.id { s.unsettledIncoming.remove(id) }
+        } else {
+            delivery.isPartial = t.more
+            // Only a delivery with more to come is remembered: the common single-frame message
+            // leaves link.current alone.
+            if t.more { link.current = delivery } else if link.current != nil { link.current = nil }
+        }
+        post(.delivery(delivery))
+        reopenIncomingWindow(s)
+    }
+
+    /// Forgets an incoming delivery that will not complete.
+    private func dropDelivery(_ d: Delivery, _ s: Session) {
+        if d.link.current === d { d.link.current = nil }
+        d.releaseBuffered()
+        if let id = d.id { s.unsettledIncoming.remove(id) }
+    }
+
+    /// Grants the peer a full incoming window again once half is used, unless the application
+    /// has fallen behind reading what arrived (``DriverConfiguration/sessionBufferLimit``).
+    func reopenIncomingWindow(_ s: Session) {
+        if s.incomingWindowLeft <= s.incomingWindow / 2 && s.bufferedBytes < configuration.sessionBufferLimit {
+            s.incomingWindowLeft = s.incomingWindow
+            sendFlow(s, link: nil)
+        }
+    }
+
+    func handleDisposition(_ d: Disposition, _ s: Session) {
+        // A disposition from the receiver is about what we sent, and the other way round.
+        let ours = d.role == .receiver
+        let last = d.last ?? d.first
+        var matched = dispositionScratch
+        if ours {
+            s.unsettledOutgoing.collect(from: d.first, through: last, into: &matched)
+        } else {
+            s.unsettledIncoming.collect(from: d.first, through: last, into: &matched)
+        }
+        for (id, delivery) in matched {
+            if let state = d.state { delivery.remoteState = state }
+            if d.settled {
+                delivery.remotelySettled = true
+                if ours { s.unsettledOutgoing.remove(id) } else { s.unsettledIncoming.remove(id) }
+                // rcv-settle-mode second: an accept that waited for the sender settles now.
+                if !ours && delivery.settleWhenSenderSettles && !delivery.locallySettled {
+                    delivery.locallySettled = true
+                    delivery.releaseBuffered()
+                }
+            }
+            post(.delivery(delivery))
+        }
+        matched.removeAll(keepingCapacity: true)
+        dispositionScratch = matched
+    }
+
+    func handleDetach(_ d: Detach, _ s: Session) {
+        guard let link = s.linksByRemoteHandle[d.handle] else {
+            endSession(s, AMQPError(condition: ErrorCondition.unattachedHandle, description: "detach for handle \(d.handle)"))
+            return
+        }
+        s.linksByRemoteHandle[d.handle] = nil
+        link.remoteState = .closed
+        link.remoteError = d.error
+        if let current = link.current { dropDelivery(current, s) }
+        post(d.closed ? .linkRemoteClose(link) : .linkRemoteDetach(link))
+        if link.localState == .closed { s.forget(link) }
+    }
+
+    func handleEnd(_ e: End, _ s: Session) {
+        s.remoteState = .closed
+        s.remoteError = e.error
+        if let c = s.remoteChannel { connection.sessionsByRemoteChannel[c] = nil }
+        // The session's links end with it (§2.5.5): nothing more arrives for them.
+        s.linksByRemoteHandle.removeAll()
+        for l in s.links where l.remoteState != .closed {
+            l.remoteState = .closed
+            l.current = nil
+        }
+        s.dropDeliveries()
+        post(.sessionRemoteEnd(s))
+        if s.localState == .closed { connection.forget(s) }
+    }
+
+    func handleClose(_ c: Close) {
+        let conn = connection
+        conn.remoteState = .closed
+        conn.remoteError = c.error
+        post(.connectionRemoteClose(conn))
+        closeTail()
+        if output.gate == .closeWritten { finishOutput() }
+    }
+
+    func endSession(_ s: Session, _ error: AMQPError) {
+        if s.localState != .closed { s.end(error) }
+    }
+
+    func detachLink(_ l: Link, _ error: AMQPError) {
+        if l.localState != .closed { l.close(error) } else { l.localError = error }
+    }
+}

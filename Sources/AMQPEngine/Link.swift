@@ -1,0 +1,153 @@
+import AMQPCodec
+
+/// A link: a one-way route for deliveries between a source and a target (AMQP 1.0 §2.6).
+///
+/// Threading: belongs to its driver; not `Sendable`.
+public final class Link {
+    /// The session this link runs on.
+    public let session: Session
+    unowned let driver: ConnectionDriver
+    /// The link's name, unique per direction between two containers (§2.6.1).
+    public let name: String
+    /// Our role: a sender sends transfers, a receiver grants credit.
+    public let role: Role
+    /// Our side: active after ``attach()``, closed after ``detach(closing:_:)``.
+    @exclusivity(unchecked) public internal(set) var localState: EndpointState = .uninitialized
+    /// The peer's side: active once its attach arrived (§2.7.3), closed once its detach did (§2.7.6).
+    @exclusivity(unchecked) public internal(set) var remoteState: EndpointState = .uninitialized
+    /// The source our attach names (§3.5.3); nil refuses the link when answering a peer's attach (§2.6.3).
+    @exclusivity(unchecked) public var localSource: Source?
+    /// The target our attach names (§3.5.4); nil refuses the link when answering a peer's attach (§2.6.3).
+    @exclusivity(unchecked) public var localTarget: Target?
+    /// snd-settle-mode of our attach (§2.8.2).
+    @exclusivity(unchecked) public var senderSettleMode: SenderSettleMode = .mixed
+    /// rcv-settle-mode of our attach (§2.8.3); a receiver's `.second` makes ``Delivery/accept()``
+    /// wait for the sender to settle first.
+    @exclusivity(unchecked) public var receiverSettleMode: ReceiverSettleMode = .first
+    /// Largest message we accept (receiver) or announce (sender) (§2.7.3); nil for no limit.
+    @exclusivity(unchecked) public var maxMessageSize: UInt64?
+    /// The properties of our attach (§2.7.3).
+    @exclusivity(unchecked) public var properties: AMQPMap?
+    /// The peer's attach, once it arrived.
+    @exclusivity(unchecked) public internal(set) var remoteAttach: Attach?
+    /// The error we detached with, if any (§2.7.6).
+    @exclusivity(unchecked) public internal(set) var localError: AMQPError?
+    /// The error the peer detached with, if any (§2.7.6).
+    @exclusivity(unchecked) public internal(set) var remoteError: AMQPError?
+    /// True once out of the tree (detached both ways, its session ended both ways, or the driver
+    /// is gone): calls then do nothing.
+    @exclusivity(unchecked) public internal(set) var isReleased = false
+
+    @exclusivity(unchecked) var localHandle: UInt32?
+    @exclusivity(unchecked) var remoteHandle: UInt32?
+    @exclusivity(unchecked) var attachSent = false
+    /// The max-message-size of the peer's attach; 0 for none.
+    @exclusivity(unchecked) var peerMaxMessageSize: UInt64 = 0
+    @exclusivity(unchecked) var detachSent = false
+    /// Serial number (§2.6.7), compared with wraparound.
+    @exclusivity(unchecked) public internal(set) var deliveryCount: UInt32 = 0
+    /// Sender: the delivery-count our attach announced, from which a receiver that has not seen
+    /// our attach counts (§2.6.7).
+    @exclusivity(unchecked) var initialDeliveryCount: UInt32 = 0
+    /// Credit: for a sender, what the receiver granted; for a receiver, what we granted (§2.6.7).
+    @exclusivity(unchecked) public internal(set) var credit: UInt32 = 0
+    /// Whether the receiver asked us to use up our credit or give it back (§2.6.7).
+    @exclusivity(unchecked) public internal(set) var drain = false
+    /// Receiver: how many deliveries the sender says it has waiting (§2.7.4).
+    @exclusivity(unchecked) public internal(set) var available: UInt32 = 0
+    @exclusivity(unchecked) var outgoing = DeliveryQueue()   // sender: deliveries waiting for credit or window
+    @exclusivity(unchecked) var current: Delivery?           // receiver: the delivery still arriving
+    @exclusivity(unchecked) var nextTag: UInt64 = 0
+    @exclusivity(unchecked) var flowQueued = false
+
+    init(session: Session, name: String, role: Role) {
+        self.session = session
+        self.driver = session.driver
+        self.name = name
+        self.role = role
+    }
+
+    /// Sends attach (§2.7.3), or answers the peer's. Before the session's begin, it goes out right
+    /// after it.
+    public func attach() {
+        guard localState == .uninitialized, !isReleased else { return }
+        localState = .active
+        driver.post(.linkLocalOpen(self))
+        driver.sendAttach(self)
+    }
+
+    /// Sends detach with closed=true (§2.7.6).
+    public func close(_ error: AMQPError? = nil) { detach(closing: true, error) }
+
+    /// Sends detach (§2.7.6) from any state: a link the peer attached and we never answered is
+    /// attached and detached, so the peer is not left waiting. `closing: false` leaves the link
+    /// resumable. The link leaves ``Session/allLinks`` once the peer's detach has arrived too.
+    public func detach(closing: Bool = false, _ error: AMQPError? = nil) {
+        guard localState != .closed, !isReleased else { return }
+        if localState == .uninitialized { attach() }
+        guard localState == .active else { return }   // the attach could not be sent: already closed
+        localState = .closed
+        localError = error
+        driver.post(closing ? .linkLocalClose(self) : .linkLocalDetach(self))
+        driver.sendDetach(self, closed: closing)
+    }
+
+    /// Refuses a link the peer attached (§2.6.3): answers with an attach whose terminus on our
+    /// side is null (target for a receiver, source for a sender), then detaches with `error`.
+    public func refuse(_ error: AMQPError) {
+        guard localState == .uninitialized else { return }
+        if role == .receiver { localTarget = nil } else { localSource = nil }
+        close(error)
+    }
+
+    /// Receiver: grants `credit` more deliveries (§2.6.7); `drain` asks the sender to use it all
+    /// up or give it back. It goes out with the next output.
+    public func flow(credit more: UInt32, drain: Bool = false) {
+        guard role == .receiver, !isReleased else { return }
+        credit &+= more
+        self.drain = drain
+        driver.queueFlow(self)
+    }
+
+    /// Sender: queues an encoded message for sending; it goes out as credit and the session window
+    /// allow (§2.6.12). A message over the receiver's max-message-size is not sent: the delivery
+    /// gets an ``Delivery/error`` and a delivery event.
+    /// - Returns: the delivery, to follow its state.
+    @discardableResult
+    public func send(_ payload: [UInt8], tag: Binary? = nil, settled: Bool = false, messageFormat: UInt32 = 0) -> Delivery {
+        let t = tag.map { DeliveryTag.bytes($0) } ?? .counter(nextTag)
+        nextTag &+= 1
+        let d = Delivery(link: self, tag: t, payload: payload[...])
+        d.locallySettled = settled || senderSettleMode == .settled
+        d.messageFormat = messageFormat
+        if isReleased {
+            d.error = AMQPError(condition: ErrorCondition.illegalState, description: "link \(name) is released: its connection or session is gone")
+            return d
+        }
+        if peerMaxMessageSize > 0, UInt64(payload.count) > peerMaxMessageSize {
+            driver.refuseOversize(d, limit: peerMaxMessageSize)
+            return d
+        }
+        outgoing.append(d)
+        driver.flushTransfers(self)
+        return d
+    }
+
+    /// Sender: encodes and queues a message (see ``send(_:tag:settled:messageFormat:)``).
+    @discardableResult
+    public func send(_ message: Message, settled: Bool = false) -> Delivery { send(message.encoded, settled: settled) }
+
+    /// Deliveries queued but not yet fully sent: watch it for back-pressure, as the queue grows
+    /// for as long as the application sends faster than credit and window allow.
+    public var queued: Int { outgoing.count }
+
+    /// Leaves the tree: drops what it still holds, which points back at it.
+    func release() {
+        isReleased = true
+        outgoing = DeliveryQueue()
+        current = nil
+    }
+}
+
+@available(*, unavailable)
+extension Link: Sendable {}

@@ -1,0 +1,103 @@
+/// The bytes waiting for the host to write, and the gate that decides what may still be written.
+///
+/// The gate is the one place that enforces the output side of the protocol's phases:
+/// - before the AMQP header goes out (a client negotiating SASL), AMQP frames wait aside;
+/// - once our close is written, no AMQP frame follows it, not even a heartbeat (AMQP 1.0 §2.7.9:
+///   Proton answers anything after close with `framing-error: data after close`);
+/// - once the host reports the write side closed, nothing more is kept at all.
+struct OutputBuffer {
+    enum Gate: Equatable {
+        /// No AMQP header written yet: AMQP frames are held until it is.
+        case beforeAMQP
+        /// AMQP frames go out.
+        case open
+        /// Our close is written: nothing more of the AMQP layer.
+        case closeWritten
+        /// The host closed the write side.
+        case closed
+    }
+
+    private(set) var gate: Gate = .beforeAMQP
+    private var bytes: [UInt8] = []
+    private var start = 0
+    // AMQP frames produced before the AMQP header could go out (during SASL).
+    private var held: [UInt8] = []
+    /// Whether any protocol header was written, AMQP or SASL.
+    private(set) var wroteHeader = false
+
+    /// What the host has yet to write.
+    var pending: ArraySlice<UInt8> { bytes[start...] }
+    var isEmpty: Bool { start == bytes.count }
+
+    /// The host wrote `n` bytes of ``pending``.
+    mutating func consumed(_ n: Int) {
+        start = min(bytes.count, start + max(0, n))
+    }
+
+    /// Protocol headers and SASL frames: anything before the AMQP layer.
+    mutating func writeBeforeAMQP(_ write: (inout [UInt8]) -> Void) {
+        guard gate != .closed else { return }
+        append(write)
+    }
+
+    mutating func writeHeader(_ header: ProtocolHeader) {
+        guard gate != .closed else { return }
+        wroteHeader = true
+        append { $0.append(contentsOf: header.bytes) }
+    }
+
+    /// Writes the AMQP header, then the frames that waited for it.
+    mutating func openAMQP() {
+        guard gate == .beforeAMQP else { return }
+        gate = .open
+        writeHeader(.amqp)
+        if !held.isEmpty {
+            let h = held
+            held = []
+            append { $0.append(contentsOf: h) }
+        }
+    }
+
+    /// An AMQP frame other than close. Returns false when the gate refuses it.
+    @inline(__always)
+    @discardableResult
+    mutating func writeAMQPFrame(_ write: (inout [UInt8]) -> Void) -> Bool {
+        switch gate {
+        case .open: append(write); return true
+        case .beforeAMQP: write(&held); return true
+        case .closeWritten, .closed: return false
+        }
+    }
+
+    /// Our close: the last AMQP frame.
+    mutating func writeClose(_ write: (inout [UInt8]) -> Void) {
+        guard writeAMQPFrame(write) else { return }
+        gate = .closeWritten
+    }
+
+    /// The host cannot write any more: what is pending is dropped.
+    mutating func close() {
+        gate = .closed
+        bytes = []
+        held = []
+        start = 0
+    }
+
+    /// Output the host has already written is dropped before appending, rather than when it
+    /// reports the write: by now it no longer holds the slice ``pending`` gave it (valid until the
+    /// next call into the driver), so the array is not shared and keeps its capacity instead of
+    /// being reallocated every round.
+    @inline(__always)
+    private mutating func append(_ write: (inout [UInt8]) -> Void) {
+        if start > 0 {
+            if start == bytes.count {
+                bytes.removeAll(keepingCapacity: true)
+                start = 0
+            } else if start >= 65_536 && start * 2 >= bytes.count {
+                bytes.removeFirst(start)
+                start = 0
+            }
+        }
+        write(&bytes)
+    }
+}

@@ -1,0 +1,130 @@
+import AMQPCodec
+
+/// A session: a sequenced, windowed channel of transfers (AMQP 1.0 §2.5).
+///
+/// Threading: belongs to its driver; not `Sendable`.
+public final class Session {
+    /// The connection this session runs on.
+    public let connection: Connection
+    unowned let driver: ConnectionDriver
+    /// Our side: active after ``begin()``, closed after ``end(_:)``.
+    @exclusivity(unchecked) public internal(set) var localState: EndpointState = .uninitialized
+    /// The peer's side: active once its begin arrived (§2.7.2), closed once its end did (§2.7.7).
+    @exclusivity(unchecked) public internal(set) var remoteState: EndpointState = .uninitialized
+    /// The channel our frames for this session use (§2.5.1).
+    @exclusivity(unchecked) public internal(set) var localChannel: UInt16?
+    /// The channel the peer's frames for this session use.
+    @exclusivity(unchecked) public internal(set) var remoteChannel: UInt16?
+    /// The error we ended with, if any (§2.7.7).
+    @exclusivity(unchecked) public internal(set) var localError: AMQPError?
+    /// The error the peer ended with, if any (§2.7.7).
+    @exclusivity(unchecked) public internal(set) var remoteError: AMQPError?
+    /// True once out of the tree (ended both ways, or the driver is gone): calls then do nothing.
+    @exclusivity(unchecked) public internal(set) var isReleased = false
+    @exclusivity(unchecked) var beginSent = false
+    @exclusivity(unchecked) var endSent = false
+
+    // §2.5.6 accounting. Outgoing side:
+    static let initialOutgoingID: UInt32 = 0
+    @exclusivity(unchecked) var nextOutgoingID: UInt32 = Session.initialOutgoingID
+    let outgoingWindow: UInt32 = .max
+    @exclusivity(unchecked) var remoteIncomingWindow: UInt32 = 0
+    // Incoming side:
+    /// The number of transfer frames we let the peer send before we grant more (§2.5.6).
+    public let incomingWindow: UInt32
+    @exclusivity(unchecked) var nextIncomingID: UInt32 = 0
+    @exclusivity(unchecked) var incomingWindowLeft: UInt32
+    @exclusivity(unchecked) var remoteOutgoingWindow: UInt32 = 0
+    @exclusivity(unchecked) var remoteHandleMax: UInt32 = .max
+    /// Payload bytes received on this session and not yet read or settled by the application.
+    @exclusivity(unchecked) public internal(set) var bufferedBytes = 0
+
+    @exclusivity(unchecked) var links: [Link] = []
+    @exclusivity(unchecked) var linksByRemoteHandle = EndpointMap<UInt32, Link>()
+    @exclusivity(unchecked) var unsettledOutgoing = DeliveryTable()
+    @exclusivity(unchecked) var unsettledIncoming = DeliveryTable()
+    @exclusivity(unchecked) var nextDeliveryID: UInt32 = 0
+
+    init(connection: Connection, incomingWindow: UInt32) {
+        self.connection = connection
+        self.driver = connection.driver
+        self.incomingWindow = max(1, incomingWindow)
+        self.incomingWindowLeft = max(1, incomingWindow)
+    }
+
+    /// Our frames for this session may go: begin sent, end not, and the peer has not ended.
+    var canSend: Bool { beginSent && !endSent && remoteState != .closed }
+
+    /// Sends begin (§2.7.2), or answers the peer's. Before the connection's open, it goes out
+    /// right after it.
+    public func begin() {
+        guard localState == .uninitialized, !isReleased else { return }
+        localState = .active
+        driver.post(.sessionLocalBegin(self))
+        driver.sendBegin(self)
+    }
+
+    /// Sends end (§2.7.7), from any state: a session the peer began and we never answered is
+    /// begun and ended, so the peer is not left waiting. The session leaves
+    /// ``Connection/allSessions`` once the peer's end has arrived too.
+    public func end(_ error: AMQPError? = nil) {
+        guard localState != .closed, !isReleased else { return }
+        if localState == .uninitialized { begin() }
+        guard localState == .active else { return }   // no channel was free: already ended
+        localState = .closed
+        localError = error
+        driver.post(.sessionLocalEnd(self))
+        driver.sendEnd(self)
+    }
+
+    /// Creates a sending link to `target`; call ``Link/attach()`` to open it (§2.6).
+    public func sender(name: String, target: String? = nil) -> Link {
+        makeLink(name, .sender, source: Source(), target: Target(address: target))
+    }
+
+    /// Creates a receiving link from `source`; call ``Link/attach()`` then ``Link/flow(credit:drain:)`` (§2.6).
+    public func receiver(name: String, source: String? = nil) -> Link {
+        makeLink(name, .receiver, source: Source(address: source), target: Target())
+    }
+
+    private func makeLink(_ name: String, _ role: Role, source: Source, target: Target) -> Link {
+        precondition(!isReleased, "Session.sender()/receiver(): the session has ended both ways or its ConnectionDriver is gone")
+        let l = Link(session: self, name: name, role: role)
+        l.localSource = source
+        l.localTarget = target
+        links.append(l)
+        return l
+    }
+
+    /// Links in the tree: not yet detached both ways.
+    public var allLinks: [Link] { links }
+
+    /// Takes a link detached both ways out of the session.
+    func forget(_ l: Link) {
+        if let i = links.firstIndex(where: { $0 === l }) { links.remove(at: i) }
+        l.release()
+    }
+
+    /// Forgets every delivery in flight: the session is over.
+    func dropDeliveries() {
+        unsettledOutgoing.removeAll()
+        unsettledIncoming.removeAll()
+        for l in links {
+            l.outgoing = DeliveryQueue()
+            l.current = nil
+        }
+        bufferedBytes = 0
+    }
+
+    /// Leaves the tree: cuts the references down to links and deliveries, which point back up.
+    func release() {
+        isReleased = true
+        dropDeliveries()
+        for l in links { l.release() }
+        links = []
+        linksByRemoteHandle.removeAll()
+    }
+}
+
+@available(*, unavailable)
+extension Session: Sendable {}

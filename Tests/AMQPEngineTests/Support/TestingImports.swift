@@ -1,0 +1,2 @@
+// Every test file sees the testing module (DriverPair, ScriptedPeer, Responder).
+@_exported import AMQPEngineTesting
