@@ -79,7 +79,17 @@ extension ConnectionDriver {
     func sendOpenIfReady() {
         guard !openSent, connection.localState != .uninitialized else { return }
         openSent = true
-        writeFrame(channel: 0, .open(configuration.open))
+        let open = configuration.open
+        let size = Frame(channel: 0, .open(open)).encoded.count
+        if size > Int(remoteMaxFrameSize) {
+            // Too big for the peer (before its open, 512 bytes, §2.7.1): a bare open goes instead,
+            // so that the close explaining why is a valid one.
+            writeFrame(channel: 0, .open(Open(containerID: open.containerID, hostname: open.hostname, maxFrameSize: open.maxFrameSize,
+                                              channelMax: open.channelMax, idleTimeOut: open.idleTimeOut)))
+            protocolFailure(ErrorCondition.frameSizeTooSmall, "our open frame of \(size) bytes exceeds the peer's max-frame-size \(remoteMaxFrameSize)")
+            return
+        }
+        writeFrame(channel: 0, .open(open))
         // Sessions begun before the open go out now.
         for s in connection.sessions where s.localState != .uninitialized && !s.beginSent { sendBegin(s) }
     }

@@ -54,9 +54,17 @@ package final class ScriptedPeer {
 
     package func write(header: ProtocolHeader) { write(bytes: header.bytes) }
 
-    /// Writes one frame carrying `p` (and a transfer's `payload`) on `channel`.
+    /// Writes one frame carrying `p` (and a transfer's `payload`) on `channel`: a SASL frame for
+    /// the SASL performatives, an AMQP frame for the others.
     package func write(_ p: Performative, channel: UInt16 = 0, payload: [UInt8] = []) {
-        write(bytes: Frame(channel: channel, p, payload: payload[...]).encoded)
+        write(bytes: Frame(kind: ScriptedPeer.kind(of: p), channel: channel, p, payload: payload[...]).encoded)
+    }
+
+    private static func kind(of p: Performative) -> Frame.Kind {
+        switch p {
+        case .saslMechanisms, .saslInit, .saslChallenge, .saslResponse, .saslOutcome: return .sasl
+        default: return .amqp
+        }
     }
 
     /// Writes several frames in one read, as one TCP segment would bring them.
