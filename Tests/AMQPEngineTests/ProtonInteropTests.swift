@@ -360,6 +360,9 @@ final class ProtonInteropTests: XCTestCase {
             }
         }
         ProtonPeer.assertPassed(run)
+        if ProcessInfo.processInfo.environment["AMQP_TRACE_FRM"] == nil {
+            XCTAssertNil(run.driver.configuration.trace, "no trace: Proton's transfers went through TransferCodec.decode")
+        }
         XCTAssertEqual(bodies.count, 1000)
         let expected = (0..<1000).map { Self.message("proton", $0) }
         XCTAssertEqual(bodies, expected.map(\.body), "bodies in order")
