@@ -213,8 +213,9 @@ enum ProtonPeer {
     }
 
     /// Fails unless the run ended in time, the peer's checks held (proton_peer.py fails on any
-    /// Proton transport error the run did not expect), and our driver finished with exactly the
-    /// expected transport errors and remote error (``Expected``; none by default).
+    /// Proton transport error the run did not expect), our driver finished with exactly the
+    /// expected transport errors and remote error (``Expected``; none by default), and it wrote
+    /// nothing after its close.
     static func assertPassed(_ run: Run, file: StaticString = #filePath, line: UInt = #line) {
         guard !run.timedOut else {
             // The rest would only restate it: the child was killed and our driver is mid-way.
@@ -230,6 +231,14 @@ enum ProtonPeer {
                        "\(run.scenario): our transport errors: \(run.transportErrors)\n\(run.diagnostics)", file: file, line: line)
         XCTAssertEqual(run.driver.connection.remoteError, run.expected.remoteError,
                        "\(run.scenario): the error in Proton's close\n\(run.diagnostics)", file: file, line: line)
+        // §2.7.9: nothing follows a close. Proton does not always notice (it acts on frames after a
+        // close that arrive in the same read, and its peer exits once both closes are through), so
+        // the wire is checked here.
+        let ours = run.frames.filter { $0.hasPrefix("-> ") }
+        if let close = ours.firstIndex(where: { $0.hasPrefix("-> [0] close(") }) {
+            XCTAssertEqual(Array(ours[(close + 1)...]), [], "\(run.scenario): frames we wrote after our close\n\(run.diagnostics)",
+                           file: file, line: line)
+        }
     }
 
     /// Copies `bytes` into the driver through its own buffer (readBuffer/readDone).
