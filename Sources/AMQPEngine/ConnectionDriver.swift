@@ -35,7 +35,9 @@ public final class ConnectionDriver {
         case closed
     }
 
+    /// Client or server: which side speaks first (§2.2).
     public let mode: Mode
+    /// The settings this driver announces and enforces; fixed at creation.
     public let configuration: DriverConfiguration
 
     // `@exclusivity(unchecked)` on hot state: see the note at the top of Endpoints.swift.
@@ -55,6 +57,8 @@ public final class ConnectionDriver {
     // Taken out with Optional.take(), so handing an event over moves it instead of copying it.
     @exclusivity(unchecked) private var events: [AMQPEvent?] = []
     @exclusivity(unchecked) private var eventHead = 0
+    /// True once no more output is written: everything after our close went out, the host
+    /// reported ``writeClose()``, or the transport failed before the AMQP layer.
     @exclusivity(unchecked) public private(set) var isHeadClosed = false
     @exclusivity(unchecked) private var closedPosted = false
 

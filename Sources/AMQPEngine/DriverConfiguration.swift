@@ -14,8 +14,9 @@ public struct DriverConfiguration: Sendable {
     /// Close a peer silent for this long (milliseconds). Our open announces half of it, as §2.4.5
     /// advises, so a peer that heartbeats at the announced pace stays well inside it. nil: never.
     public var idleTimeout: UInt32?
-    /// Capabilities we offer and desire in our open (§2.7.1).
+    /// Capabilities we offer in our open (§2.7.1).
     public var offeredCapabilities: [Symbol]?
+    /// Capabilities we desire of the peer, in our open (§2.7.1).
     public var desiredCapabilities: [Symbol]?
     /// The properties of our open (§2.7.1).
     public var properties: AMQPMap?

@@ -52,6 +52,7 @@ public struct SASLClientConfiguration: Sendable {
     /// Mechanisms we can use, most preferred first; the first one the server offers is chosen.
     public var mechanisms: [SASLClientMechanism]
 
+    /// A client configuration with `mechanisms`, most preferred first (§5.3.3.2).
     public init(mechanisms: [SASLClientMechanism]) { self.mechanisms = mechanisms }
 
     /// ANONYMOUS only: what most brokers accept by default.
@@ -83,13 +84,17 @@ public protocol SASLAuthenticator {
 }
 
 extension SASLAuthenticator {
+    /// One-step mechanisms refuse any response (§5.3.3.4): the exchange fails with `auth`.
     public func respond(_ response: [UInt8]) -> SASLStep { .failure(.auth) }
 }
 
 /// Credentials a `PLAIN` client sent.
 public struct PlainCredentials: Sendable, Hashable {
+    /// The identity to act as, if not the username's own (RFC 4616).
     public var authzid: String?
+    /// The identity whose password is checked (RFC 4616).
     public var username: String
+    /// The password, in clear (RFC 4616): use PLAIN over TLS only.
     public var password: String
 }
 
@@ -98,6 +103,7 @@ public struct BuiltinAuthenticator: SASLAuthenticator {
     let allowAnonymous: Bool
     let verifyPlain: (@Sendable (PlainCredentials) -> Bool)?
 
+    /// Checks ANONYMOUS (if allowed) or PLAIN in one step (§5.3.3.2); any other mechanism fails.
     public func start(mechanism: Symbol, initialResponse: [UInt8]?, hostname: String?) -> SASLStep {
         switch mechanism.rawValue {
         case "ANONYMOUS" where allowAnonymous:
@@ -132,6 +138,8 @@ public struct SASLServerConfiguration: Sendable {
     /// Makes the per-connection authenticator.
     public var makeAuthenticator: @Sendable () -> any SASLAuthenticator
 
+    /// A server configuration offering `mechanisms` (§5.3.3.1); `allowsUnauthenticated` lets a
+    /// client start with the plain AMQP header, skipping SASL (§5.3.1).
     public init(mechanisms: [Symbol], allowsUnauthenticated: Bool = false,
                 makeAuthenticator: @escaping @Sendable () -> any SASLAuthenticator) {
         self.mechanisms = mechanisms

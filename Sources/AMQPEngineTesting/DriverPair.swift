@@ -6,14 +6,18 @@ import AMQPEngine
 ///
 /// Threading: not `Sendable`; like the drivers, a pair stays on one thread.
 public final class DriverPair {
+    /// The client-mode driver.
     public let client: ConnectionDriver
+    /// The server-mode driver.
     public let server: ConnectionDriver
-    /// Every event each side posted, in order, since the test last cleared them.
+    /// Every event the client posted, in order, since the test last cleared them.
     public var clientEvents: [AMQPEvent] = []
+    /// Every event the server posted, in order, since the test last cleared them.
     public var serverEvents: [AMQPEvent] = []
     /// Largest chunk moved per write, to exercise partial frames.
     public var chunk = Int.max
 
+    /// A pair with these configurations; nothing is sent until a side opens and ``pump(maxRounds:)`` runs.
     public init(client c: DriverConfiguration = DriverConfiguration(containerID: "client"),
                 server s: DriverConfiguration = DriverConfiguration(containerID: "server")) {
         client = ConnectionDriver(mode: .client, configuration: c)

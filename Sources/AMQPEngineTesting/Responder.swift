@@ -11,6 +11,7 @@ public struct Responder: Sendable {
     /// Credit granted to each link the peer attaches as a sender (we receive); 0 grants none.
     public var initialCredit: UInt32
 
+    /// A responder granting `initialCredit` to each link the peer attaches as a sender.
     public init(initialCredit: UInt32 = 0) { self.initialCredit = initialCredit }
 
     /// Answers `event` if it is an open or close of the peer's; returns whether it was one.
