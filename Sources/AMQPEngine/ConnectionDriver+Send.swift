@@ -135,7 +135,11 @@ extension ConnectionDriver {
         writeFrame(channel: channel, .begin(Begin(remoteChannel: s.remoteChannel, nextOutgoingID: s.nextOutgoingID,
                                                   incomingWindow: s.incomingWindowLeft, outgoingWindow: s.outgoingWindow,
                                                   handleMax: configuration.handleMax)))
-        for l in s.links where l.localState != .uninitialized && !l.attachSent { sendAttach(l) }
+        // Links attached (or attached and detached) before the begin go out now.
+        for l in s.links where l.localState != .uninitialized && !l.attachSent {
+            sendAttach(l)
+            if l.localState == .closed { sendDetach(l, closed: l.detachCloses) }
+        }
     }
 
     /// Sends end once, after what is queued for the session; the channel stays ours until the

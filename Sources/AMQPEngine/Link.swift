@@ -44,6 +44,8 @@ public final class Link {
     /// The max-message-size of the peer's attach; 0 for none.
     @exclusivity(unchecked) var peerMaxMessageSize: UInt64 = 0
     @exclusivity(unchecked) var detachSent = false
+    // Whether our detach closes the link; kept for a detach that waits for its attach to go out.
+    @exclusivity(unchecked) var detachCloses = false
     /// Serial number (§2.6.7), compared with wraparound.
     @exclusivity(unchecked) public internal(set) var deliveryCount: UInt32 = 0
     /// Sender: the delivery-count our attach announced, from which a receiver that has not seen
@@ -88,6 +90,7 @@ public final class Link {
         guard localState == .active else { return }   // the attach could not be sent: already closed
         localState = .closed
         localError = error
+        detachCloses = closing
         driver.post(closing ? .linkLocalClose(self) : .linkLocalDetach(self))
         driver.sendDetach(self, closed: closing)
     }

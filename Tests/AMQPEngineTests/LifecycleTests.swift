@@ -255,3 +255,23 @@ final class LifecycleTests: XCTestCase {
         XCTAssertFalse(out.remotelySettled)
     }
 }
+
+extension LifecycleTests {
+    /// A link the peer attached on a session we had not begun, closed by the application before
+    /// the begin: attach and detach follow the begin, in that order.
+    func testALinkClosedBeforeItsSessionBeganIsAttachedAndDetachedAfterTheBegin() {
+        let peer = ScriptedPeer.withSession()
+        peer.application = nil
+        peer.begin(channel: 1)
+        peer.write(.attach(Attach(name: "early", handle: 0, role: .sender, source: Source(address: "q"), target: .target(Target()))), channel: 1)
+        let s = peer.driver.connection.allSessions[1]
+        let link = s.allLinks[0]
+        link.close(AMQPError(condition: ErrorCondition.notFound))
+        XCTAssertEqual(peer.readPerformatives(), [], "nothing before our begin")
+        s.begin()
+        let out = peer.readPerformatives()
+        XCTAssertEqual(out.names, ["begin", "attach", "detach"])
+        XCTAssertEqual(out.detaches.first?.closed, true)
+        XCTAssertEqual(out.detaches.first?.error?.condition, ErrorCondition.notFound)
+    }
+}
