@@ -14,6 +14,10 @@ let package = Package(
         .library(name: "AMQPEngine", targets: ["AMQPEngine"]),
         .library(name: "AMQPSystem", targets: ["AMQPSystem"]),
         .library(name: "AMQPEngineTesting", targets: ["AMQPEngineTesting"]),
+        .library(name: "AMQPProactor", targets: ["AMQPProactor"]),
+        .library(name: "AMQPEpoll", targets: ["AMQPEpoll"]),
+        .library(name: "PollPoller", targets: ["PollPoller"]),
+        .library(name: "AMQPProactorConformance", targets: ["AMQPProactorConformance"]),
         .executable(name: "driver-loop", targets: ["DriverLoop"]),
     ],
     targets: [
@@ -32,9 +36,37 @@ let package = Package(
             dependencies: ["AMQPEngine", "AMQPCodec"],
             swiftSettings: strict
         ),
+        // The C declarations Glibc's module leaves out (epoll, eventfd, accept4); AMQPSystem's alone.
+        .target(name: "CAMQPSystem"),
         // The one library module that calls the C library; it knows nothing of AMQP.
         .target(
             name: "AMQPSystem",
+            dependencies: ["CAMQPSystem"],
+            swiftSettings: strict
+        ),
+        // The proactor contract and the machinery every backend shares (Docs/Pollers.md).
+        .target(
+            name: "AMQPProactor",
+            dependencies: ["AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            swiftSettings: strict
+        ),
+        // The epoll backend.
+        .target(
+            name: "AMQPEpoll",
+            dependencies: ["AMQPProactor", "AMQPSystem"],
+            swiftSettings: strict
+        ),
+        // The conformance suite every backend must pass; a user runs it against their own poller.
+        .target(
+            name: "AMQPProactorConformance",
+            dependencies: ["AMQPProactor", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            swiftSettings: strict
+        ),
+        // A user's own poller on poll(2), written against the public SPI only.
+        .target(
+            name: "PollPoller",
+            dependencies: ["AMQPProactor", "AMQPSystem"],
+            path: "Integrations/PollPoller",
             swiftSettings: strict
         ),
         // The smallest host for a ConnectionDriver: one socket, poll(2), a loop.
@@ -92,6 +124,11 @@ let package = Package(
             name: "AMQPEngineTests",
             dependencies: ["AMQPEngine", "AMQPEngineTesting", "SharedFixtures"],
             exclude: ["proton_peer.py"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AMQPProactorTests",
+            dependencies: ["AMQPProactor", "AMQPProactorConformance", "AMQPEpoll", "PollPoller", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -157,7 +157,9 @@ public final class ConnectionDriver {
     /// error (`amqp:connection:forced`); either way our close goes out, then the output closes.
     public func readClose() {
         guard !isTailClosed else { return }
-        if connection.remoteState != .closed && receivedAnyHeader || !receivedAnyHeader && input.count > 0 {
+        // An error unless the peer closed properly, or never took part at all (a probe that
+        // connected and left without a byte, before we wrote anything).
+        if connection.remoteState != .closed && receivedAnyHeader || !receivedAnyHeader && (input.count > 0 || output.wroteHeader) {
             transportError(AMQPError(condition: ErrorCondition.connectionForced, description: "connection aborted: input closed before the peer's close"), sendClose: false)
         }
         closeTail()
@@ -253,8 +255,12 @@ public final class ConnectionDriver {
     func post(_ e: AMQPEvent) { events.append(e) }
 
     /// Posts ``AMQPEvent/connectionWake(_:)``: a backend calls it on the connection's thread after
-    /// another thread asked to wake this connection. Nothing else happens.
-    public func wake() { post(.connectionWake(connection)) }
+    /// another thread asked to wake this connection. Nothing else happens. Once the transport is
+    /// closed both ways it does nothing: nothing follows transport-closed.
+    public func wake() {
+        guard !(isHeadClosed && isTailClosed) else { return }
+        post(.connectionWake(connection))
+    }
 
     // MARK: time
 

@@ -45,4 +45,23 @@ public struct Errno: RawRepresentable, Error, Hashable, Sendable, CustomStringCo
     public static var networkUnreachable: Errno { Errno(rawValue: ENETUNREACH) }
     /// `EHOSTUNREACH`: no route to the host.
     public static var hostUnreachable: Errno { Errno(rawValue: EHOSTUNREACH) }
+    /// `ECONNABORTED`: a pending connection was aborted before accept(2) took it.
+    public static var connectionAborted: Errno { Errno(rawValue: ECONNABORTED) }
+    /// `EADDRNOTAVAIL`: the address is not local, or no local port is free for a connect.
+    public static var addressNotAvailable: Errno { Errno(rawValue: EADDRNOTAVAIL) }
+    /// `EMFILE`: the process has as many descriptors open as its limit allows
+    /// (see ``ResourceLimit/openFiles()``).
+    public static var tooManyOpenFiles: Errno { Errno(rawValue: EMFILE) }
+    /// `ENFILE`: the system-wide limit on open files is reached.
+    public static var fileTableOverflow: Errno { Errno(rawValue: ENFILE) }
+    /// `ENOBUFS`: the kernel is out of buffer space.
+    public static var noBufferSpace: Errno { Errno(rawValue: ENOBUFS) }
+    /// `ENOMEM`: the kernel is out of memory.
+    public static var noMemory: Errno { Errno(rawValue: ENOMEM) }
+    /// `ENOENT`: no such file or directory; also epoll(7)'s "descriptor not registered".
+    public static var noSuchFileOrDirectory: Errno { Errno(rawValue: ENOENT) }
+    /// `EEXIST`: already exists; also epoll(7)'s "descriptor already registered".
+    public static var fileExists: Errno { Errno(rawValue: EEXIST) }
+    /// `EPERM`: not permitted, e.g. raising a hard resource limit without privilege.
+    public static var notPermitted: Errno { Errno(rawValue: EPERM) }
 }

@@ -97,7 +97,8 @@ public struct Socket: Hashable, Sendable {
     /// `EINTR` is not retried: the connection carries on in the background and a second connect
     /// would fail with `EALREADY`. Nothing in this package installs signal handlers.
     /// - Throws: ``Errno``, e.g. ``Errno/connectionRefused``; ``Errno/inProgress`` on a
-    ///   non-blocking socket (poll for ``PollEvents/output``).
+    ///   non-blocking socket (wait for ``PollEvents/output``, then read the outcome with
+    ///   ``pendingError()``).
     public func connect(to address: SocketAddress) throws(Errno) {
         try address.withSockaddrPointer { pointer, length in
             nothingOrErrno(retryOnInterrupt: false) { Glibc.connect(descriptor.rawValue, pointer, length) }
@@ -118,22 +119,12 @@ public struct Socket: Hashable, Sendable {
         try nothingOrErrno { Glibc.listen(descriptor.rawValue, backlog) }.get()
     }
 
-    /// Takes the next pending connection (accept(2), then fcntl(2) `FD_CLOEXEC`), retrying `EINTR`.
-    ///
-    /// Glibc's module does not export accept4, so close-on-exec is set by a second call; a fork
-    /// on another thread in between would inherit the socket.
+    /// Takes the next pending connection as a blocking socket with close-on-exec set
+    /// (accept4(2) `SOCK_CLOEXEC`), retrying `EINTR`; see ``accept(nonBlocking:)``.
     /// - Returns: the connected socket.
     /// - Throws: ``Errno``; ``Errno/wouldBlock`` on a non-blocking socket with none pending.
     public func accept() throws(Errno) -> Socket {
-        let fd = try valueOrErrno { Glibc.accept(descriptor.rawValue, nil, nil) }.get()
-        let accepted = Socket(FileDescriptor(rawValue: fd))
-        do {
-            try nothingOrErrno { fcntl(fd, F_SETFD, FD_CLOEXEC) }.get()
-        } catch {
-            try? accepted.close()
-            throw error
-        }
-        return accepted
+        try accept(nonBlocking: false)
     }
 
     /// The address this socket is bound to (getsockname(2)), e.g. to learn a port the kernel chose.

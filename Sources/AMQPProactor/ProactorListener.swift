@@ -1,0 +1,49 @@
+import AMQPCodec
+import AMQPEngine
+import AMQPSystem
+
+/// A handle on a listening socket that a proactor runs, usable from any thread.
+public final class ProactorListener: Sendable {
+    /// The address it was asked to listen on.
+    public let address: String
+    /// The port it listens on (useful with port 0); nil when listening failed.
+    public let port: UInt16?
+    private weak let task: ListenerTask?
+    private weak let scheduler: (any ListenerScheduler)?
+
+    init(address: String, port: UInt16?, task: ListenerTask, scheduler: any ListenerScheduler) {
+        self.address = address
+        self.port = port
+        self.task = task
+        self.scheduler = scheduler
+    }
+
+    /// Accepts the connection of the current ``ProactorEvent/listenerAccept(_:)``, in this
+    /// listener's batch, as a server-mode connection with `configuration`.
+    /// - Returns: the connection; nil when no accepted connection waits (already answered).
+    @discardableResult
+    public func accept(configuration: DriverConfiguration) -> ProactorConnection? {
+        guard let task, let scheduler else { return nil }
+        return scheduler.accept(task, configuration: configuration)
+    }
+
+    /// Refuses the connection of the current ``ProactorEvent/listenerAccept(_:)``: its socket is
+    /// closed at once.
+    public func refuse() {
+        guard let task, let scheduler else { return }
+        scheduler.refuse(task)
+    }
+
+    /// Stops listening; ``ProactorEvent/listenerClose(_:_:)`` follows.
+    public func close() {
+        guard let task, let scheduler else { return }
+        scheduler.close(task)
+    }
+}
+
+/// What a listener handle needs of its proactor.
+protocol ListenerScheduler: AnyObject, Sendable {
+    func accept(_ task: ListenerTask, configuration: DriverConfiguration) -> ProactorConnection?
+    func refuse(_ task: ListenerTask)
+    func close(_ task: ListenerTask)
+}

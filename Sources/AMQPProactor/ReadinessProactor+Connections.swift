@@ -1,0 +1,303 @@
+import AMQPCodec
+import AMQPEngine
+import AMQPSystem
+
+/// What happened to a connection between two of its batches.
+struct ConnectionWork {
+    var ready: ReadinessInterest
+    var wake: Bool
+    var timer: Bool
+    var disconnect: AMQPError?
+}
+
+// Connections: connecting, pumping the driver (read, wake, tick, write), and freeing.
+extension ReadinessProactor: ConnectionScheduler {
+    @discardableResult
+    public func connect(to address: String, configuration: DriverConfiguration) -> ProactorConnection {
+        var configuration = configuration
+        let parsed = ProactorAddress(address)
+        if configuration.hostname == nil, let host = parsed?.host, !host.isEmpty { configuration.hostname = host }
+        let driver = ConnectionDriver(mode: .client, configuration: configuration)
+        // Resolved here, on the caller's thread, as Proton does; a failure becomes the
+        // connection's transport error, never a throw.
+        let phase: ConnectionTask.Phase
+        if let parsed {
+            do {
+                let host = parsed.host.isEmpty ? "localhost" : parsed.host
+                phase = .starting(try SocketAddress.resolve(host: host, port: parsed.numericPort), error: nil)
+            } catch {
+                phase = .starting([], error: AMQPError(condition: ProactorCondition.io, description: "connect to \(address): \(error)"))
+            }
+        } else {
+            phase = .starting([], error: AMQPError(condition: ProactorCondition.io, description: "connect to \(address): not an address"))
+        }
+        return lock.withLock {
+            let task = add { ConnectionTask(id: $0, driver: driver, socket: nil, phase: phase, target: address) }
+            // The first batch starts the connect: nothing blocks on the caller's thread.
+            task.timerDue = true
+            schedule(task)
+            return ProactorConnection(task: task, scheduler: self)
+        }
+    }
+
+    @discardableResult
+    public func adopt(_ socket: Socket, driver: ConnectionDriver) -> ProactorConnection {
+        try? socket.descriptor.setNonBlocking(true)
+        try? socket.setNoDelay(true)
+        return lock.withLock {
+            let task = add { ConnectionTask(id: $0, driver: driver, socket: socket, phase: .connected, target: "adopted socket") }
+            register(task, socket)
+            task.ready = [.read, .write]
+            schedule(task)
+            return ProactorConnection(task: task, scheduler: self)
+        }
+    }
+
+    func wake(_ task: ConnectionTask) -> Bool {
+        lock.withLock {
+            guard !task.freed, isInTable(task) else { return false }
+            task.wakePending = true
+            schedule(task)
+            return true
+        }
+    }
+
+    func isAlive(_ task: ConnectionTask) -> Bool {
+        lock.withLock { !task.freed && isInTable(task) }
+    }
+
+    public func release(_ batch: ProactorBatch) -> (driver: ConnectionDriver, socket: Socket?)? {
+        guard !batch.isDone, let task = batch.owner as? ConnectionTask, !task.released else { return nil }
+        task.released = true
+        if let socket = task.socket { try? poller.deregister(socket.descriptor) }
+        let socket = task.socket
+        task.socket = nil
+        lock.withLock {
+            task.registered = false
+            task.freed = true
+            remove(task)
+        }
+        return (task.driver, socket)
+    }
+
+    /// Registers a connection's socket with the poller (the lock held).
+    private func register(_ task: ConnectionTask, _ socket: Socket) {
+        do {
+            try poller.register(socket.descriptor, token: task.id)
+            task.registered = true
+        } catch {
+            task.disconnect = AMQPError(condition: ProactorCondition.io, description: "poller register: \(error)")
+        }
+    }
+
+    // MARK: pumping
+
+    /// Does a connection's IO for one batch (the task held, the lock not); returns whether the
+    /// application has events to take.
+    func runConnection(_ task: ConnectionTask, _ work: ConnectionWork) -> Bool {
+        let driver = task.driver
+        switch task.phase {
+        case .starting(let addresses, let error):
+            if let error {
+                fail(task, error)
+            } else {
+                connectNext(task, addresses, last: nil)
+            }
+        case .connecting(let remaining, let last):
+            if !work.ready.isEmpty { finishConnect(task, remaining: remaining, last: last) }
+        case .connected:
+            if work.ready.contains(.read) { readInput(task) }
+        case .closed:
+            break
+        }
+        if work.wake { driver.wake() }
+        if let error = work.disconnect { closeTransport(task, error) }
+        flushOutput(task)
+        return driver.hasEvent
+    }
+
+    private func connectNext(_ task: ConnectionTask, _ addresses: [SocketAddress], last: Errno?) {
+        var remaining = addresses[...]
+        var lastError = last
+        while let address = remaining.popFirst() {
+            let socket: Socket
+            do {
+                socket = try Socket.open(address.family, nonBlocking: true)
+            } catch {
+                lastError = error
+                continue
+            }
+            try? socket.setNoDelay(true)
+            do {
+                try socket.connect(to: address)
+            } catch .inProgress {
+                // Completes (or fails) later: the socket turns writable.
+            } catch {
+                lastError = error
+                try? socket.close()
+                continue
+            }
+            task.socket = socket
+            task.phase = .connecting(remaining: Array(remaining), last: lastError)
+            lock.withLock { register(task, socket) }
+            return
+        }
+        let why = lastError.map { "\($0)" } ?? "no address"
+        fail(task, AMQPError(condition: ProactorCondition.io, description: "connect to \(task.target): \(why)"))
+    }
+
+    private func finishConnect(_ task: ConnectionTask, remaining: [SocketAddress], last: Errno?) {
+        guard let socket = task.socket else { return }
+        let error: Errno?
+        do { error = try socket.pendingError() } catch let e { error = e }
+        if let error {
+            closeSocket(task)
+            connectNext(task, remaining, last: error)
+            return
+        }
+        task.phase = .connected
+        readInput(task)
+    }
+
+    /// Reads what the socket has into the driver, a few buffers at most per batch, so that one
+    /// busy connection cannot hold its thread forever.
+    private func readInput(_ task: ConnectionTask) {
+        guard let socket = task.socket else { return }
+        let driver = task.driver
+        for _ in 0..<4 {
+            guard !driver.isTailClosed else { return }
+            let buffer = driver.readBuffer()
+            let n: Int
+            do {
+                n = try socket.read(into: buffer)
+            } catch .wouldBlock {
+                return
+            } catch {
+                readFailed(task, error)
+                return
+            }
+            if n == 0 {
+                driver.readClose()
+                return
+            }
+            driver.readDone(n)
+            if n < buffer.count { return }
+        }
+    }
+
+    private func readFailed(_ task: ConnectionTask, _ error: Errno) {
+        let driver = task.driver
+        if !driver.isTailClosed {
+            driver.failTransport(AMQPError(condition: ProactorCondition.io, description: "read from \(task.target): \(error)"))
+        }
+        driver.writeClose()
+        closeSocket(task)
+    }
+
+    /// Writes what the driver has, until the socket is full.
+    func flushOutput(_ task: ConnectionTask) {
+        let driver = task.driver
+        guard let socket = task.socket, case .connected = task.phase else { return }
+        while !driver.isHeadClosed {
+            let out = driver.pendingOutput
+            if out.isEmpty { return }
+            let result = out.withUnsafeBytes { bytes in
+                Result { () throws(Errno) in try socket.send(bytes, flags: [.noSignal, .dontWait]) }
+            }
+            switch result {
+            case .success(let n):
+                driver.writeDone(n)
+            case .failure(.wouldBlock):
+                return
+            case .failure(let error):
+                if !driver.isTailClosed {
+                    driver.failTransport(AMQPError(condition: ProactorCondition.io, description: "write to \(task.target): \(error)"))
+                }
+                driver.writeClose()
+                driver.readClose()
+                closeSocket(task)
+                return
+            }
+        }
+    }
+
+    /// Fails a connection that never connected: transport error, then transport closed.
+    private func fail(_ task: ConnectionTask, _ error: AMQPError) {
+        closeSocket(task)
+        let driver = task.driver
+        driver.failTransport(error)
+        driver.writeClose()
+        driver.readClose()
+    }
+
+    /// Disconnect: the driver closes with `error`, what fits in the socket goes, then both ways close.
+    private func closeTransport(_ task: ConnectionTask, _ error: AMQPError) {
+        let driver = task.driver
+        if !driver.isTailClosed { driver.failTransport(error) }
+        flushOutput(task)
+        driver.writeClose()
+        driver.readClose()
+        closeSocket(task)
+    }
+
+    private func closeSocket(_ task: ConnectionTask) {
+        guard let socket = task.socket else { return }
+        task.socket = nil
+        task.phase = .closed
+        try? poller.deregister(socket.descriptor)
+        try? socket.close()
+        lock.withLock {
+            task.registered = false
+            descriptorFreed()
+        }
+    }
+
+    // MARK: done
+
+    /// Ends a connection's batch (the task held, the lock not): writes, ticks, arms the socket
+    /// for what the driver needs next, and frees the connection once its driver is finished.
+    func finishConnection(_ task: ConnectionTask) {
+        if task.released {
+            lock.withLock { task.working = false }
+            return
+        }
+        let driver = task.driver
+        flushOutput(task)
+        let deadline = driver.isHeadClosed ? nil : driver.tick(now: now)
+        flushOutput(task)
+        if driver.isFinished {
+            closeSocket(task)
+            lock.withLock {
+                task.working = false
+                task.freed = true
+                remove(task)
+            }
+            return
+        }
+        var interest: ReadinessInterest = []
+        if let socket = task.socket {
+            switch task.phase {
+            case .connecting: interest = .write
+            case .connected:
+                if !driver.isTailClosed { interest.insert(.read) }
+                if !driver.isHeadClosed && !driver.pendingOutput.isEmpty { interest.insert(.write) }
+            default: break
+            }
+            if !interest.isEmpty {
+                do {
+                    try poller.arm(socket.descriptor, token: task.id, interest: interest)
+                } catch {
+                    lock.withLock { task.disconnect = AMQPError(condition: ProactorCondition.io, description: "poller arm: \(error)") }
+                }
+            }
+        }
+        lock.withLock {
+            task.working = false
+            setDeadline(task, deadline)
+            // Events the application has not taken, or anything that happened meanwhile.
+            if driver.hasEvent || task.hasWork {
+                schedule(task)
+            }
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import AMQPCodec
+import AMQPEngine
+import AMQPSystem
+
+/// What happened to a listener between two of its batches.
+struct ListenerWork {
+    var ready: ReadinessInterest
+    var timer: Bool
+    var close: AMQPError??
+}
+
+// Listeners: binding, accepting (within the backlog, backing off when out of descriptors), closing.
+extension ReadinessProactor: ListenerScheduler {
+    @discardableResult
+    public func listen(on address: String, backlog: Int) -> ProactorListener {
+        var socket: Socket?
+        var failure: AMQPError?
+        var port: UInt16?
+        if let parsed = ProactorAddress(address) {
+            do {
+                let addresses = try SocketAddress.resolve(host: parsed.host.isEmpty ? nil : parsed.host, port: parsed.numericPort, passive: true)
+                // The first address that binds: IPv4 or IPv6, as the resolver prefers.
+                var lastError: Errno?
+                for a in addresses {
+                    do throws(Errno) {
+                        let s = try Socket.open(a.family, nonBlocking: true)
+                        do {
+                            try s.setReuseAddress(true)
+                            try s.bind(to: a)
+                            try s.listen(backlog: CInt(clamping: max(1, backlog)))
+                            socket = s
+                            port = try? s.localAddress().port
+                            break
+                        } catch {
+                            try? s.close()
+                            throw error
+                        }
+                    } catch {
+                        lastError = error
+                    }
+                }
+                if socket == nil {
+                    failure = AMQPError(condition: ProactorCondition.io, description: "listen on \(address): \(lastError.map { "\($0)" } ?? "no address")")
+                }
+            } catch {
+                failure = AMQPError(condition: ProactorCondition.io, description: "listen on \(address): \(error)")
+            }
+        } else {
+            failure = AMQPError(condition: ProactorCondition.io, description: "listen on \(address): not an address")
+        }
+        return lock.withLock {
+            let task = add { ListenerTask(id: $0, socket: socket, backlog: max(1, backlog)) }
+            task.failure = failure
+            let handle = ProactorListener(address: address, port: port, task: task, scheduler: self)
+            task.handle = handle
+            if let socket {
+                do {
+                    try poller.register(socket.descriptor, token: task.id)
+                    task.registered = true
+                } catch {
+                    task.failure = AMQPError(condition: ProactorCondition.io, description: "poller register: \(error)")
+                }
+            }
+            task.timerDue = true
+            schedule(task)
+            return handle
+        }
+    }
+
+    /// One listener batch's events (the task held, the lock not).
+    func runListener(_ task: ListenerTask, _ work: ListenerWork, handle: ProactorListener?) -> [ProactorEvent] {
+        guard let handle, !task.closed else { return [] }
+        var events: [ProactorEvent] = []
+        if let failure = task.failure {
+            closeListener(task)
+            return [.listenerClose(handle, failure)]
+        }
+        if !task.openReported {
+            task.openReported = true
+            events.append(.listenerOpen(handle))
+        }
+        if let close = work.close {
+            closeListener(task)
+            events.append(.listenerClose(handle, close))
+            return events
+        }
+        if work.timer { lock.withLock { task.backingOff = false } }
+        if work.ready.contains(.read) || work.timer {
+            for _ in acceptAvailable(task) { events.append(.listenerAccept(handle)) }
+        }
+        return events
+    }
+
+    /// Accepts what is waiting, up to the backlog; returns the new sockets.
+    private func acceptAvailable(_ task: ListenerTask) -> [Socket] {
+        guard let socket = task.socket else { return [] }
+        var accepted: [Socket] = []
+        let room = lock.withLock { task.backlog - task.pending.count }
+        while accepted.count < room {
+            do {
+                accepted.append(try socket.accept(nonBlocking: true))
+            } catch .wouldBlock {
+                break
+            } catch .tooManyOpenFiles, .fileTableOverflow {
+                lock.withLock { startBackoff(task) }
+                break
+            } catch .connectionAborted {
+                continue
+            } catch {
+                break
+            }
+        }
+        lock.withLock { task.pending += accepted }
+        return accepted
+    }
+
+    private func closeListener(_ task: ListenerTask) {
+        guard !task.closed else { return }
+        task.closed = true
+        let pending: [Socket] = lock.withLock {
+            defer { task.pending = [] }
+            return task.pending
+        }
+        for s in pending { try? s.close() }
+        if let socket = task.socket {
+            try? poller.deregister(socket.descriptor)
+            try? socket.close()
+        }
+        lock.withLock {
+            task.registered = false
+            descriptorFreed()
+        }
+    }
+
+    /// Ends a listener's batch: refuses what was not answered, re-arms, or frees the closed one.
+    func finishListener(_ task: ListenerTask) {
+        let unanswered: [Socket] = lock.withLock {
+            defer { task.pending = [] }
+            return task.pending
+        }
+        for s in unanswered { try? s.close() }
+        if !task.closed, let socket = task.socket, !lock.withLock({ task.backingOff }) {
+            do {
+                try poller.arm(socket.descriptor, token: task.id, interest: .read)
+            } catch {
+                lock.withLock { task.closeRequested = .some(AMQPError(condition: ProactorCondition.io, description: "poller arm: \(error)")) }
+            }
+        }
+        lock.withLock {
+            task.working = false
+            if task.closed {
+                remove(task)
+            } else if task.hasWork {
+                schedule(task)
+            }
+        }
+    }
+
+    func accept(_ task: ListenerTask, configuration: DriverConfiguration) -> ProactorConnection? {
+        let socket: Socket? = lock.withLock { task.pending.isEmpty ? nil : task.pending.removeFirst() }
+        guard let socket else { return nil }
+        try? socket.setNoDelay(true)
+        let driver = ConnectionDriver(mode: .server, configuration: configuration)
+        return lock.withLock {
+            let c = add { ConnectionTask(id: $0, driver: driver, socket: socket, phase: .connected, target: "accepted connection") }
+            do {
+                try poller.register(socket.descriptor, token: c.id)
+                c.registered = true
+            } catch {
+                c.disconnect = AMQPError(condition: ProactorCondition.io, description: "poller register: \(error)")
+            }
+            c.ready = [.read]
+            schedule(c)
+            return ProactorConnection(task: c, scheduler: self)
+        }
+    }
+
+    func refuse(_ task: ListenerTask) {
+        let socket: Socket? = lock.withLock { task.pending.isEmpty ? nil : task.pending.removeFirst() }
+        try? socket?.close()
+    }
+
+    func close(_ task: ListenerTask) {
+        lock.withLock {
+            guard isInTable(task), task.closeRequested == nil else { return }
+            task.closeRequested = .some(nil)
+            schedule(task)
+        }
+    }
+}

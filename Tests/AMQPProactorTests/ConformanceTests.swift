@@ -1,0 +1,35 @@
+import AMQPEpoll
+import AMQPProactor
+import AMQPProactorConformance
+import PollPoller
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The backends this package ships.
+let backends: [ProactorBackend] = [
+    ProactorBackend(name: "epoll") { try EpollProactor.epoll() },
+    ProactorBackend(name: "poll (Integrations/PollPoller)") { try PollProactor.poll() },
+]
+
+/// `AMQP_CONFORMANCE_ONLY=text` runs only the scenarios whose names contain `text`.
+let selectedScenarios: [ConformanceScenario] = {
+    guard let only = getenv("AMQP_CONFORMANCE_ONLY").map({ String(cString: $0) }), !only.isEmpty else {
+        return ProactorConformance.scenarios
+    }
+    return ProactorConformance.scenarios.filter { $0.name.contains(only) }
+}()
+
+/// The conformance suite on every backend. Serialized: some scenarios change process-wide
+/// limits (open files) or count CPU time, and the machine has two cores.
+@Suite(.serialized)
+struct ConformanceTests {
+    @Test(arguments: selectedScenarios, backends)
+    func scenario(_ scenario: ConformanceScenario, on backend: ProactorBackend) {
+        let start = ContinuousClock.now
+        let failures = scenario.run(on: backend)
+        print("conformance: \(scenario) on \(backend): \(failures.isEmpty ? "passed" : "FAILED") in \(ContinuousClock.now - start)")
+        #expect(failures.isEmpty, "\(scenario) on \(backend):\n\(failures.joined(separator: "\n"))")
+    }
+}
