@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "PollPoller", targets: ["PollPoller"]),
         .library(name: "AMQPProactorConformance", targets: ["AMQPProactorConformance"]),
         .executable(name: "driver-loop", targets: ["DriverLoop"]),
+        .executable(name: "proactor-arrow", targets: ["ProactorArrow"]),
     ],
     targets: [
         .target(
@@ -67,6 +68,14 @@ let package = Package(
             name: "PollPoller",
             dependencies: ["AMQPProactor", "AMQPSystem"],
             path: "Integrations/PollPoller",
+            swiftSettings: strict
+        ),
+        // A quiver-style arrow on the proactor API: interop with Proton C and the proactor benchmark.
+        .executableTarget(
+            name: "ProactorArrow",
+            dependencies: ["AMQPProactor", "AMQPEpoll", "PollPoller", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            path: "Integrations/ProactorArrow",
+            exclude: ["interop.sh"],
             swiftSettings: strict
         ),
         // The smallest host for a ConnectionDriver: one socket, poll(2), a loop.

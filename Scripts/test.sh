@@ -4,8 +4,8 @@
 #   2. the layering check: core modules import nothing outside the standard library;
 #   3. swift test (unit, interop vectors, fuzz corpora, Proton differential and engine interop),
 #      the Proton tests again against Proton 0.40 from PyPI (a venv that Scripts/proton-venv.sh
-#      builds once), the threaded tests again under the thread sanitizer, then driver-loop against
-#      Proton C over TCP;
+#      builds once), the threaded tests and the proactor conformance suite again under the thread
+#      sanitizer, then driver-loop and proactor-arrow against Proton C over TCP;
 #   4. a bounded libFuzzer run of each fuzz target (message decode, connection driver), seeded with
 #      ../shared's corpora.
 # Set FUZZ_SECONDS=0 to skip step 4. With AMQP_REQUIRE_SHARED=1 (as .ci/run sets) a missing ../shared
@@ -41,17 +41,23 @@ else
 fi
 
 echo "== thread sanitizer: the tests that run threads"
-# Only the test harness's reader thread exists so far; the proactor's stress tests join this list.
+# The harness's reader thread, the system wrappers' threads, and the proactor conformance suite
+# (wakes from foreign threads, the threaderciser) on every backend.
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 log=$(mktemp)
 TSAN_OPTIONS=halt_on_error=1 swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
-  --filter 'ByteInboxTests|ProtonInteropTests.testThousandTransfers' 2>&1 | tee "$log"
-# As above: a renamed test must not leave the sanitizer run with nothing to run.
-grep -qE 'Executed [1-9][0-9]* tests' "$log" || { echo "the thread sanitizer filter matched no test" >&2; exit 1; }
+  --filter 'ByteInboxTests|ProtonInteropTests.testThousandTransfers|SystemThreadTests|ConditionLockTests|ConformanceTests' 2>&1 | tee "$log"
+# As above: a renamed test must not leave the sanitizer run with nothing to run (XCTest's count
+# and Swift Testing's both).
+grep -qE 'Executed [1-9][0-9]* tests' "$log" || { echo "the thread sanitizer filter matched no XCTest" >&2; exit 1; }
+grep -qE 'Test run with [1-9][0-9]* tests? .*passed' "$log" || { echo "the thread sanitizer filter matched no conformance test" >&2; exit 1; }
 rm -f "$log"
 
 echo "== driver-loop against Proton C (proton-c-arrow and direct.c, both ways)"
 bash Integrations/DriverLoop/interop.sh .build/debug/driver-loop
+
+echo "== proactor-arrow (epoll and PollPoller) against Proton C over TCP, 20,000 messages each way"
+bash Integrations/ProactorArrow/interop.sh .build/debug/proactor-arrow
 
 fuzz_seconds=${FUZZ_SECONDS:-60}
 if [ "$fuzz_seconds" != 0 ]; then

@@ -12,14 +12,14 @@ import Synchronization
 /// proactor arms it again. Arming (from any thread) while a poll(2) is in progress wakes it, so
 /// the next poll(2) includes the new interest.
 ///
-/// Threading: `Sendable`. The table is behind a `Mutex`; poll(2) runs without holding it.
+/// Threading: `Sendable`. The table is behind a lock; poll(2) runs without holding it.
 public final class PollPoller: ReadinessPoller {
     private struct Entry {
         var token: UInt64
         var interest: ReadinessInterest
     }
 
-    private let table = Mutex<[FileDescriptor: Entry]>([:])
+    private let table = LockedValue<[FileDescriptor: Entry]>([:])
     private let wakeEvent: EventDescriptor
 
     /// Opens the wake eventfd.

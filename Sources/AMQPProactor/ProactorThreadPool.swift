@@ -11,7 +11,7 @@ import Synchronization
 public final class ProactorThreadPool: Sendable {
     private let proactor: any Proactor
     private let stopping = Atomic<Bool>(false)
-    private let threads = Mutex<[SystemThread]>([])
+    private let threads = LockedValue<[SystemThread]>([])
 
     /// A pool for `proactor`; nothing runs until ``start(threads:handler:)``.
     public init(_ proactor: any Proactor) { self.proactor = proactor }

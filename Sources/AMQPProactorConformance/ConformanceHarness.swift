@@ -27,7 +27,7 @@ public struct ProactorBackend: Sendable, CustomStringConvertible {
 public final class ConformanceHarness: Sendable {
     /// The proactor under test.
     public let proactor: any Proactor
-    private let failureList = Mutex<[String]>([])
+    private let failureList = LockedValue<[String]>([])
     let grammar = EventGrammar()
 
     init(proactor: any Proactor) { self.proactor = proactor }
@@ -112,7 +112,7 @@ final class EventGrammar: Sendable {
         var violations: [String] = []
     }
 
-    private let state = Mutex<State>(State())
+    private let state = LockedValue<State>(State())
 
     func begin(_ batch: ProactorBatch) {
         guard let driver = batch.driver else { return }

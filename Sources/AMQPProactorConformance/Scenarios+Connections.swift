@@ -50,9 +50,9 @@ final class MessagingApplication: Sendable {
     /// Messages the server sent to receiving clients, and what those clients received.
     let serverSent = Atomic<Int>(0)
     let clientReceived = Atomic<Int>(0)
-    let errors = Mutex<[AMQPError]>([])
+    let errors = LockedValue<[AMQPError]>([])
     // Accepted deliveries per sending link, to close each client when all of its are settled.
-    private let settledPerLink = Mutex<[ObjectIdentifier: Int]>([:])
+    private let settledPerLink = LockedValue<[ObjectIdentifier: Int]>([:])
 
     init(count: Int, size: Int, serverConfiguration: DriverConfiguration = DriverConfiguration(containerID: "server")) {
         self.count = count
@@ -185,7 +185,7 @@ extension ProactorConformance {
 
 /// Listeners a scenario opened, to close them from a handler when the scenario is done.
 enum ListenerRegistry {
-    private static let listeners = Mutex<[ObjectIdentifier: [ProactorListener]]>([:])
+    private static let listeners = LockedValue<[ObjectIdentifier: [ProactorListener]]>([:])
 
     static func add(_ l: ProactorListener, _ h: ConformanceHarness) {
         listeners.withLock { $0[ObjectIdentifier(h), default: []].append(l) }

@@ -9,7 +9,7 @@ import Synchronization
 extension ProactorConformance {
     /// Collects a connection's transport errors and counts its transport-closed events.
     final class Outcome: Sendable {
-        let errors = Mutex<[AMQPError]>([])
+        let errors = LockedValue<[AMQPError]>([])
         let closed = Atomic<Int>(0)
 
         func record(_ event: ProactorBatchEvent) {
@@ -82,9 +82,9 @@ extension ProactorConformance {
     static var portInUse: ConformanceScenario {
         ConformanceScenario(name: "a listener on a port in use") { h in
             let first = h.proactor.listen(on: "127.0.0.1:0", backlog: 4)
-            let closes = Mutex<[AMQPError?]>([])
+            let closes = LockedValue<[AMQPError?]>([])
             let opens = Atomic<Int>(0)
-            let second = Mutex<ProactorListener?>(nil)
+            let second = LockedValue<ProactorListener?>(nil)
             h.run { event, _ in
                 switch event {
                 case .proactor(.listenerOpen(let l)) where l === first:

@@ -15,7 +15,7 @@ extension ProactorConformance {
         ConformanceScenario(name: "heartbeats keep a quiet connection open") { h in
             let config = { var c = DriverConfiguration(containerID: "quiet"); c.idleTimeout = 1000; return c }()
             let client = Outcome(), server = Outcome()
-            let openedAt = Mutex<ContinuousClock.Instant?>(nil)
+            let openedAt = LockedValue<ContinuousClock.Instant?>(nil)
             h.proactor.listen(on: "127.0.0.1:0", backlog: 4)
             h.run { event, batch in
                 switch event {
@@ -51,7 +51,7 @@ extension ProactorConformance {
         ConformanceScenario(name: "the idle timeout closes a silent peer") { h in
             let config = { var c = DriverConfiguration(containerID: "watchful"); c.idleTimeout = 300; return c }()
             let server = Outcome()
-            let peer = Mutex<RawPeer?>(nil)
+            let peer = LockedValue<RawPeer?>(nil)
             h.proactor.listen(on: "127.0.0.1:0", backlog: 4)
             h.run { event, _ in
                 switch event {
@@ -81,7 +81,7 @@ extension ProactorConformance {
         ConformanceScenario(name: "disconnect closes everything, then inactive once") { h in
             let clients = 5
             let opened = Atomic<Int>(0)
-            let errors = Mutex<[AMQPError]>([])
+            let errors = LockedValue<[AMQPError]>([])
             let listenerClosed = Atomic<Int>(0)
             h.proactor.listen(on: "127.0.0.1:0", backlog: 16)
             h.run { event, batch in
@@ -116,9 +116,8 @@ extension ProactorConformance {
     /// release() in a batch: the driver and socket come back; no more events for it.
     static var release: ConformanceScenario {
         ConformanceScenario(name: "release hands back the driver and the socket") { h in
-            let released = Mutex<(ConnectionDriver, Socket?)?>(nil)
             let afterRelease = Atomic<Int>(0)
-            let releasedID = Mutex<ObjectIdentifier?>(nil)
+            let releasedID = LockedValue<ObjectIdentifier?>(nil)
             h.proactor.listen(on: "127.0.0.1:0", backlog: 4)
             h.run { event, batch in
                 if let d = batch.driver, releasedID.withLock({ $0 }) == ObjectIdentifier(d) { afterRelease.add(1, ordering: .relaxed) }
@@ -139,7 +138,6 @@ extension ProactorConformance {
                     h.check(socket != nil, "the socket came back")
                     // The application owns the socket now: closing it ends the server's side.
                     try? socket?.close()
-                    released.withLock { _ = $0 }
                 case .amqp(.transportClosed) where batch.driver?.mode == .server:
                     ListenerRegistry.closeAll(h)
                 default: break
@@ -179,8 +177,8 @@ extension ProactorConformance {
     static var peerVanishesMidTransfer: ConformanceScenario {
         ConformanceScenario(name: "a peer that resets the connection") { h in
             let client = Outcome()
-            let peer = Mutex<RawPeer?>(nil)
-            let acceptor = Mutex<Socket?>(nil)
+            let peer = LockedValue<RawPeer?>(nil)
+            let acceptor = LockedValue<Socket?>(nil)
             // A plain listening socket that reads a little, then resets.
             guard let (listening, port) = RawPeer.listen() else { return h.fail("could not listen") }
             let thread = try? SystemThread.spawn(name: "resetter") {
@@ -214,7 +212,7 @@ extension ProactorConformance {
     static var halfOpenPeer: ConformanceScenario {
         ConformanceScenario(name: "a half-open peer causes no busy loop") { h in
             let server = Outcome()
-            let peer = Mutex<RawPeer?>(nil)
+            let peer = LockedValue<RawPeer?>(nil)
             let cpuBefore = RawPeer.cpuTime()
             let wall = ContinuousClock.now
             h.proactor.listen(on: "127.0.0.1:0", backlog: 4)

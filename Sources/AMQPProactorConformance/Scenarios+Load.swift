@@ -40,7 +40,6 @@ extension ProactorConformance {
             }
             let app = MessagingApplication(count: clients, size: 100)
             let opened = Atomic<Int>(0)
-            let gate = Mutex<[Connection]>([])
             h.proactor.listen(on: "127.0.0.1:0", backlog: 1024)
             h.run(threads: 2, timeout: .seconds(120)) { event, batch in
                 if case .proactor(.listenerOpen(let l)) = event {
@@ -53,7 +52,6 @@ extension ProactorConformance {
                 app.handle(event, batch, perClient: 1) {
                     if app.closedConnections.load(ordering: .relaxed) == clients { ListenerRegistry.closeAll(h) }
                 }
-                _ = gate
             }
             h.check(opened.load(ordering: .relaxed) == clients, "opened \(opened.load(ordering: .relaxed)) of \(clients)")
             h.check(app.accepted.load(ordering: .relaxed) == clients, "accepted \(app.accepted.load(ordering: .relaxed)) of \(clients)")
@@ -68,9 +66,9 @@ extension ProactorConformance {
     static var stress: ConformanceScenario {
         ConformanceScenario(name: "threaderciser: random actions from many threads") { h in
             let actors = 2, rounds = 2000
-            let listeners = Mutex<[ProactorListener]>([])
-            let connections = Mutex<[ProactorConnection]>([])
-            let ports = Mutex<[UInt16]>([])
+            let listeners = LockedValue<[ProactorListener]>([])
+            let connections = LockedValue<[ProactorConnection]>([])
+            let ports = LockedValue<[UInt16]>([])
             let wakes = Atomic<Int>(0)
             let finished = Atomic<Int>(0)
             var actorThreads: [SystemThread] = []

@@ -18,13 +18,13 @@ extension ProactorConformance {
             let requested = (0..<connections).map { _ in Counter() }
             let seen = (0..<connections).map { _ in Counter() }
             let wakeEvents = Atomic<Int>(0)
-            let handles = Mutex<[ProactorConnection]>([])
-            let index = Mutex<[ObjectIdentifier: Int]>([:])
+            let handles = LockedValue<[ProactorConnection]>([])
+            let index = LockedValue<[ObjectIdentifier: Int]>([:])
             let opened = Atomic<Int>(0)
-            let listener = Mutex<ProactorListener?>(nil)
+            let listener = LockedValue<ProactorListener?>(nil)
             let wakersDone = Atomic<Bool>(false)
             let clientsClosed = Atomic<Int>(0)
-            let threads = Mutex<[SystemThread]>([])
+            let threads = LockedValue<[SystemThread]>([])
 
             let finishedWakers = Atomic<Int>(0)
             @Sendable func startWakers() {
@@ -118,7 +118,7 @@ extension ProactorConformance {
     static var timeout: ConformanceScenario {
         ConformanceScenario(name: "timeout set, replaced, moved earlier, cancelled") { h in
             let p = h.proactor
-            let fired = Mutex<[Duration]>([])
+            let fired = LockedValue<[Duration]>([])
             let start = ContinuousClock.now
             p.setTimeout(.seconds(60))
             p.setTimeout(.milliseconds(300))   // replaced: earlier

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# proactor-arrow (the proactor API on epoll and on Integrations/PollPoller) against Qpid Proton C's
+# arrow over real TCP: 20,000 messages each way, our listener and Proton's, every backend.
+# Each check prints PASS or FAIL with the reason; the script exits 1 if any failed.
+# Usage: Integrations/ProactorArrow/interop.sh [path/to/proactor-arrow]
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+arrow=${1:-}
+if [ -z "$arrow" ]; then
+  swift build --product proactor-arrow >&2 || exit 1
+  arrow=.build/debug/proactor-arrow
+fi
+shared=${AMQP_SHARED_DIR:-../shared}
+if [ ! -f "$shared/tools/proton-c-arrow.c" ]; then
+  if [ "${AMQP_REQUIRE_SHARED:-0}" = 1 ]; then
+    echo "FAIL: $shared/tools/proton-c-arrow.c is absent (AMQP_REQUIRE_SHARED=1)"; exit 1
+  fi
+  echo "SKIP: $shared/tools/proton-c-arrow.c is absent (set AMQP_SHARED_DIR)"; exit 0
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+gcc -O2 -o "$work/proton-c-arrow" "$shared/tools/proton-c-arrow.c" -lqpid-proton || { echo "FAIL: cannot build proton-c-arrow"; exit 1; }
+count=${MESSAGES:-20000}
+failures=0
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# check NAME SERVER-CMD CLIENT-CMD: runs the server, waits for its port, runs the client; both
+# must exit 0 and report COUNT transfers.
+check() {
+  local name=$1 server=$2 client=$3 port
+  port=$(free_port)
+  $server port="$port" count="$count" quiet=1 2> "$work/server.err" &
+  local pid=$!
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+  timeout 120 $client port="$port" count="$count" quiet=1 2> "$work/client.err"
+  local crc=$?
+  timeout 30 tail --pid="$pid" -f /dev/null
+  wait "$pid"; local src=$?
+  if [ $crc = 0 ] && [ $src = 0 ] && grep -q ": $count transfers" "$work/server.err" && grep -q ": $count transfers" "$work/client.err"; then
+    echo "PASS: $name ($count messages)"
+  else
+    echo "FAIL: $name: client exit $crc, server exit $src"
+    sed 's/^/  client: /' "$work/client.err"; sed 's/^/  server: /' "$work/server.err"
+    failures=$((failures + 1))
+  fi
+}
+
+proton="$work/proton-c-arrow"
+for backend in epoll poll; do
+  ours="$arrow backend=$backend"
+  check "Proton C client sends to our $backend listener" "$ours connection-mode=server operation=receive" "$proton connection-mode=client operation=send"
+  check "Proton C client receives from our $backend listener" "$ours connection-mode=server operation=send" "$proton connection-mode=client operation=receive"
+  check "our $backend client sends to Proton C's listener" "$proton connection-mode=server operation=receive" "$ours connection-mode=client operation=send"
+  check "our $backend client receives from Proton C's listener" "$proton connection-mode=server operation=send" "$ours connection-mode=client operation=receive"
+done
+[ $failures = 0 ] || { echo "$failures check(s) failed"; exit 1; }
