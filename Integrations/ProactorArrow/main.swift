@@ -82,8 +82,9 @@ final class Arrow: Sendable {
         body = String(repeating: "x", count: options.bodySize)
     }
 
-    func line(_ text: String) {
+    func line(_ text: @autoclosure () -> String) {
         guard !options.quiet else { return }
+        let text = text()
         output.withLock { out in
             out.append(contentsOf: text.utf8)
             out.append(10)
