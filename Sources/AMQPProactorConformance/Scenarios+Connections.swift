@@ -32,7 +32,8 @@ public enum ProactorConformance {
     public static var scenarios: [ConformanceScenario] {
         [transfer, refuse, connectionRefused, unknownHost, portInUse, wakesFromForeignThreads, interrupt,
          timeout, heartbeatsKeepAQuietConnection, idleTimeoutClosesASilentPeer, disconnect, release,
-         probeWithoutAByte, peerVanishesMidTransfer, halfOpenPeer, largeMessages, manyConnections, stress]
+         probeWithoutAByte, peerVanishesMidTransfer, halfOpenPeer, largeMessages, manyConnections, outOfDescriptors,
+         descriptorReuse, stress]
     }
 }
 
