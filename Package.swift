@@ -99,6 +99,12 @@ let package = Package(
             path: "Benchmarks/DriverBenchmark",
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "ProactorIdle",
+            dependencies: ["AMQPProactor", "AMQPEpoll", "AMQPEngine", "AMQPEngineTesting", "AMQPSystem", "CMallocStats"],
+            path: "Benchmarks/ProactorIdle",
+            swiftSettings: strict
+        ),
         // libFuzzer glue shared by the fuzz targets.
         .target(
             name: "FuzzSupport",
