@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 bash Scripts/install-deps.sh
 bash Benchmarks/codec.sh "${ROUNDS:-5}"
 bash Benchmarks/driver.sh "${ROUNDS:-5}"
+bash Benchmarks/proactor.sh "${ROUNDS:-5}"

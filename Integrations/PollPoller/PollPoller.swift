@@ -63,7 +63,7 @@ public final class PollPoller: ReadinessPoller {
                 armed.append((fd, entry.token))
             }
         }
-        _ = try PollDescriptor.poll(&set, timeout: Self.milliseconds(until: deadline))
+        _ = try PollDescriptor.poll(&set, timeout: Self.timeoutMilliseconds(until: deadline))
         if !set[0].returnedEvents.isEmpty { _ = wakeEvent.drain() }
         table.withLock { table in
             for (i, (fd, token)) in armed.enumerated() {
@@ -83,14 +83,6 @@ public final class PollPoller: ReadinessPoller {
 
     public func wake() {
         wakeEvent.signal()
-    }
-
-    /// poll(2)'s timeout: milliseconds until `deadline`, rounded up; -1 for none.
-    static func milliseconds(until deadline: ContinuousClock.Instant?) -> CInt {
-        guard let deadline else { return -1 }
-        let (seconds, attoseconds) = (deadline - .now).components
-        guard seconds >= 0 && attoseconds >= 0 else { return 0 }
-        return CInt(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
     }
 }
 

@@ -50,7 +50,7 @@ public final class EpollPoller: ReadinessPoller {
     }
 
     public func wait(until deadline: ContinuousClock.Instant?, into events: inout [ReadinessEvent]) throws(Errno) {
-        let n = try epoll.wait(into: &buffer, maxEvents: 256, timeout: Self.milliseconds(until: deadline))
+        let n = try epoll.wait(into: &buffer, maxEvents: 256, timeout: Self.timeoutMilliseconds(until: deadline))
         for e in buffer.prefix(n) {
             if e.data == Self.wakeToken {
                 _ = wakeEvent.drain()
@@ -65,16 +65,6 @@ public final class EpollPoller: ReadinessPoller {
 
     public func wake() {
         wakeEvent.signal()
-    }
-
-    /// epoll_wait's timeout: milliseconds until `deadline`, rounded up so the wait never ends
-    /// just before it; -1 for none.
-    static func milliseconds(until deadline: ContinuousClock.Instant?) -> CInt {
-        guard let deadline else { return -1 }
-        let (seconds, attoseconds) = (deadline - .now).components
-        guard seconds >= 0 && attoseconds >= 0 else { return 0 }
-        let ms = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return CInt(clamping: ms)
     }
 }
 

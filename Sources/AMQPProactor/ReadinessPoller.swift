@@ -51,3 +51,15 @@ public protocol ReadinessPoller: AnyObject, Sendable {
     /// Makes the wait in progress, or the next one, return soon. Async-signal-safe.
     func wake()
 }
+
+extension ReadinessPoller {
+    /// A millisecond timeout for poll(2) or epoll_wait(2) until `deadline`: rounded up, so the
+    /// wait never ends just before it (the proactor would find its timer not yet due and wait
+    /// again at once); 0 when it has passed; -1 (no limit) for nil.
+    public static func timeoutMilliseconds(until deadline: ContinuousClock.Instant?) -> CInt {
+        guard let deadline else { return -1 }
+        let (seconds, attoseconds) = (deadline - .now).components
+        guard seconds >= 0 && attoseconds >= 0 else { return 0 }
+        return CInt(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+    }
+}

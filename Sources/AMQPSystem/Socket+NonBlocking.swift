@@ -47,15 +47,6 @@ extension Socket {
     /// The address of the connected peer (getpeername(2)).
     /// - Throws: ``Errno``, e.g. ``Errno/notConnected`` before a connect has finished.
     public func peerAddress() throws(Errno) -> SocketAddress {
-        var address = SocketAddress()
-        var length = address.length
-        try withUnsafeMutablePointer(to: &address.storage) { storage throws(Errno) in
-            // getpeername writes at most `length` bytes, the size of sockaddr_storage.
-            try storage.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer throws(Errno) in
-                try nothingOrErrno { getpeername(descriptor.rawValue, pointer, &length) }.get()
-            }
-        }
-        address.length = length
-        return address
+        try address { getpeername($0, $1, $2) }
     }
 }

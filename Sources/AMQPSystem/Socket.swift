@@ -130,12 +130,17 @@ public struct Socket: Hashable, Sendable {
     /// The address this socket is bound to (getsockname(2)), e.g. to learn a port the kernel chose.
     /// - Throws: ``Errno``.
     public func localAddress() throws(Errno) -> SocketAddress {
+        try address { getsockname($0, $1, $2) }
+    }
+
+    /// Runs getsockname(2) or getpeername(2) into a fresh address.
+    func address(_ call: (CInt, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> CInt) throws(Errno) -> SocketAddress {
         var address = SocketAddress()
         var length = address.length
         try withUnsafeMutablePointer(to: &address.storage) { storage throws(Errno) in
-            // getsockname writes at most `length` bytes, the size of sockaddr_storage.
+            // The call writes at most `length` bytes, the size of sockaddr_storage.
             try storage.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer throws(Errno) in
-                try nothingOrErrno { getsockname(descriptor.rawValue, pointer, &length) }.get()
+                try nothingOrErrno { call(descriptor.rawValue, pointer, &length) }.get()
             }
         }
         address.length = length
