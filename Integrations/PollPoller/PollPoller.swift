@@ -31,10 +31,12 @@ public final class PollPoller: ReadinessPoller {
         try? wakeEvent.close()
     }
 
+    /// See ``ReadinessPoller/register(_:token:)``.
     public func register(_ descriptor: FileDescriptor, token: UInt64) throws(Errno) {
         table.withLock { $0[descriptor] = Entry(token: token, interest: []) }
     }
 
+    /// See ``ReadinessPoller/arm(_:token:interest:)``.
     public func arm(_ descriptor: FileDescriptor, token: UInt64, interest: ReadinessInterest) throws(Errno) {
         let known = table.withLock { table -> Bool in
             guard table[descriptor] != nil else { return false }
@@ -46,10 +48,12 @@ public final class PollPoller: ReadinessPoller {
         wake()
     }
 
+    /// See ``ReadinessPoller/deregister(_:)``.
     public func deregister(_ descriptor: FileDescriptor) throws(Errno) {
         _ = table.withLock { $0.removeValue(forKey: descriptor) }
     }
 
+    /// See ``ReadinessPoller/wait(until:into:)``.
     public func wait(until deadline: ContinuousClock.Instant?, into events: inout [ReadinessEvent]) throws(Errno) {
         // The descriptors armed now, plus the wake eventfd first.
         var armed: [(FileDescriptor, UInt64)] = []
@@ -81,6 +85,7 @@ public final class PollPoller: ReadinessPoller {
         }
     }
 
+    /// See ``ReadinessPoller/wake()``.
     public func wake() {
         wakeEvent.signal()
     }

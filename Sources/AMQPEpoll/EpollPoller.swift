@@ -34,10 +34,12 @@ public final class EpollPoller: ReadinessPoller {
         try? wakeEvent.close()
     }
 
+    /// See ``ReadinessPoller/register(_:token:)``.
     public func register(_ descriptor: FileDescriptor, token: UInt64) throws(Errno) {
         try epoll.add(descriptor, events: [.oneShot], data: token)
     }
 
+    /// See ``ReadinessPoller/arm(_:token:interest:)``.
     public func arm(_ descriptor: FileDescriptor, token: UInt64, interest: ReadinessInterest) throws(Errno) {
         var events: Epoll.Events = [.oneShot]
         if interest.contains(.read) { events.formUnion([.input, .readHangUp]) }
@@ -45,10 +47,12 @@ public final class EpollPoller: ReadinessPoller {
         try epoll.modify(descriptor, events: events, data: token)
     }
 
+    /// See ``ReadinessPoller/deregister(_:)``.
     public func deregister(_ descriptor: FileDescriptor) throws(Errno) {
         try epoll.remove(descriptor)
     }
 
+    /// See ``ReadinessPoller/wait(until:into:)``.
     public func wait(until deadline: ContinuousClock.Instant?, into events: inout [ReadinessEvent]) throws(Errno) {
         let n = try epoll.wait(into: &buffer, maxEvents: 256, timeout: Self.timeoutMilliseconds(until: deadline))
         for e in buffer.prefix(n) {
@@ -63,6 +67,7 @@ public final class EpollPoller: ReadinessPoller {
         }
     }
 
+    /// See ``ReadinessPoller/wake()``.
     public func wake() {
         wakeEvent.signal()
     }

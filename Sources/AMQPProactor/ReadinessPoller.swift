@@ -2,6 +2,7 @@ import AMQPSystem
 
 /// What to wait for on a descriptor.
 public struct ReadinessInterest: OptionSet, Hashable, Sendable {
+    /// The bits.
     public let rawValue: UInt8
     /// Wraps the bits.
     public init(rawValue: UInt8) { self.rawValue = rawValue }

@@ -12,6 +12,7 @@ struct ConnectionWork {
 
 // Connections: connecting, pumping the driver (read, wake, tick, write), and freeing.
 extension ReadinessProactor: ConnectionScheduler {
+    /// See ``Proactor/connect(to:configuration:)``.
     @discardableResult
     public func connect(to address: String, configuration: DriverConfiguration) -> ProactorConnection {
         var configuration = configuration
@@ -40,6 +41,7 @@ extension ReadinessProactor: ConnectionScheduler {
         }
     }
 
+    /// See ``Proactor/adopt(_:driver:)``.
     @discardableResult
     public func adopt(_ socket: Socket, driver: ConnectionDriver) -> ProactorConnection {
         try? socket.descriptor.setNonBlocking(true)
@@ -66,6 +68,7 @@ extension ReadinessProactor: ConnectionScheduler {
         lock.withLock { !task.freed && isInTable(task) }
     }
 
+    /// See ``Proactor/release(_:)``.
     public func release(_ batch: ProactorBatch) -> (driver: ConnectionDriver, socket: Socket?)? {
         guard !batch.isDone, let task = batch.owner as? ConnectionTask, !task.released else { return nil }
         task.released = true

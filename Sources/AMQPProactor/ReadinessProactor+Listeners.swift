@@ -11,6 +11,7 @@ struct ListenerWork {
 
 // Listeners: binding, accepting (within the backlog, backing off when out of descriptors), closing.
 extension ReadinessProactor: ListenerScheduler {
+    /// See ``Proactor/listen(on:backlog:)``.
     @discardableResult
     public func listen(on address: String, backlog: Int) -> ProactorListener {
         var socket: Socket?

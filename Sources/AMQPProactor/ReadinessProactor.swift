@@ -46,10 +46,12 @@ public final class ReadinessProactor<Poller: ReadinessPoller>: Proactor, @unchec
         self.poller = poller
     }
 
+    /// See ``Proactor/now``: `ContinuousClock`.
     public var now: ContinuousClock.Instant { .now }
 
     // MARK: the scheduling loop
 
+    /// See ``Proactor/wait()``.
     public func wait() -> ProactorBatch {
         lock.lock()
         while true {
@@ -68,6 +70,7 @@ public final class ReadinessProactor<Poller: ReadinessPoller>: Proactor, @unchec
         }
     }
 
+    /// See ``Proactor/get()``.
     public func get() -> ProactorBatch? {
         lock.lock()
         for round in 0..<2 {
@@ -122,6 +125,7 @@ public final class ReadinessProactor<Poller: ReadinessPoller>: Proactor, @unchec
         }
     }
 
+    /// See ``Proactor/done(_:)``.
     public func done(_ batch: ProactorBatch) {
         guard !batch.isDone else { return }
         batch.isDone = true
@@ -222,6 +226,7 @@ public final class ReadinessProactor<Poller: ReadinessPoller>: Proactor, @unchec
         }
     }
 
+    /// See ``Proactor/setTimeout(_:)``.
     public func setTimeout(_ timeout: Duration) {
         lock.withLock {
             proactorTimeout = now.advanced(by: timeout)
@@ -230,6 +235,7 @@ public final class ReadinessProactor<Poller: ReadinessPoller>: Proactor, @unchec
         }
     }
 
+    /// See ``Proactor/cancelTimeout()``.
     public func cancelTimeout() {
         lock.withLock {
             let wasSet = proactorTimeout != nil
@@ -241,6 +247,7 @@ public final class ReadinessProactor<Poller: ReadinessPoller>: Proactor, @unchec
 
     // MARK: the proactor's own events
 
+    /// See ``Proactor/interrupt()``: an atomic increment and the poller's wake, nothing else.
     public func interrupt() {
         // Lock-free and allocation-free: safe in a signal handler.
         interruptsRequested.add(1, ordering: .releasing)
@@ -283,6 +290,7 @@ public final class ReadinessProactor<Poller: ReadinessPoller>: Proactor, @unchec
         }
     }
 
+    /// See ``Proactor/disconnect(_:)``.
     public func disconnect(_ error: AMQPError?) {
         let error = error ?? AMQPError(condition: ErrorCondition.connectionForced, description: "the proactor disconnected")
         lock.withLock {

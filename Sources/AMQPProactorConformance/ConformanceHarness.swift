@@ -17,6 +17,7 @@ public struct ProactorBackend: Sendable, CustomStringConvertible {
         self.make = make
     }
 
+    /// The name.
     public var description: String { name }
 }
 

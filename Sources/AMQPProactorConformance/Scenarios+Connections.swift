@@ -10,6 +10,7 @@ public struct ConformanceScenario: Sendable, CustomStringConvertible {
     public let name: String
     let body: @Sendable (ConformanceHarness) -> Void
 
+    /// The name.
     public var description: String { name }
 
     /// Runs the scenario on a new proactor of `backend`; returns the failures (none: it passed).

@@ -4,6 +4,7 @@ import Glibc
 ///
 /// Threading: a value; `Sendable`.
 public struct PollEvents: OptionSet, Hashable, Sendable, CustomStringConvertible {
+    /// The C `short` of `pollfd.events`/`revents`.
     public let rawValue: Int16
 
     /// Wraps the C `short` of `pollfd.events`/`revents`.
