@@ -32,11 +32,11 @@ extension ReadinessProactor: ConnectionScheduler {
         } else {
             phase = .starting([], error: AMQPError(condition: ProactorCondition.io, description: "connect to \(address): not an address"))
         }
-        return lock.withLock {
-            let task = add { ConnectionTask(id: $0, driver: driver, socket: nil, phase: phase, target: address) }
+        return scheduler.lock.withLock {
+            let task = scheduler.add { ConnectionTask(id: $0, driver: driver, socket: nil, phase: phase, target: address) }
             // The first batch starts the connect: nothing blocks on the caller's thread.
             task.timerDue = true
-            schedule(task)
+            scheduler.schedule(task)
             return ProactorConnection(task: task, scheduler: self)
         }
     }
@@ -46,26 +46,26 @@ extension ReadinessProactor: ConnectionScheduler {
     public func adopt(_ socket: Socket, driver: ConnectionDriver) -> ProactorConnection {
         try? socket.descriptor.setNonBlocking(true)
         try? socket.setNoDelay(true)
-        return lock.withLock {
-            let task = add { ConnectionTask(id: $0, driver: driver, socket: socket, phase: .connected, target: "adopted socket") }
+        return scheduler.lock.withLock {
+            let task = scheduler.add { ConnectionTask(id: $0, driver: driver, socket: socket, phase: .connected, target: "adopted socket") }
             register(task, socket)
             task.ready = [.read, .write]
-            schedule(task)
+            scheduler.schedule(task)
             return ProactorConnection(task: task, scheduler: self)
         }
     }
 
     func wake(_ task: ConnectionTask) -> Bool {
-        lock.withLock {
-            guard !task.freed, isInTable(task) else { return false }
+        scheduler.lock.withLock {
+            guard !task.freed, scheduler.isInTable(task) else { return false }
             task.wakePending = true
-            schedule(task)
+            scheduler.schedule(task)
             return true
         }
     }
 
     func isAlive(_ task: ConnectionTask) -> Bool {
-        lock.withLock { !task.freed && isInTable(task) }
+        scheduler.lock.withLock { !task.freed && scheduler.isInTable(task) }
     }
 
     /// See ``Proactor/release(_:)``.
@@ -75,10 +75,10 @@ extension ReadinessProactor: ConnectionScheduler {
         if let socket = task.socket { try? poller.deregister(socket.descriptor) }
         let socket = task.socket
         task.socket = nil
-        lock.withLock {
+        scheduler.lock.withLock {
             task.registered = false
             task.freed = true
-            remove(task)
+            scheduler.remove(task)
         }
         return (task.driver, socket)
     }
@@ -142,7 +142,7 @@ extension ReadinessProactor: ConnectionScheduler {
             }
             task.socket = socket
             task.phase = .connecting(remaining: Array(remaining), last: lastError)
-            lock.withLock { register(task, socket) }
+            scheduler.lock.withLock { register(task, socket) }
             return
         }
         let why = lastError.map { "\($0)" } ?? "no address"
@@ -249,9 +249,9 @@ extension ReadinessProactor: ConnectionScheduler {
         task.phase = .closed
         try? poller.deregister(socket.descriptor)
         try? socket.close()
-        lock.withLock {
+        scheduler.lock.withLock {
             task.registered = false
-            descriptorFreed()
+            scheduler.descriptorFreed()
         }
     }
 
@@ -261,7 +261,7 @@ extension ReadinessProactor: ConnectionScheduler {
     /// for what the driver needs next, and frees the connection once its driver is finished.
     func finishConnection(_ task: ConnectionTask) {
         if task.released {
-            lock.withLock { task.working = false }
+            scheduler.lock.withLock { task.working = false }
             return
         }
         let driver = task.driver
@@ -270,10 +270,10 @@ extension ReadinessProactor: ConnectionScheduler {
         flushOutput(task)
         if driver.isFinished {
             closeSocket(task)
-            lock.withLock {
+            scheduler.lock.withLock {
                 task.working = false
                 task.freed = true
-                remove(task)
+                scheduler.remove(task)
             }
             return
         }
@@ -290,16 +290,16 @@ extension ReadinessProactor: ConnectionScheduler {
                 do {
                     try poller.arm(socket.descriptor, token: task.id, interest: interest)
                 } catch {
-                    lock.withLock { task.disconnect = AMQPError(condition: ProactorCondition.io, description: "poller arm: \(error)") }
+                    scheduler.lock.withLock { task.disconnect = AMQPError(condition: ProactorCondition.io, description: "poller arm: \(error)") }
                 }
             }
         }
-        lock.withLock {
+        scheduler.lock.withLock {
             task.working = false
-            setDeadline(task, deadline)
+            scheduler.setDeadline(task, deadline)
             // Events the application has not taken, or anything that happened meanwhile.
             if driver.hasEvent || task.hasWork {
-                schedule(task)
+                scheduler.schedule(task)
             }
         }
     }

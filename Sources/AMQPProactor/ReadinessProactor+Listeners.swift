@@ -49,8 +49,8 @@ extension ReadinessProactor: ListenerScheduler {
         } else {
             failure = AMQPError(condition: ProactorCondition.io, description: "listen on \(address): not an address")
         }
-        return lock.withLock {
-            let task = add { ListenerTask(id: $0, socket: socket, backlog: max(1, backlog)) }
+        return scheduler.lock.withLock {
+            let task = scheduler.add { ListenerTask(id: $0, socket: socket, backlog: max(1, backlog)) }
             task.failure = failure
             let handle = ProactorListener(address: address, port: port, task: task, scheduler: self)
             task.handle = handle
@@ -63,7 +63,7 @@ extension ReadinessProactor: ListenerScheduler {
                 }
             }
             task.timerDue = true
-            schedule(task)
+            scheduler.schedule(task)
             return handle
         }
     }
@@ -85,7 +85,7 @@ extension ReadinessProactor: ListenerScheduler {
             events.append(.listenerClose(handle, close))
             return events
         }
-        if work.timer { lock.withLock { task.backingOff = false } }
+        if work.timer { scheduler.lock.withLock { task.backingOff = false } }
         if work.ready.contains(.read) || work.timer {
             for _ in acceptAvailable(task) { events.append(.listenerAccept(handle)) }
         }
@@ -96,14 +96,14 @@ extension ReadinessProactor: ListenerScheduler {
     private func acceptAvailable(_ task: ListenerTask) -> [Socket] {
         guard let socket = task.socket else { return [] }
         var accepted: [Socket] = []
-        let room = lock.withLock { task.backlog - task.pending.count }
+        let room = scheduler.lock.withLock { task.backlog - task.pending.count }
         while accepted.count < room {
             do {
                 accepted.append(try socket.accept(nonBlocking: true))
             } catch .wouldBlock {
                 break
             } catch .tooManyOpenFiles, .fileTableOverflow {
-                lock.withLock { startBackoff(task) }
+                scheduler.lock.withLock { scheduler.startBackoff(task) }
                 break
             } catch .connectionAborted {
                 continue
@@ -111,14 +111,14 @@ extension ReadinessProactor: ListenerScheduler {
                 break
             }
         }
-        lock.withLock { task.pending += accepted }
+        scheduler.lock.withLock { task.pending += accepted }
         return accepted
     }
 
     private func closeListener(_ task: ListenerTask) {
         guard !task.closed else { return }
         task.closed = true
-        let pending: [Socket] = lock.withLock {
+        let pending: [Socket] = scheduler.lock.withLock {
             defer { task.pending = [] }
             return task.pending
         }
@@ -127,43 +127,43 @@ extension ReadinessProactor: ListenerScheduler {
             try? poller.deregister(socket.descriptor)
             try? socket.close()
         }
-        lock.withLock {
+        scheduler.lock.withLock {
             task.registered = false
-            descriptorFreed()
+            scheduler.descriptorFreed()
         }
     }
 
     /// Ends a listener's batch: refuses what was not answered, re-arms, or frees the closed one.
     func finishListener(_ task: ListenerTask) {
-        let unanswered: [Socket] = lock.withLock {
+        let unanswered: [Socket] = scheduler.lock.withLock {
             defer { task.pending = [] }
             return task.pending
         }
         for s in unanswered { try? s.close() }
-        if !task.closed, let socket = task.socket, !lock.withLock({ task.backingOff }) {
+        if !task.closed, let socket = task.socket, !scheduler.lock.withLock({ task.backingOff }) {
             do {
                 try poller.arm(socket.descriptor, token: task.id, interest: .read)
             } catch {
-                lock.withLock { task.closeRequested = .some(AMQPError(condition: ProactorCondition.io, description: "poller arm: \(error)")) }
+                scheduler.lock.withLock { task.closeRequested = .some(AMQPError(condition: ProactorCondition.io, description: "poller arm: \(error)")) }
             }
         }
-        lock.withLock {
+        scheduler.lock.withLock {
             task.working = false
             if task.closed {
-                remove(task)
+                scheduler.remove(task)
             } else if task.hasWork {
-                schedule(task)
+                scheduler.schedule(task)
             }
         }
     }
 
     func accept(_ task: ListenerTask, configuration: DriverConfiguration) -> ProactorConnection? {
-        let socket: Socket? = lock.withLock { task.pending.isEmpty ? nil : task.pending.removeFirst() }
+        let socket: Socket? = scheduler.lock.withLock { task.pending.isEmpty ? nil : task.pending.removeFirst() }
         guard let socket else { return nil }
         try? socket.setNoDelay(true)
         let driver = ConnectionDriver(mode: .server, configuration: configuration)
-        return lock.withLock {
-            let c = add { ConnectionTask(id: $0, driver: driver, socket: socket, phase: .connected, target: "accepted connection") }
+        return scheduler.lock.withLock {
+            let c = scheduler.add { ConnectionTask(id: $0, driver: driver, socket: socket, phase: .connected, target: "accepted connection") }
             do {
                 try poller.register(socket.descriptor, token: c.id)
                 c.registered = true
@@ -171,21 +171,21 @@ extension ReadinessProactor: ListenerScheduler {
                 c.disconnect = AMQPError(condition: ProactorCondition.io, description: "poller register: \(error)")
             }
             c.ready = [.read]
-            schedule(c)
+            scheduler.schedule(c)
             return ProactorConnection(task: c, scheduler: self)
         }
     }
 
     func refuse(_ task: ListenerTask) {
-        let socket: Socket? = lock.withLock { task.pending.isEmpty ? nil : task.pending.removeFirst() }
+        let socket: Socket? = scheduler.lock.withLock { task.pending.isEmpty ? nil : task.pending.removeFirst() }
         try? socket?.close()
     }
 
     func close(_ task: ListenerTask) {
-        lock.withLock {
-            guard isInTable(task), task.closeRequested == nil else { return }
+        scheduler.lock.withLock {
+            guard scheduler.isInTable(task), task.closeRequested == nil else { return }
             task.closeRequested = .some(nil)
-            schedule(task)
+            scheduler.schedule(task)
         }
     }
 }
