@@ -172,38 +172,62 @@ extension ProactorConformance {
         }
     }
 
-    /// A peer that resets the connection while we are writing to it: a transport error, no
-    /// SIGPIPE, and the process goes on.
+    /// A peer that takes a 10 MB message and resets the connection after the first megabyte:
+    /// a transport error mid-transfer, no SIGPIPE, and the process goes on.
     static var peerVanishesMidTransfer: ConformanceScenario {
-        ConformanceScenario(name: "a peer that resets the connection") { h in
+        ConformanceScenario(name: "a peer that resets mid-transfer") { h in
             let client = Outcome()
-            let peer = LockedValue<RawPeer?>(nil)
-            let acceptor = LockedValue<Socket?>(nil)
-            // A plain listening socket that reads a little, then resets.
+            let peerGot = Atomic<Int>(0)
+            let sentBig = Atomic<Bool>(false)
             guard let (listening, port) = RawPeer.listen() else { return h.fail("could not listen") }
+            // The peer: a driver on a blocking socket that answers in kind, grants credit, reads
+            // a megabyte of the transfer, then resets.
             let thread = try? SystemThread.spawn(name: "resetter") {
                 guard let s = try? listening.accept() else { return }
-                acceptor.withLock { $0 = s }
-                var buffer = [UInt8](repeating: 0, count: 65_536)
-                _ = buffer.withUnsafeMutableBytes { try? s.read(into: $0) }
+                let driver = ConnectionDriver(mode: .server, configuration: DriverConfiguration(containerID: "resetter"))
+                while peerGot.load(ordering: .relaxed) < 1 << 20 {
+                    let buffer = driver.readBuffer()
+                    guard let n = try? s.read(into: buffer), n > 0 else { break }
+                    peerGot.add(n, ordering: .relaxed)
+                    driver.readDone(n)
+                    while let e = driver.nextEvent() {
+                        switch e {
+                        case .connectionRemoteOpen(let c): c.open()
+                        case .sessionRemoteBegin(let session): session.begin()
+                        case .linkRemoteOpen(let l):
+                            l.localTarget = l.remoteAttach?.target?.target
+                            l.localSource = l.remoteAttach?.source
+                            l.attach()
+                            l.flow(credit: 10)
+                        default: break
+                        }
+                    }
+                    let out = driver.pendingOutput
+                    if !out.isEmpty, let written = out.withUnsafeBytes({ try? s.send($0) }) { driver.writeDone(written) }
+                }
                 RawPeer.reset(s)
             }
-            _ = h.proactor.connect(to: "127.0.0.1:\(port)", configuration: DriverConfiguration(containerID: "c"))
+            h.proactor.connect(to: "127.0.0.1:\(port)", configuration: DriverConfiguration(containerID: "c"))
             h.run { event, _ in
-                if case .amqp(.connectionInit(let c)) = event {
+                switch event {
+                case .amqp(.connectionInit(let c)):
                     c.open()
                     let s = c.session()
                     s.begin()
-                    let sender = s.sender(name: "big", target: "q")
-                    sender.attach()
+                    s.sender(name: "big", target: "q").attach()
+                case .amqp(.linkFlow(let l)) where l.credit > 0 && !sentBig.exchange(true, ordering: .relaxed):
+                    l.send([UInt8](repeating: 7, count: 10 << 20))
+                default: break
                 }
                 client.record(event)
             }
             thread?.join()
             try? listening.close()
-            peer.withLock { _ = $0 }
+            h.check(sentBig.load(ordering: .relaxed), "the message was sent")
+            h.check(peerGot.load(ordering: .relaxed) >= 1 << 20, "the peer read \(peerGot.load(ordering: .relaxed)) bytes before the reset")
             h.check(client.closed.load(ordering: .relaxed) == 1, "transport-closed")
-            h.check(client.errors.withLock { $0 }.count == 1, "one transport error: \(client.errors.withLock { $0 })")
+            let errors = client.errors.withLock { $0 }
+            h.check(errors.map(\.condition) == [ProactorCondition.io], "one IO error: \(errors)")
         }
     }
 
