@@ -26,6 +26,8 @@ class ProactorTask: @unchecked Sendable {
     var hasWork: Bool { !ready.isEmpty || timerDue }
 }
 
+// @unchecked Sendable as ProactorTask above: its "lock" fields only under the proactor lock, its
+// "worker" fields only by the thread holding the task; `let`s never change.
 final class ConnectionTask: ProactorTask, @unchecked Sendable {
     enum Phase {
         /// Waiting for the first address to be tried (resolution done in connect()).
@@ -58,6 +60,8 @@ final class ConnectionTask: ProactorTask, @unchecked Sendable {
     override var hasWork: Bool { super.hasWork || wakePending || disconnect != nil }
 }
 
+// @unchecked Sendable as ProactorTask above: its "lock" fields only under the proactor lock, its
+// "worker" fields only by the thread holding the task; `let`s never change.
 final class ListenerTask: ProactorTask, @unchecked Sendable {
     let socket: Socket?                      // nil when listening failed
     let backlog: Int
@@ -78,6 +82,8 @@ final class ListenerTask: ProactorTask, @unchecked Sendable {
     override var hasWork: Bool { super.hasWork || closeRequested != nil }
 }
 
+// @unchecked Sendable as ProactorTask above: its "lock" fields only under the proactor lock, its
+// "worker" fields only by the thread holding the task; `let`s never change.
 final class ProactorSelfTask: ProactorTask, @unchecked Sendable {
     var interrupts = 0                       // lock
     var timeoutFired = false                 // lock
