@@ -50,7 +50,7 @@ public final class ProactorThreadPool: Sendable {
         for _ in 0..<n { proactor.interrupt() }
     }
 
-    /// Waits for every thread to return.
+    /// Waits for every thread to return. Call it once, from a thread outside the pool.
     public func join() {
         // Copied, not taken: stop() counts the threads to interrupt, also while this waits.
         let all = threads.withLock { $0 }
