@@ -247,12 +247,26 @@ extension ReadinessProactor: ConnectionScheduler {
         guard let socket = task.socket else { return }
         task.socket = nil
         task.phase = .closed
+        retire(registered: socket, of: task)
+    }
+
+    /// Takes a task's registered socket out of the poller and closes it: the one way every
+    /// registered descriptor ends, so that listeners out of descriptors hear of it.
+    func retire(registered socket: Socket, of task: ProactorTask) {
         try? poller.deregister(socket.descriptor)
         try? socket.close()
         scheduler.lock.withLock {
             task.registered = false
             scheduler.descriptorFreed()
         }
+    }
+
+    /// Closes sockets never registered (accepted and refused or unanswered); listeners out of
+    /// descriptors hear of it too.
+    func close(unregistered sockets: [Socket]) {
+        guard !sockets.isEmpty else { return }
+        for s in sockets { try? s.close() }
+        scheduler.lock.withLock { scheduler.descriptorFreed() }
     }
 
     // MARK: done
@@ -265,7 +279,7 @@ extension ReadinessProactor: ConnectionScheduler {
             return
         }
         let driver = task.driver
-        flushOutput(task)
+        // After the tick, which may write a heartbeat: one flush covers both.
         let deadline = driver.isHeadClosed ? nil : driver.tick(now: now)
         flushOutput(task)
         if driver.isFinished {

@@ -115,31 +115,24 @@ extension ReadinessProactor: ListenerScheduler {
         return accepted
     }
 
-    private func closeListener(_ task: ListenerTask) {
-        guard !task.closed else { return }
-        task.closed = true
-        let pending: [Socket] = scheduler.lock.withLock {
+    /// Takes the accepted connections no one answered yet.
+    private func takePending(_ task: ListenerTask) -> [Socket] {
+        scheduler.lock.withLock {
             defer { task.pending = [] }
             return task.pending
         }
-        for s in pending { try? s.close() }
-        if let socket = task.socket {
-            try? poller.deregister(socket.descriptor)
-            try? socket.close()
-        }
-        scheduler.lock.withLock {
-            task.registered = false
-            scheduler.descriptorFreed()
-        }
+    }
+
+    private func closeListener(_ task: ListenerTask) {
+        guard !task.closed else { return }
+        task.closed = true
+        close(unregistered: takePending(task))
+        if let socket = task.socket { retire(registered: socket, of: task) }
     }
 
     /// Ends a listener's batch: refuses what was not answered, re-arms, or frees the closed one.
     func finishListener(_ task: ListenerTask) {
-        let unanswered: [Socket] = scheduler.lock.withLock {
-            defer { task.pending = [] }
-            return task.pending
-        }
-        for s in unanswered { try? s.close() }
+        close(unregistered: takePending(task))
         if !task.closed, let socket = task.socket, !scheduler.lock.withLock({ task.backingOff }) {
             do {
                 try poller.arm(socket.descriptor, token: task.id, interest: .read)
@@ -178,7 +171,7 @@ extension ReadinessProactor: ListenerScheduler {
 
     func refuse(_ task: ListenerTask) {
         let socket: Socket? = scheduler.lock.withLock { task.pending.isEmpty ? nil : task.pending.removeFirst() }
-        try? socket?.close()
+        close(unregistered: socket.map { [$0] } ?? [])
     }
 
     func close(_ task: ListenerTask) {

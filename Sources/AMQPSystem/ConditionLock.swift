@@ -9,6 +9,8 @@ import Glibc
 /// Waits can also wake spuriously, so always re-check the state.
 ///
 /// Threading: `Sendable`. The mutex is not recursive.
+// @unchecked Sendable: its only state is the pthread mutex and condition, allocated once and
+// used only through pthread calls, which synchronize themselves (ConditionLockTests, under TSan).
 public final class ConditionLock: @unchecked Sendable {
     // @unchecked Sendable: the only state is the two pthread objects, which are never read or
     // written from Swift, only through pthread calls, which synchronize among themselves. They

@@ -1,3 +1,4 @@
+import SharedFixtures
 import XCTest
 @testable import AMQPCodec
 
@@ -264,18 +265,8 @@ final class AMQPValueTests: XCTestCase {
     }
 }
 
-/// A small, reproducible generator, so failures can be replayed from the seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The shared seeded generator (SharedFixtures), so failures can be replayed from the seed.
+typealias SeededGenerator = SplitMix64
 
 enum RandomValues {
     static func string(_ rng: inout SeededGenerator) -> String {

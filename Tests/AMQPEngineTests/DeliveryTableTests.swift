@@ -1,5 +1,6 @@
 import AMQPCodec
 @testable import AMQPEngine
+import SharedFixtures
 import XCTest
 
 /// The ring of unsettled deliveries by id, checked against a Dictionary doing the same.

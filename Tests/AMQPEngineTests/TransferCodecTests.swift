@@ -1,5 +1,6 @@
 import AMQPCodec
 @testable import AMQPEngine
+import SharedFixtures
 import XCTest
 
 /// The transfer hot path must read and write exactly what the general codec does.
