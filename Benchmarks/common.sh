@@ -7,7 +7,8 @@
 build_pair() {
   bash Scripts/install-deps.sh
   mkdir -p .build
-  gcc -O2 -Wall -Wextra -o ".build/$1" "Benchmarks/ProtonC/$1.c" -lqpid-proton
+  gcc -O2 -Wall -Wextra -IBenchmarks/CMallocStats/include -o ".build/$1" "Benchmarks/ProtonC/$1.c" \
+    Benchmarks/CMallocStats/counting.c -lqpid-proton
   swift build -c release --product "$2" >&2
   out=$(mktemp -d)
   trap 'rm -rf "$out"' EXIT

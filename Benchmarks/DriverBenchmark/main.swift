@@ -5,12 +5,19 @@
 // body: empty header, empty properties, amqp-value); the server's receiver reads each one, accepts,
 // settles and tops its credit back up to 1000; the sender checks each outcome is accepted and
 // settles. Also the heap held by an idle open connection with one session and one link.
+// The message case does what a quiver arrow does per message: the sender sets the application
+// property SendTime (a long: the count sent so far) on a Message with the 100-character string
+// body and sends it with Link.send(_ message:); the receiver decodes it with Delivery.message()
+// and checks SendTime and the body. Allocations per message are counted in one extra run of each
+// case (Benchmarks/CMallocStats/counting.c), charged to the side the pump is working for.
 //
 // Usage: DriverBenchmark [MESSAGES] [REPEATS] [IDLE_CONNECTIONS]   (default 1000000 5 1000)
 // Output, one "<case> <value>" per line, in the order driver-bench.c prints them:
 //   idle-connection-bytes <bytes>   heap per connection, one side (pair growth / 2)
 //   idle-pair-bytes <bytes>
 //   throughput <messages per second>   one line per repeat
+//   message-throughput <messages per second>   one line per repeat
+//   allocations-per-message <bytes|message> <sender|receiver> <count>
 import AMQPCodec
 import AMQPEngine
 import AMQPEngineTesting
@@ -38,9 +45,32 @@ let payload: [UInt8] = {
     return proton
 }()
 
-/// Moves everything `from` has written into `to`, through `to`'s own read buffer, as a host would.
+let senderSide: Int32 = 0, receiverSide: Int32 = 1
+let messageBody = String(repeating: "x", count: 100)
+let messageTemplate = Message(body: .value(.string(messageBody)))
+
+/// Moves everything `from` has written into `to`, through `to`'s own read buffer, as a host
+/// would, charging allocations to the side each call works for.
 @discardableResult
-func move(_ from: ConnectionDriver, _ to: ConnectionDriver) -> Int { moveBytes(from: from, to: to) }
+func move(_ from: ConnectionDriver, _ fromSide: Int32, _ to: ConnectionDriver, _ toSide: Int32) -> Int {
+    cmallocstats_side(fromSide)
+    let out = from.pendingOutput
+    guard !out.isEmpty else { return 0 }
+    cmallocstats_side(toSide)
+    out.withUnsafeBytes { src in
+        var moved = 0
+        while moved < src.count && !to.isTailClosed {
+            let buf = to.readBuffer()
+            let n = min(buf.count, src.count - moved)
+            buf.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[moved..<(moved + n)]))
+            to.readDone(n)
+            moved += n
+        }
+    }
+    cmallocstats_side(fromSide)
+    from.writeDone(out.count)
+    return out.count
+}
 
 /// One client/server pair and the application logic on each side.
 final class Pair {
@@ -53,6 +83,8 @@ final class Pair {
     @exclusivity(unchecked) var sent = 0
     @exclusivity(unchecked) var received = 0
     @exclusivity(unchecked) var accepted = 0
+    /// The message case: Message objects encoded and decoded on each side.
+    @exclusivity(unchecked) var messages = false
     let responder = Responder(initialCredit: 1000)
 
     init() {
@@ -65,7 +97,13 @@ final class Pair {
 
     func sendAsCreditAllows() {
         while sent < goal && sender.credit > 0 && sender.queued == 0 {
-            sender.send(payload)
+            if messages {
+                var m = messageTemplate
+                m.applicationProperties = ["SendTime": .long(Int64(sent))]
+                sender.send(m)
+            } else {
+                sender.send(payload)
+            }
             sent += 1
         }
     }
@@ -93,8 +131,12 @@ final class Pair {
             any = true
             switch e {
             case .delivery(let d) where !d.isPartial:
-                let bytes = d.readPayload()
-                guard bytes.count == payload.count else { fail("received \(bytes.count) bytes") }
+                if messages {
+                    check(try? d.message())
+                } else {
+                    let bytes = d.readPayload()
+                    guard bytes.count == payload.count else { fail("received \(bytes.count) bytes") }
+                }
                 received += 1
                 d.accept()
                 d.link.flow(credit: 1)
@@ -105,22 +147,38 @@ final class Pair {
         return any
     }
 
+    /// The received message carries the SendTime the sender set and the whole body.
+    func check(_ message: Message?) {
+        guard let message else { fail("a received message does not decode") }
+        guard case .long(let t)? = message.applicationProperties?[string: "SendTime"], t == Int64(received) else {
+            fail("message \(received) has SendTime \(String(describing: message.applicationProperties))")
+        }
+        guard case .value(.string(let body))? = message.body, body.utf8.count == 100 else {
+            fail("message \(received) has body \(String(describing: message.body))")
+        }
+    }
+
     /// Pumps until `done`; a round in which nothing moves before then is a stall.
     func pump(until done: () -> Bool) {
         while !done() {
+            cmallocstats_side(senderSide)
             var progress = handleClient()
-            progress = move(client, server) > 0 || progress
+            progress = move(client, senderSide, server, receiverSide) > 0 || progress
+            cmallocstats_side(receiverSide)
             progress = handleServer() || progress
-            progress = move(server, client) > 0 || progress
+            progress = move(server, receiverSide, client, senderSide) > 0 || progress
             if !progress && !done() { fail("stalled: sent \(sent) received \(received) accepted \(accepted)") }
         }
     }
 
-    func run(_ count: Int) -> Double {
+    func run(_ count: Int, countingAllocations: Bool = false) -> Double {
         goal += count
         let start = ContinuousClock.now
+        cmallocstats_count(countingAllocations ? 1 : 0)
+        cmallocstats_side(senderSide)
         sendAsCreditAllows()
         pump { accepted == goal }
+        cmallocstats_count(0)
         let elapsed = ContinuousClock.now - start
         guard sent == goal, received == goal else { fail("sent \(sent) received \(received) accepted \(accepted)") }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -149,13 +207,39 @@ do {
     withExtendedLifetime(pairs) {}
 }
 
-let pair = Pair()
-pair.pump { pair.sender.credit == 1000 }
-_ = pair.run(max(1, messages / 10))   // warm-up
-for _ in 0..<repeats {
-    print("throughput \(Int(pair.run(messages)))")
+/// A pair opened, in the bytes or the message case, closed cleanly by `close()`.
+func openPair(messages: Bool) -> Pair {
+    let p = Pair()
+    p.messages = messages
+    p.pump { p.sender.credit == 1000 }
+    return p
 }
-pair.client.connection.close()
-pair.pump { pair.server.connection.remoteState == .closed }
-pair.server.connection.close()
-pair.pump { pair.client.isFinished && pair.server.isFinished }
+
+func close(_ p: Pair) {
+    p.client.connection.close()
+    p.pump { p.server.connection.remoteState == .closed }
+    p.server.connection.close()
+    p.pump { p.client.isFinished && p.server.isFinished }
+}
+
+for (label, messageCase) in [("throughput", false), ("message-throughput", true)] {
+    let pair = openPair(messages: messageCase)
+    _ = pair.run(max(1, messages / 10))   // warm-up
+    for _ in 0..<repeats {
+        print("\(label) \(Int(pair.run(messages)))")
+    }
+    close(pair)
+}
+
+for (label, messageCase) in [("bytes", false), ("message", true)] {
+    let pair = openPair(messages: messageCase)
+    let counted = 10_000
+    _ = pair.run(counted)   // first-use allocations out of the way
+    cmallocstats_reset()
+    _ = pair.run(counted, countingAllocations: true)
+    for (side, name) in [(senderSide, "sender"), (receiverSide, "receiver")] {
+        let perMessage = Double(cmallocstats_allocations(side)) / Double(counted)
+        print("allocations-per-message \(label) \(name) \((perMessage * 100).rounded() / 100)")
+    }
+    close(pair)
+}

@@ -16,6 +16,8 @@
  *   idle-connection-bytes <bytes>          heap per connection, one side
  *   idle-pair-bytes <bytes>                heap per client+server pair
  *   throughput <messages per second>       one line per repeat, REPEATS lines
+ *   message-throughput <messages per second>   the message case (3.), REPEATS lines
+ *   allocations-per-message <case> <side> <n>  heap allocations per message (4.)
  * A script takes the median of the throughput lines, e.g.
  *   grep '^throughput ' | awk '{print $2}' | sort -n | ...
  * Errors go to stderr and exit status 1; nothing else is printed.
@@ -74,6 +76,23 @@
  *    settled dispositions into one range frame, and folds all pn_link_flow
  *    calls between two writes into one flow frame.
  *
+ * 3. The message case: the same run, except that each side does what a
+ *    quiver arrow does per message (as ../shared/tools/proton-c-arrow.c):
+ *    the sender keeps one pn_message_t whose body is the 100-byte string and,
+ *    per message, clears its application properties, puts the map
+ *    {"SendTime": long} (the count of messages sent so far, so the receiver
+ *    can check it) and sends with pn_delivery + pn_message_send; the
+ *    receiver copies the bytes out as in 1., clears its own pn_message_t,
+ *    pn_message_decode's them, finds SendTime in the properties map and
+ *    checks it and the body's length.
+ *
+ * 4. Allocations per message: one extra run of 1. and one of 3. with
+ *    every malloc, calloc, realloc and aligned allocation of the part that is
+ *    timed counted
+ *    (Benchmarks/CMallocStats/counting.c, linked in, interposes them), charged
+ *    to the side the pump is working for: the client's event handling, its
+ *    output and its input are the sender's; the server's, the receiver's.
+ *
  * 2. Idle connection memory. IDLE_CONNECTIONS pairs set up exactly as above
  *    (connection, session and link open on both sides, 1000 credit granted and
  *    seen by the sender), each pumped until nothing more moves, and left open.
@@ -120,10 +139,14 @@
 #include <proton/terminus.h>
 #include <proton/transport.h>
 
+#include "CMallocStats.h"
+
 #define BODY_LEN 100
 #define CREDIT_WINDOW 1000
 #define TARGET_ADDRESS "q"
 #define MSG_BUF_CAP 4096 /* encode and receive buffer; the message is 113 bytes */
+#define SENDER 0
+#define RECEIVER 1
 
 static void die(const char *what)
 {
@@ -170,6 +193,64 @@ static size_t heap_in_use(void)
 
 static char encoded[MSG_BUF_CAP];
 static size_t encoded_len;
+
+/* The message case (3.): one message object per side, reused as the arrow does. */
+static bool message_mode;
+static pn_message_t *send_msg, *recv_msg;
+static pn_rwbytes_t send_buf;
+
+static void make_message_objects(void)
+{
+    send_msg = pn_message();
+    recv_msg = pn_message();
+    if (!send_msg || !recv_msg)
+        die("pn_message() returned NULL");
+    char body[BODY_LEN];
+    memset(body, 'x', sizeof body);
+    if (pn_data_put_string(pn_message_body(send_msg), pn_bytes(sizeof body, body)) != 0)
+        die("put body failed");
+}
+
+static void send_message(pn_link_t *snd, int64_t send_time)
+{
+    pn_data_t *props = pn_message_properties(send_msg);
+    pn_data_clear(props);
+    pn_data_put_map(props);
+    pn_data_enter(props);
+    pn_data_put_string(props, pn_bytes(8, "SendTime"));
+    pn_data_put_long(props, send_time);
+    pn_data_exit(props);
+    if (pn_message_send(send_msg, snd, &send_buf) < 0)
+        die("pn_message_send failed");
+}
+
+/* Decodes a received message; checks SendTime and the body's length. */
+static void check_message(const char *bytes, size_t size, int64_t expected_send_time)
+{
+    pn_message_clear(recv_msg);
+    if (pn_message_decode(recv_msg, bytes, size) != 0)
+        die("pn_message_decode failed");
+    int64_t send_time = -1;
+    pn_data_t *props = pn_message_properties(recv_msg);
+    pn_data_rewind(props);
+    if (pn_data_next(props) && pn_data_type(props) == PN_MAP) {
+        pn_data_enter(props);
+        while (pn_data_next(props)) {
+            pn_bytes_t k = pn_data_get_string(props);
+            pn_data_next(props);
+            if (k.size == 8 && memcmp(k.start, "SendTime", 8) == 0)
+                send_time = pn_data_get_long(props);
+        }
+        pn_data_exit(props);
+    }
+    if (send_time != expected_send_time)
+        die("received message has the wrong SendTime");
+    pn_data_t *body = pn_message_body(recv_msg);
+    pn_data_rewind(body);
+    if (!pn_data_next(body) || pn_data_type(body) != PN_STRING ||
+        pn_data_get_string(body).size != BODY_LEN)
+        die("received message has the wrong body");
+}
 
 static void encode_message(void)
 {
@@ -247,11 +328,15 @@ static void send_available(pair_t *p)
     while (p->sent < p->target && pn_link_credit(snd) > 0) {
         uint64_t tag = p->sent;
         pn_delivery(snd, pn_dtag((const char *)&tag, sizeof tag));
-        ssize_t n = pn_link_send(snd, encoded, encoded_len);
-        if (n != (ssize_t)encoded_len)
-            die("pn_link_send did not take the whole message");
-        if (!pn_link_advance(snd))
-            die("pn_link_advance (sender) did not advance");
+        if (message_mode) {
+            send_message(snd, (int64_t)p->sent);
+        } else {
+            ssize_t n = pn_link_send(snd, encoded, encoded_len);
+            if (n != (ssize_t)encoded_len)
+                die("pn_link_send did not take the whole message");
+            if (!pn_link_advance(snd))
+                die("pn_link_advance (sender) did not advance");
+        }
         p->sent++;
     }
 }
@@ -367,7 +452,9 @@ static void handle_server(pair_t *p, pn_event_t *e)
             fprintf(stderr, "driver-bench: pn_link_recv failed: %s (%zd)\n", pn_code((int)n), n);
             exit(1);
         }
-        if (total != encoded_len)
+        if (message_mode)
+            check_message(buf, total, (int64_t)p->received);
+        else if (total != encoded_len)
             die("server: received message has the wrong length");
         pn_link_advance(l);
         pn_delivery_update(d, PN_ACCEPTED);
@@ -410,25 +497,31 @@ static bool dispatch_server(pair_t *p)
 
 /* Copy `from`'s pending output into `to`'s input, chunk by chunk, each chunk
  * as large as both buffers allow. True if anything moved or closed. */
-static bool transfer(pn_connection_driver_t *from, pn_connection_driver_t *to)
+static bool transfer(pn_connection_driver_t *from, int from_side, pn_connection_driver_t *to, int to_side)
 {
     bool moved = false;
     for (;;) {
+        cmallocstats_side(from_side);
         pn_bytes_t wb = pn_connection_driver_write_buffer(from);
         if (wb.size == 0)
             break;
+        cmallocstats_side(to_side);
         pn_rwbytes_t rb = pn_connection_driver_read_buffer(to);
         if (rb.size == 0)
             break;
         size_t n = wb.size < rb.size ? wb.size : rb.size;
         memcpy(rb.start, wb.start, n);
+        cmallocstats_side(from_side);
         pn_connection_driver_write_done(from, n);
+        cmallocstats_side(to_side);
         pn_connection_driver_read_done(to, n);
         moved = true;
     }
+    cmallocstats_side(from_side);
     if (pn_connection_driver_write_closed(from) &&
         pn_connection_driver_write_buffer(from).size == 0 &&
         !pn_connection_driver_read_closed(to)) {
+        cmallocstats_side(to_side);
         pn_connection_driver_read_close(to);
         moved = true;
     }
@@ -437,10 +530,12 @@ static bool transfer(pn_connection_driver_t *from, pn_connection_driver_t *to)
 
 static bool pump_round(pair_t *p)
 {
+    cmallocstats_side(SENDER);
     bool progress = dispatch_client(p);
-    progress |= transfer(&p->client, &p->server);
+    progress |= transfer(&p->client, SENDER, &p->server, RECEIVER);
+    cmallocstats_side(RECEIVER);
     progress |= dispatch_server(p);
-    progress |= transfer(&p->server, &p->client);
+    progress |= transfer(&p->server, RECEIVER, &p->client, SENDER);
     return progress;
 }
 
@@ -482,6 +577,9 @@ static void pair_open(pair_t *p)
 
 /* ---- throughput ----------------------------------------------------------- */
 
+/* Whether run_throughput counts the allocations of its timed part. */
+static bool counting_allocations;
+
 static double run_throughput(unsigned long messages)
 {
     pair_t p;
@@ -489,7 +587,9 @@ static double run_throughput(unsigned long messages)
     p.target = messages;
 
     uint64_t start = now_ns();
+    cmallocstats_count(counting_allocations);
     p.sending = true;
+    cmallocstats_side(SENDER);
     send_available(&p);
     while (p.accepted < messages) {
         if (!pump_round(&p)) {
@@ -498,6 +598,7 @@ static double run_throughput(unsigned long messages)
             exit(1);
         }
     }
+    cmallocstats_count(0);
     uint64_t elapsed = now_ns() - start;
 
     /* Untimed: let the last flow frames settle, then verify. */
@@ -524,6 +625,21 @@ static double run_throughput(unsigned long messages)
 
     pair_destroy(&p);
     return (double)messages * 1e9 / (double)elapsed;
+}
+
+/* Runs `messages` through a fresh pair with every allocation counted (untimed)
+ * and prints the allocations per message on each side. */
+static void count_allocations(const char *name, unsigned long messages)
+{
+    (void)run_throughput(messages); /* first-use allocations out of the way */
+    cmallocstats_reset();
+    counting_allocations = true;
+    (void)run_throughput(messages); /* counts the part that is timed, not set-up and close */
+    counting_allocations = false;
+    printf("allocations-per-message %s sender %.2f\n", name,
+           (double)cmallocstats_allocations(SENDER) / (double)messages);
+    printf("allocations-per-message %s receiver %.2f\n", name,
+           (double)cmallocstats_allocations(RECEIVER) / (double)messages);
 }
 
 /* ---- idle connection memory ---------------------------------------------- */
@@ -620,5 +736,18 @@ int main(int argc, char **argv)
         printf("throughput %.0f\n", run_throughput(messages));
         fflush(stdout);
     }
+
+    make_message_objects();
+    message_mode = true;
+    (void)run_throughput(warmup);
+    for (unsigned long r = 0; r < repeats; r++) {
+        printf("message-throughput %.0f\n", run_throughput(messages));
+        fflush(stdout);
+    }
+
+    message_mode = false;
+    count_allocations("bytes", 10000);
+    message_mode = true;
+    count_allocations("message", 10000);
     return 0;
 }
