@@ -222,7 +222,9 @@ func close(_ p: Pair) {
     p.pump { p.client.isFinished && p.server.isFinished }
 }
 
-for (label, messageCase) in [("throughput", false), ("message-throughput", true)] {
+// DRIVER_BENCHMARK_ONLY=bytes|message runs that case alone, for profiling.
+let only = getenv("DRIVER_BENCHMARK_ONLY").map { String(cString: $0) }
+for (label, messageCase) in [("throughput", false), ("message-throughput", true)] where only == nil || only == (messageCase ? "message" : "bytes") {
     let pair = openPair(messages: messageCase)
     _ = pair.run(max(1, messages / 10))   // warm-up
     for _ in 0..<repeats {
@@ -231,7 +233,7 @@ for (label, messageCase) in [("throughput", false), ("message-throughput", true)
     close(pair)
 }
 
-for (label, messageCase) in [("bytes", false), ("message", true)] {
+for (label, messageCase) in [("bytes", false), ("message", true)] where only == nil || only == label {
     let pair = openPair(messages: messageCase)
     let counted = 10_000
     _ = pair.run(counted)   // first-use allocations out of the way

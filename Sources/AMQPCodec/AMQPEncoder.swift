@@ -70,13 +70,26 @@ public enum AMQPEncoder {
     }
 
     @inlinable public static func appendString(_ v: String, _ b: inout [UInt8]) {
-        var s = v
-        s.withUTF8 { appendLength($0.count, small: Code.str8, large: Code.str32, &b); b.append(contentsOf: $0) }
+        // Native strings lend their UTF-8 in place; only others are copied (withUTF8 is mutating).
+        let done: Void? = v.utf8.withContiguousStorageIfAvailable {
+            appendLength($0.count, small: Code.str8, large: Code.str32, &b)
+            b.append(contentsOf: $0)
+        }
+        if done == nil {
+            var s = v
+            s.withUTF8 { appendLength($0.count, small: Code.str8, large: Code.str32, &b); b.append(contentsOf: $0) }
+        }
     }
 
     @inlinable public static func appendSymbol(_ v: Symbol, _ b: inout [UInt8]) {
-        var s = v.rawValue
-        s.withUTF8 { appendLength($0.count, small: Code.sym8, large: Code.sym32, &b); b.append(contentsOf: $0) }
+        let done: Void? = v.rawValue.utf8.withContiguousStorageIfAvailable {
+            appendLength($0.count, small: Code.sym8, large: Code.sym32, &b)
+            b.append(contentsOf: $0)
+        }
+        if done == nil {
+            var s = v.rawValue
+            s.withUTF8 { appendLength($0.count, small: Code.sym8, large: Code.sym32, &b); b.append(contentsOf: $0) }
+        }
     }
 
     @inlinable static func appendVariable(_ bytes: ArraySlice<UInt8>, small: UInt8, large: UInt8, _ b: inout [UInt8]) {

@@ -171,7 +171,14 @@ extension Message {
             case Section.header: header = try Header(fieldsFrom: &d)
             case Section.deliveryAnnotations: deliveryAnnotations = try Self.readMap(&d)
             case Section.messageAnnotations: messageAnnotations = try Self.readMap(&d)
-            case Section.properties: propertiesBox = Box(try Properties(fieldsFrom: &d))
+            case Section.properties:
+                // Proton writes an empty properties section (list0) on every message: one shared box.
+                if try d.peekByte() == Code.list0 {
+                    d.position += 1
+                    propertiesBox = Box.emptyProperties
+                } else {
+                    propertiesBox = Box(try Properties(fieldsFrom: &d))
+                }
             case Section.applicationProperties: applicationProperties = try Self.readMap(&d)
             case Section.data:
                 let at = d.position
@@ -221,4 +228,8 @@ final class Box<T: Hashable & Sendable>: Hashable, Sendable {
     init(_ value: T) { self.value = value }
     static func == (a: Box, b: Box) -> Bool { a === b || a.value == b.value }
     func hash(into hasher: inout Hasher) { hasher.combine(value) }
+}
+
+extension Box where T == Properties {
+    static let emptyProperties = Box(Properties())
 }

@@ -30,7 +30,11 @@ public enum EndpointState: Sendable, Hashable {
 ///
 /// Threading: belongs to its driver; not `Sendable`, so it cannot leave the driver's thread.
 public final class Connection {
-    unowned let driver: ConnectionDriver
+    // The driver, not retained: see "Ownership" in Connection.swift for why it outlives every
+    // call that reaches it. Hot paths use `withDriver`, which does not even retain it for the call.
+    let driverReference: Unmanaged<ConnectionDriver>
+    var driver: ConnectionDriver { driverReference.takeUnretainedValue() }
+    @inline(__always) func withDriver<R>(_ body: (ConnectionDriver) -> R) -> R { driverReference._withUnsafeGuaranteedRef(body) }
     /// Our side: open after ``open()``, closed after ``close(_:)`` or a transport failure.
     @exclusivity(unchecked) public internal(set) var localState: EndpointState = .uninitialized
     /// The peer's side: open once its open arrived (§2.7.1), closed once its close did (§2.7.9).
@@ -47,7 +51,7 @@ public final class Connection {
     @exclusivity(unchecked) var sessionsByRemoteChannel = EndpointMap<UInt16, Session>()
 
     init(driver: ConnectionDriver, containerID: String) {
-        self.driver = driver
+        self.driverReference = Unmanaged.passUnretained(driver)
     }
 
     /// Sends open (AMQP 1.0 §2.7.1), with what the driver's ``DriverConfiguration`` announces.

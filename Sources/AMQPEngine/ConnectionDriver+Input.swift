@@ -170,7 +170,7 @@ extension ConnectionDriver {
         case .attach(let a): withSession(frame.channel) { handleAttach(a, $0) }
         case .flow(let f): withSession(frame.channel) { handleFlow(f, $0) }
         case .transfer(let t):
-            withSession(frame.channel) { handleTransfer(TransferFields(t), tag: t.deliveryTag?.bytes, state: t.state, payload: frame.payload, $0) }
+            withSession(frame.channel) { handleTransfer(TransferFields(t), tag: t.deliveryTag.map { DeliveryTag(received: $0.bytes, $0.bytes.indices) }, state: t.state, payload: frame.payload, $0) }
         case .disposition(let d): withSession(frame.channel) { handleDisposition(d, $0) }
         case .detach(let d): withSession(frame.channel) { handleDetach(d, $0) }
         case .end(let e): withSession(frame.channel) { handleEnd(e, $0) }
@@ -186,7 +186,7 @@ extension ConnectionDriver {
         guard configuration.trace == nil, connection.remoteState == .active,
               let (channel, fields, payloadStart) = TransferCodec.decode(bytes),
               channel <= configuration.channelMax, let session = connection.sessionsByRemoteChannel[channel] else { return false }
-        handleTransfer(fields, tag: fields.tagRange.map { bytes[$0] }, state: nil, payload: bytes[payloadStart...], session)
+        handleTransfer(fields, tag: fields.tagRange.map { DeliveryTag(received: bytes, $0) }, state: nil, payload: bytes[payloadStart...], session)
         return true
     }
 

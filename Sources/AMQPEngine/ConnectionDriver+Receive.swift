@@ -132,7 +132,7 @@ extension ConnectionDriver {
         post(.linkFlow(link))
     }
 
-    func handleTransfer(_ t: TransferFields, tag: ArraySlice<UInt8>?, state: DeliveryState?, payload: ArraySlice<UInt8>, _ s: Session) {
+    func handleTransfer(_ t: TransferFields, tag: DeliveryTag?, state: DeliveryState?, payload: ArraySlice<UInt8>, _ s: Session) {
         guard s.incomingWindowLeft > 0 else {
             endSession(s, AMQPError(condition: ErrorCondition.windowViolation, description: "transfer beyond the incoming window"))
             return
@@ -184,7 +184,7 @@ extension ConnectionDriver {
             }
             link.credit -= 1
             link.deliveryCount &+= 1
-            delivery = Delivery(link: link, tag: .bytes(Binary(tag)), payload: [])
+            delivery = Delivery(link: link, tag: tag, payload: [])
             delivery.receive(payload)
             delivery.id = id
             delivery.messageFormat = t.messageFormat ?? 0

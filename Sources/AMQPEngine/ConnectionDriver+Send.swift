@@ -62,6 +62,46 @@ extension ConnectionDriver {
         }
     }
 
+    /// Sender: whether a message of `size` bytes would go out at once, whole, in one transfer:
+    /// nothing queued ahead of it, credit, session window, output open, within the peer's
+    /// max-message-size and max-frame-size. Tracing takes the general path, which traces.
+    func canSendAtOnce(_ l: Link, size: Int, tagCount: Int) -> Bool {
+        let s = l.session
+        return configuration.trace == nil && l.outgoing.isEmpty && l.credit > 0 && s.remoteIncomingWindow > 0
+            && l.role == .sender && l.localState == .active && l.remoteState == .active && s.canSend
+            && s.localChannel != nil && l.localHandle != nil && s.remoteState == .active && output.gate == .open
+            && (l.peerMaxMessageSize == 0 || UInt64(size) <= l.peerMaxMessageSize)
+            && size + TransferCodec.maxOverhead + tagCount <= Int(min(remoteMaxFrameSize, 1 << 30))
+    }
+
+    /// Sends a new delivery whose payload `encode` writes straight into the output, with no array
+    /// of its own: a message encoded in place. Only after ``canSendAtOnce(_:size:tagCount:)``.
+    func sendAtOnce(_ d: Delivery, on l: Link, encode: (inout [UInt8]) -> Void) {
+        let s = l.session
+        guard let ch = s.localChannel, let handle = l.localHandle else { return }
+        startDelivery(d, on: l, s)
+        idle.outputSinceTick = true
+        output.writeAMQPFrame { out in
+            TransferCodec.append(channel: ch, handle: handle, deliveryID: d.id, tag: d.deliveryTag, messageFormat: d.messageFormat,
+                                 settled: d.locallySettled, more: false, into: &out, writePayload: encode)
+        }
+        s.nextOutgoingID &+= 1
+        s.remoteIncomingWindow -= 1
+        if l.drain { flushTransfers(l) }
+    }
+
+    /// A delivery's first transfer takes the next delivery-id and a unit of credit.
+    @inline(__always)
+    private func startDelivery(_ d: Delivery, on l: Link, _ s: Session) {
+        let id = s.nextDeliveryID
+        s.nextDeliveryID &+= 1
+        d.id = id
+        l.credit -= 1
+        l.deliveryCount &+= 1
+        d.sentAnyFrame = true
+        if !d.locallySettled { s.unsettledOutgoing.insert(d, id: id) }
+    }
+
     func writeSASLFrame(_ p: Performative) {
         trace("-> SASL \(p)")
         output.writeBeforeAMQP { Frame(kind: .sasl, channel: 0, p).encode(into: &$0) }
@@ -257,13 +297,7 @@ extension ConnectionDriver {
                     continue
                 }
                 guard l.credit > 0 else { break }
-                let id = s.nextDeliveryID
-                s.nextDeliveryID &+= 1
-                d.id = id
-                l.credit -= 1
-                l.deliveryCount &+= 1
-                d.sentAnyFrame = true
-                if !d.locallySettled { s.unsettledOutgoing.insert(d, id: id) }
+                startDelivery(d, on: l, s)
             }
             // Split at the peer's max-frame-size: header, fields at their widest, then as much
             // payload as fits.

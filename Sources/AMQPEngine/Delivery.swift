@@ -71,7 +71,7 @@ public final class Delivery {
         let s = link.session
         s.bufferedBytes -= bufferedCount
         bufferedCount = 0
-        if !s.isReleased { s.driver.reopenIncomingWindow(s) }
+        if !s.isReleased { s.withDriver { $0.reopenIncomingWindow(s) } }
     }
 
     /// Sets our state and optionally settles, sending a disposition (§2.7.6). Settling a received
@@ -82,7 +82,7 @@ public final class Delivery {
         localState = state
         if settle { locallySettled = true; releaseBuffered() }
         if remotelySettled || link.session.isReleased { return }
-        link.driver.queueDisposition(self)
+        link.withDriver { $0.queueDisposition(self) }
     }
 
     /// Receiver shorthand: accept and settle. Under rcv-settle-mode second (§2.8.3) it sends

@@ -6,7 +6,11 @@ import AMQPCodec
 public final class Link {
     /// The session this link runs on.
     public let session: Session
-    unowned let driver: ConnectionDriver
+    // The driver, not retained: see "Ownership" in Connection.swift for why it outlives every
+    // call that reaches it. Hot paths use `withDriver`, which does not even retain it for the call.
+    let driverReference: Unmanaged<ConnectionDriver>
+    var driver: ConnectionDriver { driverReference.takeUnretainedValue() }
+    @inline(__always) func withDriver<R>(_ body: (ConnectionDriver) -> R) -> R { driverReference._withUnsafeGuaranteedRef(body) }
     /// The link's name, unique per direction between two containers (§2.6.1).
     public let name: String
     /// Our role: a sender sends transfers, a receiver grants credit.
@@ -64,7 +68,7 @@ public final class Link {
 
     init(session: Session, name: String, role: Role) {
         self.session = session
-        self.driver = session.driver
+        self.driverReference = session.driverReference
         self.name = name
         self.role = role
     }
@@ -109,7 +113,7 @@ public final class Link {
         guard role == .receiver, !isReleased else { return }
         credit &+= more
         self.drain = drain
-        driver.queueFlow(self)
+        withDriver { $0.queueFlow(self) }
     }
 
     /// Sender: queues an encoded message for sending; it goes out as credit and the session window
@@ -132,13 +136,28 @@ public final class Link {
             return d
         }
         outgoing.append(d)
-        driver.flushTransfers(self)
+        withDriver { $0.flushTransfers(self) }
         return d
     }
 
-    /// Sender: encodes and queues a message (see ``send(_:tag:settled:messageFormat:)``).
+    /// Sender: encodes and queues a message (see ``send(_:tag:settled:messageFormat:)``). A
+    /// message that can go at once, whole, is encoded straight into the driver's output.
     @discardableResult
-    public func send(_ message: Message, settled: Bool = false) -> Delivery { send(message.encoded, settled: settled) }
+    public func send(_ message: Message, settled: Bool = false) -> Delivery {
+        let size = message.encodedSize
+        let tag = DeliveryTag.counter(nextTag)
+        if !isReleased && withDriver({ $0.canSendAtOnce(self, size: size, tagCount: tag.count) }) {
+            nextTag &+= 1
+            let d = Delivery(link: self, tag: tag, payload: [])
+            d.locallySettled = settled || senderSettleMode == .settled
+            withDriver { $0.sendAtOnce(d, on: self) { message.encode(into: &$0) } }
+            return d
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(size)
+        message.encode(into: &bytes)
+        return send(bytes, settled: settled)
+    }
 
     /// Deliveries queued but not yet fully sent: watch it for back-pressure, as the queue grows
     /// for as long as the application sends faster than credit and window allow.

@@ -6,7 +6,11 @@ import AMQPCodec
 public final class Session {
     /// The connection this session runs on.
     public let connection: Connection
-    unowned let driver: ConnectionDriver
+    // The driver, not retained: see "Ownership" in Connection.swift for why it outlives every
+    // call that reaches it. Hot paths use `withDriver`, which does not even retain it for the call.
+    let driverReference: Unmanaged<ConnectionDriver>
+    var driver: ConnectionDriver { driverReference.takeUnretainedValue() }
+    @inline(__always) func withDriver<R>(_ body: (ConnectionDriver) -> R) -> R { driverReference._withUnsafeGuaranteedRef(body) }
     /// Our side: active after ``begin()``, closed after ``end(_:)``.
     @exclusivity(unchecked) public internal(set) var localState: EndpointState = .uninitialized
     /// The peer's side: active once its begin arrived (§2.7.2), closed once its end did (§2.7.7).
@@ -47,7 +51,7 @@ public final class Session {
 
     init(connection: Connection, incomingWindow: UInt32) {
         self.connection = connection
-        self.driver = connection.driver
+        self.driverReference = connection.driverReference
         self.incomingWindow = max(1, incomingWindow)
         self.incomingWindowLeft = max(1, incomingWindow)
     }

@@ -31,20 +31,35 @@ struct TransferFields {
     }
 }
 
-/// A delivery tag as the sender holds it: either a counter of its own (no allocation per
-/// message) or the application's bytes.
+/// A delivery tag: a sender's counter of its own or a received tag of up to 8 bytes, both held
+/// inline (no allocation or shared buffer per message), or any other bytes.
 ///
 /// A counter is written in 7-bit groups, most significant first, so every tag is ASCII: Proton's
 /// Python binding from 0.39 on decodes tags as UTF-8 text and fails on anything else.
 enum DeliveryTag {
     case counter(UInt64)
+    /// Up to 8 bytes, packed big-endian into the low `count` bytes.
+    case short(UInt64, count: Int)
     case bytes(Binary)
+
+    /// A received tag: inline when it fits, so the delivery does not keep the frame's buffer alive.
+    init(received frame: ArraySlice<UInt8>, _ range: Range<Int>) {
+        if range.count <= 8 {
+            var packed: UInt64 = 0
+            for i in range { packed = packed << 8 | UInt64(frame[i]) }
+            self = .short(packed, count: range.count)
+        } else {
+            self = .bytes(Binary(frame[range]))
+        }
+    }
 
     var binary: Binary {
         switch self {
         case .counter(let n):
             let k = Self.groups(n)
             return Binary((0..<k).map { Self.group(n, $0, of: k) })
+        case .short(let packed, let k):
+            return Binary((0..<k).map { Self.byte(packed, $0, of: k) })
         case .bytes(let b): return b
         }
     }
@@ -52,9 +67,13 @@ enum DeliveryTag {
     var count: Int {
         switch self {
         case .counter(let n): return Self.groups(n)
+        case .short(_, let k): return k
         case .bytes(let b): return b.count
         }
     }
+
+    /// Byte `i` of the `k` bytes packed in `packed`.
+    @inline(__always) static func byte(_ packed: UInt64, _ i: Int, of k: Int) -> UInt8 { UInt8(truncatingIfNeeded: packed >> UInt64(8 * (k - 1 - i))) }
 
     /// 7-bit groups needed for `n`: 1 to 10.
     @inline(__always) static func groups(_ n: UInt64) -> Int { Swift.max(1, (64 - n.leadingZeroBitCount + 6) / 7) }
@@ -196,6 +215,15 @@ enum TransferCodec {
     /// writes; longer tags get a list32.
     static func append(channel: UInt16, handle: UInt32, deliveryID: UInt32?, tag: DeliveryTag?, messageFormat: UInt32?,
                        settled: Bool?, more: Bool, payload: ArraySlice<UInt8>, into out: inout [UInt8]) {
+        append(channel: channel, handle: handle, deliveryID: deliveryID, tag: tag, messageFormat: messageFormat,
+               settled: settled, more: more, into: &out) { $0.append(contentsOf: payload) }
+    }
+
+    /// The same, with the payload written by `writePayload` straight after the fields (a message
+    /// encoded in place); the frame's size is set from what it wrote.
+    static func append(channel: UInt16, handle: UInt32, deliveryID: UInt32?, tag: DeliveryTag?, messageFormat: UInt32?,
+                       settled: Bool?, more: Bool, into out: inout [UInt8], writePayload: (inout [UInt8]) -> Void) {
+        let frameStart = out.count
         let tagCount = tag?.count ?? 0
         withUnsafeTemporaryAllocation(byteCount: maxOverhead + tagCount, alignment: 1) { buf in
             var w = Writer(buf: buf)
@@ -218,6 +246,9 @@ enum TransferCodec {
                     let k = DeliveryTag.groups(n)
                     w.put(0xa0, UInt8(k))
                     for i in 0..<k { w.put(DeliveryTag.group(n, i, of: k)) }
+                case .short(let packed, let k):
+                    w.put(0xa0, UInt8(k))
+                    for i in 0..<k { w.put(DeliveryTag.byte(packed, i, of: k)) }
                 case .bytes(let b):
                     if b.count < 256 { w.put(0xa0, UInt8(b.count)) } else { w.put(0xb0); w.bigEndian(UInt32(b.count)) }
                     b.bytes.withUnsafeBytes { w.put($0) }
@@ -236,10 +267,14 @@ enum TransferCodec {
                 buf[listStart + 1] = UInt8(size + 1)
                 buf[listStart + 2] = UInt8(present)
             }
-            w.patch(0, UInt32(end + payload.count))
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[0..<end]))
         }
-        out.append(contentsOf: payload)
+        writePayload(&out)
+        let size = UInt32(out.count - frameStart)
+        out[frameStart] = UInt8(truncatingIfNeeded: size >> 24)
+        out[frameStart + 1] = UInt8(truncatingIfNeeded: size >> 16)
+        out[frameStart + 2] = UInt8(truncatingIfNeeded: size >> 8)
+        out[frameStart + 3] = UInt8(truncatingIfNeeded: size)
     }
 
     /// Writes without bounds checks in release builds. Safe use of the raw pointer: `append` gives it
