@@ -9,8 +9,11 @@ import AMQPCodec
 
 // Ownership: the driver owns its connection, a connection its sessions, a session its links and
 // unsettled deliveries. Endpoints point up at their parent strongly, so the walk from a delivery to
-// its session costs no `unowned` check, and at the driver with `unowned`, so the driver itself is in
-// no cycle. An endpoint leaves the tree ("is released") when it is closed both ways, or when the
+// its session costs no `unowned` check, and at the driver without retaining it (`Unmanaged`), so
+// the driver itself is in no cycle and a call costs no reference count. That reference is safe
+// because every path from an endpoint to its driver first checks that the endpoint is not released,
+// and the driver's deinit releases every endpoint before it is gone (OwnershipTests; the engine's
+// tests also pass under the address sanitizer). An endpoint leaves the tree ("is released") when it is closed both ways, or when the
 // driver is freed (its deinit cuts the references down the tree); everything the application no
 // longer holds is then freed. Calls that change a released endpoint do nothing (they never reach
 // the freed driver); creating a session or link on one is a programming error and stops with a
