@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "AMQPEpoll", targets: ["AMQPEpoll"]),
         .library(name: "PollPoller", targets: ["PollPoller"]),
         .library(name: "AMQPProactorConformance", targets: ["AMQPProactorConformance"]),
+        .library(name: "AMQPMessaging", targets: ["AMQPMessaging"]),
         .executable(name: "driver-loop", targets: ["DriverLoop"]),
         .executable(name: "proactor-arrow", targets: ["ProactorArrow"]),
     ],
@@ -61,6 +62,12 @@ let package = Package(
         .target(
             name: "AMQPProactorConformance",
             dependencies: ["AMQPProactor", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            swiftSettings: strict
+        ),
+        // The container: messaging handlers, work queues, URLs; built on the public API only.
+        .target(
+            name: "AMQPMessaging",
+            dependencies: ["AMQPProactor", "AMQPEpoll", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
             swiftSettings: strict
         ),
         // A user's own poller on poll(2), written against the public SPI only.
@@ -144,6 +151,11 @@ let package = Package(
         .testTarget(
             name: "AMQPProactorTests",
             dependencies: ["AMQPProactor", "AMQPProactorConformance", "AMQPEpoll", "PollPoller", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AMQPMessagingTests",
+            dependencies: ["AMQPMessaging", "AMQPProactor", "AMQPEngine", "AMQPCodec", "AMQPSystem", "SharedFixtures"],
             swiftSettings: strict
         ),
         .testTarget(

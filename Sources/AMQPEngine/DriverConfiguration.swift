@@ -41,6 +41,12 @@ public struct DriverConfiguration: Sendable {
     /// Tracing takes the general decoding path for every frame, so leave it nil when speed matters.
     public var trace: (@Sendable (String) -> Void)?
 
+    /// Anything the host wants to find again from the driver (``ConnectionDriver/configuration``):
+    /// the engine never looks at it. A container puts its per-connection state here before a
+    /// proactor makes the driver, and so finds that state in the connection's first batch
+    /// (Proton's connection attachments).
+    public var context: (any Sendable)?
+
     /// A configuration with the defaults above and our container-id.
     public init(containerID: String) { self.containerID = containerID }
 

@@ -1,0 +1,165 @@
+import AMQPCodec
+import AMQPEngine
+import AMQPProactor
+
+// Turns one connection's engine events into handler calls, in order, and runs its queued work.
+extension Container {
+    func runConnectionBatch(_ batch: ProactorBatch, _ driver: ConnectionDriver) {
+        guard let record = driver.configuration.context as? ConnectionRecord, !record.finished else {
+            while batch.next() != nil {}
+            return
+        }
+        let c: MessagingConnection
+        if let m = record.messaging {
+            c = m
+        } else {
+            guard let handler = record.handler else { return }
+            c = MessagingConnection(container: self, connection: driver.connection, url: record.url,
+                                    workQueue: record.workQueue, handler: handler)
+            record.messaging = c
+            record.handler = nil
+            if record.isClient { driver.connection.open() }
+            if let timeout = record.openTimeout { armOpenTimeout(timeout, record.workQueue) }
+        }
+        // Work may cause events and events may queue work: go on until both are drained.
+        var closed = false
+        repeat {
+            while let e = batch.next() {
+                if case .amqp(let event) = e, dispatch(event, c) { closed = true }
+            }
+            guard !closed else { break }
+            let (work, wake) = record.workQueue.take()
+            for item in work { item(c) }
+            if wake { c.handler.onConnectionWake(c) }
+            if c.openTimedOut && driver.connection.remoteState == .uninitialized && !driver.isTailClosed {
+                c.openTimedOut = false
+                driver.failTransport(AMQPError(condition: ErrorCondition.resourceLimitExceeded,
+                                               description: "the peer did not answer our open within the open timeout"))
+            }
+        } while driver.hasEvent
+        if closed {
+            record.finished = true
+            record.workQueue.close()
+            record.messaging = nil
+            connectionFinished()
+        }
+    }
+
+    /// One event; true once the transport is closed (nothing more happens).
+    private func dispatch(_ event: AMQPEvent, _ c: MessagingConnection) -> Bool {
+        let h = c.handler
+        switch event {
+        case .connectionBound: h.onTransportOpen(c)
+        case .connectionRemoteOpen(let conn):
+            if conn.localState == .uninitialized { conn.open() }
+            h.onConnectionOpen(c)
+        case .connectionRemoteClose(let conn):
+            if let e = conn.remoteError { h.onConnectionError(c, e) }
+            h.onConnectionClose(c)
+            if conn.localState != .closed { conn.close() }
+        case .sessionRemoteBegin(let s):
+            if s.localState == .uninitialized { s.begin() }
+            h.onSessionOpen(c, s)
+        case .sessionRemoteEnd(let s):
+            if let e = s.remoteError { h.onSessionError(c, s, e) }
+            h.onSessionClose(c, s)
+            if s.localState != .closed { s.end() }
+        case .linkRemoteOpen(let l): linkOpened(l, c)
+        case .linkRemoteClose(let l), .linkRemoteDetach(let l):
+            if l.role == .sender {
+                if let e = l.remoteError { h.onSenderError(c, l, e) }
+                h.onSenderClose(c, l)
+                c.senderOptions[ObjectIdentifier(l)] = nil
+            } else {
+                if let e = l.remoteError { h.onReceiverError(c, l, e) }
+                h.onReceiverClose(c, l)
+                c.receiverOptions[ObjectIdentifier(l)] = nil
+            }
+            if l.localState != .closed { l.close() }
+        case .linkFlow(let l):
+            if l.role == .sender && l.localState == .active {
+                if l.drain { h.onSenderDrain(c, l) }
+                if l.credit > 0 { h.onSendable(c, l) }
+            }
+        case .delivery(let d):
+            if d.link.role == .receiver { received(d, c) } else { tracked(d, c) }
+        case .transportError(let e): h.onTransportError(c, e)
+        case .transportClosed:
+            h.onTransportClose(c)
+            return true
+        default: break
+        }
+        return false
+    }
+
+    private func linkOpened(_ l: Link, _ c: MessagingConnection) {
+        if l.localState == .uninitialized {
+            // The peer opened it: answer with the terminus it asked for.
+            if l.role == .receiver {
+                l.localTarget = l.remoteAttach?.target?.target
+                l.localSource = l.remoteAttach?.source
+                c.receiverOptions[ObjectIdentifier(l)] = ReceiverOptions()
+                l.attach()
+                l.flow(credit: ReceiverOptions().creditWindow)
+            } else {
+                l.localSource = l.remoteAttach?.source
+                l.localTarget = l.remoteAttach?.target?.target
+                c.senderOptions[ObjectIdentifier(l)] = SenderOptions()
+                l.attach()
+            }
+        }
+        if l.role == .sender {
+            c.handler.onSenderOpen(c, l)
+            if l.credit > 0 { c.handler.onSendable(c, l) }
+        } else {
+            c.handler.onReceiverOpen(c, l)
+        }
+    }
+
+    /// A receiver's delivery: a whole message once (its payload is taken then), settlement later.
+    private func received(_ d: Delivery, _ c: MessagingConnection) {
+        let link = d.link
+        let options = c.receiverOptions[ObjectIdentifier(link)] ?? ReceiverOptions()
+        if d.isAborted {
+            if !d.locallySettled { d.settle() }
+        } else if !d.isPartial && !d.payload.isEmpty {
+            let bytes = d.readPayload()
+            do {
+                let message = try Message(decoding: bytes)
+                c.handler.onMessage(c, d, message)
+                if options.autoAccept && !d.locallySettled { d.accept() }
+            } catch {
+                d.update(.rejected(Rejected(error: AMQPError(condition: ErrorCondition.decodeError, description: "\(error)"))), settle: true)
+            }
+        } else if d.remotelySettled {
+            c.handler.onDeliverySettle(c, d)
+        }
+        if options.creditWindow > 0 && !d.isPartial && link.localState == .active && link.credit <= options.creditWindow / 2 {
+            link.flow(credit: options.creditWindow - link.credit)
+        }
+    }
+
+    /// A sender's delivery: its outcome once, its settlement once.
+    private func tracked(_ d: Delivery, _ c: MessagingConnection) {
+        let h = c.handler
+        let id = ObjectIdentifier(d)
+        if d.error != nil {
+            h.onTrackerReject(c, d)
+            return
+        }
+        let autoSettle = c.senderOptions[ObjectIdentifier(d.link)]?.autoSettle ?? true
+        if let state = d.remoteState, state.isOutcome, !c.reportedOutcomes.contains(id) {
+            switch state {
+            case .accepted: h.onTrackerAccept(c, d)
+            case .rejected: h.onTrackerReject(c, d)
+            default: h.onTrackerRelease(c, d)
+            }
+            if autoSettle && !d.locallySettled { d.settle() } else if !d.locallySettled { c.reportedOutcomes.insert(id) }
+        }
+        if d.remotelySettled {
+            h.onTrackerSettle(c, d)
+            c.reportedOutcomes.remove(id)
+            if autoSettle && !d.locallySettled { d.settle() }
+        }
+    }
+}

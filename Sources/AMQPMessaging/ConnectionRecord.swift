@@ -1,0 +1,29 @@
+import AMQPEngine
+
+/// What a container keeps for one connection, found again in each of its batches through the
+/// driver's ``AMQPEngine/DriverConfiguration/context``.
+///
+/// @unchecked Sendable, and what makes it safe: `handler` and `messaging` are touched only while
+/// a thread handles one of this connection's batches (and `handler` once before, when the record
+/// is made, before the proactor knows the connection). The proactor never hands one connection's
+/// batches to two threads at once, and its lock orders one batch's end before the next one's
+/// start, so these fields are never accessed concurrently. The stress test in
+/// `ContainerSequenceTests` checks it under the thread sanitizer.
+final class ConnectionRecord: @unchecked Sendable {
+    let workQueue: WorkQueue
+    let url: MessagingURL?
+    let isClient: Bool
+    let openTimeout: Duration?
+    /// The handler, until the first batch moves it into `messaging`.
+    var handler: (any MessagingHandler)?
+    var messaging: MessagingConnection?
+    var finished = false
+
+    init(workQueue: WorkQueue, url: MessagingURL?, isClient: Bool, openTimeout: Duration?, handler: any MessagingHandler) {
+        self.workQueue = workQueue
+        self.url = url
+        self.isClient = isClient
+        self.openTimeout = openTimeout
+        self.handler = handler
+    }
+}

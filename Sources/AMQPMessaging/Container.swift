@@ -1,0 +1,192 @@
+import AMQPCodec
+import AMQPEngine
+import AMQPEpoll
+import AMQPProactor
+import AMQPSystem
+
+/// Runs messaging handlers on a proactor's threads (Proton C++'s `container`): connect to URLs,
+/// listen on them, schedule work, run on N threads until stopped or until nothing is left.
+///
+/// Every method is safe from any thread. Handlers are called per connection in sequence (see
+/// ``MessagingHandler``); work for a connection goes through its ``WorkQueue``.
+public final class Container: Sendable {
+    /// The container-id connections announce unless their options say otherwise.
+    public let id: String
+    /// The proactor doing the IO: epoll unless another was given.
+    public let proactor: any Proactor
+    let timers = ContainerTimers()
+    private let state = LockedValue(State())
+    // Touched only by the thread in run(): see ContainerHandlerBox.
+    private let containerHandler: ContainerHandlerBox
+
+    struct State {
+        var stopped = false
+        var running = false
+        var stopError: AMQPError?
+    }
+
+    /// A container on `proactor` (a backend of your choice, or your own), with an optional
+    /// handler for ``MessagingHandler/onContainerStart(_:)`` and ``MessagingHandler/onContainerStop(_:)``.
+    public init(id: String = "swift-amqp", proactor: any Proactor, handler: sending (any MessagingHandler)? = nil) {
+        self.id = id
+        self.proactor = proactor
+        self.containerHandler = ContainerHandlerBox(handler)
+    }
+
+    /// A container on the epoll backend.
+    public convenience init(id: String = "swift-amqp", handler: sending (any MessagingHandler)? = nil) throws(Errno) {
+        self.init(id: id, proactor: try EpollProactor.epoll(), handler: handler)
+    }
+
+    /// Connects to `url` (`amqp://[user[:password]@]host[:port][/address]`); `handler` gets the
+    /// connection's events. The connection opens as soon as the container runs.
+    /// - Returns: the connection's work queue.
+    /// - Throws: ``MessagingError`` for a bad URL, `amqps://`, or a stopped container.
+    @discardableResult
+    public func connect(_ url: String, options: ConnectionOptions = ConnectionOptions(),
+                        handler: sending any MessagingHandler) throws(MessagingError) -> WorkQueue {
+        let parsed = try MessagingURL(url)
+        guard parsed.scheme == "amqp" else { throw .tlsNotSupported(url) }
+        guard parsed.port != 0 else { throw .invalidURL(url, "port 0 is only for listening") }
+        guard !state.withLock({ $0.stopped }) else { throw .stopped }
+        let queue = WorkQueue(container: self)
+        let record = ConnectionRecord(workQueue: queue, url: parsed, isClient: true, openTimeout: options.openTimeout, handler: handler)
+        var configuration = configuration(options, url: parsed)
+        configuration.context = record
+        queue.attach(proactor.connect(to: parsed.hostAndPort, configuration: configuration))
+        return queue
+    }
+
+    /// Listens on `url`'s host and port (an empty host, `amqp://:5672`, is not allowed; use
+    /// `0.0.0.0`); each accepted connection gets a handler from `makeHandler`, called in the
+    /// connection's sequence.
+    /// - Throws: ``MessagingError`` for a bad URL, `amqps://`, or a stopped container.
+    @discardableResult
+    public func listen(_ url: String, options: ConnectionOptions = ConnectionOptions(),
+                       handler makeHandler: @escaping @Sendable () -> any MessagingHandler) throws(MessagingError) -> ProactorListener {
+        let parsed = try MessagingURL(url)
+        guard parsed.scheme == "amqp" else { throw .tlsNotSupported(url) }
+        guard !state.withLock({ $0.stopped }) else { throw .stopped }
+        let listener = proactor.listen(on: parsed.hostAndPort, backlog: 128)
+        listeners.withLock { $0[ObjectIdentifier(listener)] = ListenerSetup(options: options, makeHandler: makeHandler) }
+        return listener
+    }
+
+    let listeners = LockedValue<[ObjectIdentifier: ListenerSetup]>([:])
+
+    struct ListenerSetup: Sendable {
+        var options: ConnectionOptions
+        var makeHandler: @Sendable () -> any MessagingHandler
+    }
+
+    /// Runs `work` after `delay` on one of the container's threads (not in any connection's
+    /// sequence: use a ``WorkQueue`` for that).
+    public func schedule(after delay: Duration, _ work: @escaping @Sendable () -> Void) {
+        let earliest = timers.add(at: proactor.now + delay, work)
+        if let earliest { proactor.setTimeout(max(.zero, earliest - proactor.now)) }
+    }
+
+    /// Runs the container on `threads` threads until ``stop(_:)`` or until no connection,
+    /// listener or scheduled work is left; returns then, on the calling thread.
+    public func run(threads: Int = 1) throws(Errno) {
+        state.withLock { $0.running = true }
+        containerHandler.handler?.onContainerStart(self)
+        let pool = ProactorThreadPool(proactor)
+        try pool.start(threads: threads) { [self] batch in handle(batch) }
+        pool.join()
+        state.withLock { $0.running = false }
+        containerHandler.handler?.onContainerStop(self)
+    }
+
+    /// Stops the container: every connection closes (with `error`, or `amqp:connection:forced`),
+    /// listeners close, scheduled work is dropped, and ``run(threads:)`` returns once all are gone.
+    /// Connections made after this fail with ``MessagingError/stopped``.
+    public func stop(_ error: AMQPError? = nil) {
+        state.withLock { $0.stopped = true; $0.stopError = error }
+        timers.removeAll()
+        proactor.cancelTimeout()
+        proactor.disconnect(error)
+    }
+
+    // MARK: batches
+
+    private func handle(_ batch: ProactorBatch) {
+        switch batch.kind {
+        case .connection(let driver):
+            runConnectionBatch(batch, driver)
+        case .listener:
+            while let e = batch.next() {
+                if case .proactor(.listenerAccept(let l)) = e { accept(l) }
+                if case .proactor(.listenerClose(let l, _)) = e { _ = listeners.withLock { $0.removeValue(forKey: ObjectIdentifier(l)) } }
+            }
+        case .proactor:
+            while let e = batch.next() {
+                if case .proactor(.timeout) = e { runDueTimers() }
+            }
+        }
+    }
+
+    private func accept(_ listener: ProactorListener) {
+        guard let setup = listeners.withLock({ $0[ObjectIdentifier(listener)] }), !state.withLock({ $0.stopped }) else {
+            listener.refuse()
+            return
+        }
+        let queue = WorkQueue(container: self)
+        let record = ConnectionRecord(workQueue: queue, url: nil, isClient: false, openTimeout: setup.options.openTimeout,
+                                      handler: setup.makeHandler())
+        var configuration = configuration(setup.options, url: nil)
+        configuration.context = record
+        queue.attach(listener.accept(configuration: configuration))
+    }
+
+    private func runDueTimers() {
+        let (due, next) = timers.takeDue(now: proactor.now)
+        if let next { proactor.setTimeout(max(.zero, next - proactor.now)) }
+        for work in due { work() }
+    }
+
+    func armOpenTimeout(_ timeout: Duration, _ queue: WorkQueue) {
+        queue.schedule(after: timeout) { c in c.openTimedOut = true }
+    }
+
+    func connectionFinished() {}
+
+    private func configuration(_ options: ConnectionOptions, url: MessagingURL?) -> DriverConfiguration {
+        var c = DriverConfiguration(containerID: options.containerID ?? id)
+        c.hostname = url?.host
+        c.maxFrameSize = options.maxFrameSize
+        c.properties = options.properties
+        if let t = options.idleTimeout {
+            let ms = t.components.seconds * 1000 + t.components.attoseconds / 1_000_000_000_000_000
+            c.idleTimeout = UInt32(clamping: ms)
+        }
+        if url != nil {
+            let user = url?.user ?? options.user
+            let password = url?.password ?? options.password ?? ""
+            switch options.saslMechanisms {
+            case .some(let m) where m.isEmpty: c.saslClient = nil
+            case .some(let m):
+                c.saslClient = SASLClientConfiguration(mechanisms: m.compactMap { name in
+                    switch name.uppercased() {
+                    case "PLAIN": return user.map { .plain(username: $0, password: password) }
+                    case "ANONYMOUS": return .anonymous()
+                    default: return nil
+                    }
+                })
+            case .none:
+                c.saslClient = user.map { SASLClientConfiguration.plain(username: $0, password: password) } ?? .anonymous
+            }
+        }
+        return c
+    }
+}
+
+/// The container's own handler, used only by the thread inside ``Container/run(threads:)``.
+///
+/// @unchecked Sendable, and what makes it safe: `handler` is set once in init and then only read
+/// by the thread running `run(threads:)`, which calls it before starting the pool and after
+/// joining it, so no two threads ever use it at once.
+final class ContainerHandlerBox: @unchecked Sendable {
+    let handler: (any MessagingHandler)?
+    init(_ handler: sending (any MessagingHandler)?) { self.handler = handler }
+}

@@ -1,0 +1,81 @@
+import AMQPCodec
+import AMQPEngine
+
+/// One connection of a container, as its handler sees it: the engine's connection, its work
+/// queue, and the calls that open senders and receivers with messaging options.
+///
+/// Threading: not `Sendable`. It belongs to the connection's sequence: use it in handler calls
+/// and in work from its ``workQueue``.
+public final class MessagingConnection {
+    /// The container running this connection.
+    public let container: Container
+    /// The engine's connection.
+    public let connection: Connection
+    /// The URL this connection was opened with (client connections); nil for accepted ones.
+    public let url: MessagingURL?
+    /// Work for this connection from any thread.
+    public let workQueue: WorkQueue
+    /// The handler of this connection.
+    public let handler: any MessagingHandler
+
+    var senderOptions: [ObjectIdentifier: SenderOptions] = [:]
+    var receiverOptions: [ObjectIdentifier: ReceiverOptions] = [:]
+    // Senders' deliveries whose outcome was reported and that are not settled yet.
+    var reportedOutcomes: Set<ObjectIdentifier> = []
+    // Set by the open timeout's work; the batch then fails the transport if the peer is still silent.
+    var openTimedOut = false
+    private var defaultSession: Session?
+    private var linkCount = 0
+
+    init(container: Container, connection: Connection, url: MessagingURL?, workQueue: WorkQueue, handler: any MessagingHandler) {
+        self.container = container
+        self.connection = connection
+        self.url = url
+        self.workQueue = workQueue
+        self.handler = handler
+    }
+
+    /// The session senders and receivers open on unless given one: begun on first use.
+    public var session: Session {
+        if let s = defaultSession, !s.isReleased, s.localState != .closed { return s }
+        let s = connection.session()
+        s.begin()
+        defaultSession = s
+        return s
+    }
+
+    /// Opens a sender to `address` (nil: the URL's address).
+    @discardableResult
+    public func openSender(_ address: String? = nil, options: SenderOptions = SenderOptions(), on session: Session? = nil) -> Link {
+        let link = (session ?? self.session).sender(name: options.name ?? nextName("sender"), target: address ?? url?.address)
+        link.senderSettleMode = options.deliveryMode == .atMostOnce ? .settled : .unsettled
+        if let caps = options.targetCapabilities { link.localTarget?.capabilities = caps }
+        senderOptions[ObjectIdentifier(link)] = options
+        link.attach()
+        return link
+    }
+
+    /// Opens a receiver from `address` (nil: the URL's address), granting its credit window.
+    @discardableResult
+    public func openReceiver(_ address: String? = nil, options: ReceiverOptions = ReceiverOptions(), on session: Session? = nil) -> Link {
+        let link = (session ?? self.session).receiver(name: options.name ?? nextName("receiver"), source: options.dynamic ? nil : (address ?? url?.address))
+        if options.dynamic { link.localSource?.dynamic = true }
+        if let filter = options.filter { link.localSource?.filter = filter }
+        link.senderSettleMode = options.deliveryMode == .atMostOnce ? .settled : .unsettled
+        receiverOptions[ObjectIdentifier(link)] = options
+        link.attach()
+        if options.creditWindow > 0 { link.flow(credit: options.creditWindow) }
+        return link
+    }
+
+    /// Closes the connection, with an error for the peer if given.
+    public func close(_ error: AMQPError? = nil) { connection.close(error) }
+
+    private func nextName(_ kind: String) -> String {
+        linkCount += 1
+        return "\(container.id)-\(kind)-\(linkCount)"
+    }
+}
+
+@available(*, unavailable)
+extension MessagingConnection: Sendable {}

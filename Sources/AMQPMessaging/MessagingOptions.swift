@@ -1,0 +1,65 @@
+import AMQPCodec
+import AMQPEngine
+
+/// How messages are settled on a link.
+public enum DeliveryMode: Sendable, Hashable {
+    /// The sender settles on sending; the peer sends no outcome (fire and forget).
+    case atMostOnce
+    /// The receiver settles with an outcome (accepted, rejected, released); the sender learns it.
+    case atLeastOnce
+}
+
+/// Settings for a connection a container opens or accepts.
+public struct ConnectionOptions: Sendable {
+    /// The container-id to announce; nil uses the container's.
+    public var containerID: String?
+    /// User and password for SASL PLAIN; a URL's user and password take their place when set.
+    public var user: String?
+    public var password: String?
+    /// SASL mechanisms the client may use, in order of preference (`PLAIN`, `ANONYMOUS`); nil: PLAIN
+    /// when there is a user, else ANONYMOUS; empty: no SASL layer at all.
+    public var saslMechanisms: [String]?
+    /// Close a peer silent for this long; nil: never.
+    public var idleTimeout: Duration?
+    /// Largest frame we accept.
+    public var maxFrameSize: UInt32 = 65_536
+    /// The properties of our open.
+    public var properties: AMQPMap?
+    /// Give up on a peer that has not answered our open by then: the transport fails with an
+    /// `amqp:resource-limit-exceeded` error saying so. nil: wait as long as the peer takes.
+    public var openTimeout: Duration?
+
+    public init() {}
+}
+
+/// Settings for a sender.
+public struct SenderOptions: Sendable {
+    /// The link name; nil makes one up, unique on the connection.
+    public var name: String?
+    public var deliveryMode: DeliveryMode = .atLeastOnce
+    /// Settle each delivery as soon as the peer's outcome arrives.
+    public var autoSettle = true
+    /// Capabilities asked of the target node.
+    public var targetCapabilities: [Symbol]?
+
+    public init() {}
+}
+
+/// Settings for a receiver.
+public struct ReceiverOptions: Sendable {
+    /// The link name; nil makes one up, unique on the connection.
+    public var name: String?
+    public var deliveryMode: DeliveryMode = .atLeastOnce
+    /// Credit kept open: granted at attach and topped up as messages arrive; 0 leaves credit to the
+    /// application (``AMQPEngine/Link/flow(credit:drain:)``).
+    public var creditWindow: UInt32 = 10
+    /// Accept each message when ``MessagingHandler/onMessage(_:_:_:)`` returns, unless settled there.
+    public var autoAccept = true
+    /// Ask the peer to make a node for us (a reply-to address for request/response); its address
+    /// is in `receiver.remoteAttach?.source` once the receiver is open.
+    public var dynamic = false
+    /// A filter set for the source (§3.5.8).
+    public var filter: AMQPMap?
+
+    public init() {}
+}
