@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "PollPoller", targets: ["PollPoller"]),
         .library(name: "AMQPProactorConformance", targets: ["AMQPProactorConformance"]),
         .library(name: "AMQPMessaging", targets: ["AMQPMessaging"]),
+        .library(name: "AMQPBroker", targets: ["AMQPBroker"]),
         .executable(name: "driver-loop", targets: ["DriverLoop"]),
         .executable(name: "proactor-arrow", targets: ["ProactorArrow"]),
     ],
@@ -68,6 +69,12 @@ let package = Package(
         .target(
             name: "AMQPMessaging",
             dependencies: ["AMQPProactor", "AMQPEpoll", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            swiftSettings: strict
+        ),
+        // The seeds' multithreaded broker, on the container: shared bounded queues.
+        .target(
+            name: "AMQPBroker",
+            dependencies: ["AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
             swiftSettings: strict
         ),
         // A user's own poller on poll(2), written against the public SPI only.
@@ -156,6 +163,11 @@ let package = Package(
         .testTarget(
             name: "AMQPMessagingTests",
             dependencies: ["AMQPMessaging", "AMQPProactor", "AMQPEngine", "AMQPCodec", "AMQPSystem", "SharedFixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AMQPBrokerTests",
+            dependencies: ["AMQPBroker", "AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem", "SharedFixtures"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -95,16 +95,16 @@ extension Container {
     private func linkOpened(_ l: Link, _ c: MessagingConnection) {
         if l.localState == .uninitialized {
             // The peer opened it: answer with the terminus it asked for.
+            l.localSource = l.remoteAttach?.source
+            l.localTarget = l.remoteAttach?.target?.target
+            c.handler.onLinkAttaching(c, l)
             if l.role == .receiver {
-                l.localTarget = l.remoteAttach?.target?.target
-                l.localSource = l.remoteAttach?.source
-                c.receiverOptions[ObjectIdentifier(l)] = ReceiverOptions()
+                let options = c.incomingReceiverOptions
+                c.receiverOptions[ObjectIdentifier(l)] = options
                 l.attach()
-                l.flow(credit: ReceiverOptions().creditWindow)
+                if options.creditWindow > 0 { l.flow(credit: options.creditWindow) }
             } else {
-                l.localSource = l.remoteAttach?.source
-                l.localTarget = l.remoteAttach?.target?.target
-                c.senderOptions[ObjectIdentifier(l)] = SenderOptions()
+                c.senderOptions[ObjectIdentifier(l)] = c.incomingSenderOptions
                 l.attach()
             }
         }
@@ -124,13 +124,16 @@ extension Container {
             if !d.locallySettled { d.settle() }
         } else if !d.isPartial && !d.payload.isEmpty {
             let bytes = d.readPayload()
-            do {
+            if options.rawMessages {
+                c.handler.onRawMessage(c, d, bytes)
+                if options.autoAccept && !d.locallySettled { d.accept() }
+            } else { do {
                 let message = try Message(decoding: bytes)
                 c.handler.onMessage(c, d, message)
                 if options.autoAccept && !d.locallySettled { d.accept() }
             } catch {
                 d.update(.rejected(Rejected(error: AMQPError(condition: ErrorCondition.decodeError, description: "\(error)"))), settle: true)
-            }
+            } }
         } else if d.remotelySettled {
             c.handler.onDeliverySettle(c, d)
         }

@@ -18,6 +18,12 @@ public final class MessagingConnection {
     /// The handler of this connection.
     public let handler: any MessagingHandler
 
+    /// Options for receivers the peer opens to us (it attaches a sender): set them before it does,
+    /// in ``MessagingHandler/onConnectionOpen(_:)`` at the latest.
+    public var incomingReceiverOptions = ReceiverOptions()
+    /// Options for senders the peer opens from us (it attaches a receiver).
+    public var incomingSenderOptions = SenderOptions()
+
     var senderOptions: [ObjectIdentifier: SenderOptions] = [:]
     var receiverOptions: [ObjectIdentifier: ReceiverOptions] = [:]
     // Senders' deliveries whose outcome was reported and that are not settled yet.

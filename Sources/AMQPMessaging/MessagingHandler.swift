@@ -40,6 +40,10 @@ public protocol MessagingHandler: AnyObject {
     /// The peer ended a session.
     func onSessionClose(_ connection: MessagingConnection, _ session: Session)
 
+    /// The peer attached a link we have not answered yet: its terminus is copied into ours, and
+    /// this is the moment to change it (give a dynamic node its address) before the container
+    /// answers with our attach.
+    func onLinkAttaching(_ connection: MessagingConnection, _ link: Link)
     /// The peer attached a sending link of ours (answering ours, or one it opened to us).
     func onSenderOpen(_ connection: MessagingConnection, _ sender: Link)
     /// The peer detached a sender with an error (before ``onSenderClose(_:_:)``).
@@ -63,6 +67,9 @@ public protocol MessagingHandler: AnyObject {
     /// unless the handler settled it itself; otherwise accept, reject or release it with
     /// ``Delivery/accept()`` or ``Delivery/update(_:settle:)``, now or later.
     func onMessage(_ connection: MessagingConnection, _ delivery: Delivery, _ message: Message)
+    /// A whole message arrived on a receiver with ``ReceiverOptions/rawMessages``: its encoded
+    /// bytes, not decoded (a broker forwards them as they are). Settled as ``onMessage(_:_:_:)`` is.
+    func onRawMessage(_ connection: MessagingConnection, _ delivery: Delivery, _ bytes: ArraySlice<UInt8>)
     /// The peer settled a delivery we received.
     func onDeliverySettle(_ connection: MessagingConnection, _ delivery: Delivery)
 
@@ -90,6 +97,7 @@ extension MessagingHandler {
     public func onSessionOpen(_ connection: MessagingConnection, _ session: Session) {}
     public func onSessionError(_ connection: MessagingConnection, _ session: Session, _ error: AMQPError) {}
     public func onSessionClose(_ connection: MessagingConnection, _ session: Session) {}
+    public func onLinkAttaching(_ connection: MessagingConnection, _ link: Link) {}
     public func onSenderOpen(_ connection: MessagingConnection, _ sender: Link) {}
     public func onSenderError(_ connection: MessagingConnection, _ sender: Link, _ error: AMQPError) {}
     public func onSenderClose(_ connection: MessagingConnection, _ sender: Link) {}
@@ -99,6 +107,7 @@ extension MessagingHandler {
     public func onSendable(_ connection: MessagingConnection, _ sender: Link) {}
     public func onSenderDrain(_ connection: MessagingConnection, _ sender: Link) {}
     public func onMessage(_ connection: MessagingConnection, _ delivery: Delivery, _ message: Message) {}
+    public func onRawMessage(_ connection: MessagingConnection, _ delivery: Delivery, _ bytes: ArraySlice<UInt8>) {}
     public func onDeliverySettle(_ connection: MessagingConnection, _ delivery: Delivery) {}
     public func onTrackerAccept(_ connection: MessagingConnection, _ tracker: Delivery) {}
     public func onTrackerReject(_ connection: MessagingConnection, _ tracker: Delivery) {}

@@ -60,6 +60,8 @@ public struct ReceiverOptions: Sendable {
     public var dynamic = false
     /// A filter set for the source (§3.5.8).
     public var filter: AMQPMap?
+    /// Hand messages over encoded, to ``MessagingHandler/onRawMessage(_:_:_:)``, instead of decoded.
+    public var rawMessages = false
 
     public init() {}
 }

@@ -2,6 +2,7 @@ import AMQPCodec
 import AMQPEngine
 import AMQPMessaging
 import AMQPSystem
+import SharedFixtures
 import Foundation
 import XCTest
 

@@ -1,14 +1,13 @@
 import Foundation
-import SharedFixtures
 import XCTest
 
 /// Qpid Proton C's quiver arrow (`../shared/tools/proton-c-arrow.c`), compiled once per test run
 /// and run as a peer process.
-struct ArrowUnavailable: Error, CustomStringConvertible { let description: String }
+public struct ArrowUnavailable: Error, CustomStringConvertible { public let description: String }
 
-enum ProtonArrow {
+public enum ProtonArrow {
     /// The compiled arrow, or a skip naming what is missing (a failure under AMQP_REQUIRE_SHARED=1).
-    static func binary() throws -> String {
+    public static func binary() throws -> String {
         _ = try SharedFixtures.require("tools/proton-c-arrow.c")
         guard let built = compiled else {
             throw ArrowUnavailable(description: "gcc could not build proton-c-arrow (is libqpid-proton11-dev installed? Scripts/install-deps.sh installs it)")
@@ -29,26 +28,26 @@ enum ProtonArrow {
     }()
 
     /// A running arrow; `finish()` waits for it and returns its exit status and stdout lines.
-    final class Running {
-        let process = Process()
+    public final class Running {
+        public let process = Process()
         private let pipe = Pipe()
-        init(_ arguments: [String]) throws {
+        public init(_ arguments: [String]) throws {
             process.executableURL = URL(fileURLWithPath: try ProtonArrow.binary())
             process.arguments = arguments
             process.standardOutput = pipe
             try process.run()
         }
-        func finish() -> (status: Int32, lines: [String]) {
+        public func finish() -> (status: Int32, lines: [String]) {
             let data = pipe.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             let text = String(decoding: data, as: UTF8.self)
             return (process.terminationStatus, text.split(separator: "\n").map(String.init))
         }
-        func kill() { if process.isRunning { process.terminate() } }
+        public func kill() { if process.isRunning { process.terminate() } }
     }
 
     /// A TCP port nobody listens on now.
-    static func freePort() -> UInt16 {
+    public static func freePort() -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
@@ -62,7 +61,7 @@ enum ProtonArrow {
 
     /// Waits until something listens on 127.0.0.1:`port` (read from /proc/net/tcp, without
     /// connecting, so the peer sees no probe); false after `timeout`.
-    static func waitForListener(port: UInt16, timeout: Duration = .seconds(10)) -> Bool {
+    public static func waitForListener(port: UInt16, timeout: Duration = .seconds(10)) -> Bool {
         let needle = String(format: ":%04X 00000000:0000 0A", port)
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
