@@ -22,6 +22,12 @@ let package = Package(
         .library(name: "AMQPBroker", targets: ["AMQPBroker"]),
         .executable(name: "driver-loop", targets: ["DriverLoop"]),
         .executable(name: "proactor-arrow", targets: ["ProactorArrow"]),
+        .executable(name: "example-broker", targets: ["ExampleBroker"]),
+        .executable(name: "example-send", targets: ["ExampleSend"]),
+        .executable(name: "example-receive", targets: ["ExampleReceive"]),
+        .executable(name: "example-multithreaded-client", targets: ["ExampleMultithreadedClient"]),
+        .executable(name: "example-flow-control-client", targets: ["ExampleFlowControlClient"]),
+        .executable(name: "example-request-response", targets: ["ExampleRequestResponse"]),
     ],
     targets: [
         .target(
@@ -75,6 +81,44 @@ let package = Package(
         .target(
             name: "AMQPBroker",
             dependencies: ["AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            swiftSettings: strict
+        ),
+        // The container's examples (Docs/Examples.md), each run by ExamplesTests.
+        .target(name: "ExampleSupport", dependencies: ["AMQPCodec"], path: "Integrations/Examples/Support", swiftSettings: strict),
+        .executableTarget(
+            name: "ExampleBroker",
+            dependencies: ["ExampleSupport", "AMQPBroker", "AMQPMessaging", "AMQPSystem"],
+            path: "Integrations/Examples/Broker",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "ExampleSend",
+            dependencies: ["ExampleSupport", "AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            path: "Integrations/Examples/Send",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "ExampleReceive",
+            dependencies: ["ExampleSupport", "AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            path: "Integrations/Examples/Receive",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "ExampleMultithreadedClient",
+            dependencies: ["ExampleSupport", "AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            path: "Integrations/Examples/MultithreadedClient",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "ExampleFlowControlClient",
+            dependencies: ["ExampleSupport", "AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            path: "Integrations/Examples/FlowControlClient",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "ExampleRequestResponse",
+            dependencies: ["ExampleSupport", "AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            path: "Integrations/Examples/RequestResponse",
             swiftSettings: strict
         ),
         // A user's own poller on poll(2), written against the public SPI only.
