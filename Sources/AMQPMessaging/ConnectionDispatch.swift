@@ -23,14 +23,17 @@ extension Container {
         }
         // Work may cause events and events may queue work: go on until both are drained.
         var closed = false
+        c.inHandler = true
+        defer { c.inHandler = false }
         repeat {
             while let e = batch.next() {
                 if case .amqp(let event) = e, dispatch(event, c) { closed = true }
+                c.closeIfAsked()
             }
             guard !closed else { break }
             let (work, wake) = record.workQueue.take()
-            for item in work { item(c) }
-            if wake { c.handler.onConnectionWake(c) }
+            for item in work { item(c); c.closeIfAsked() }
+            if wake { c.handler.onConnectionWake(c); c.closeIfAsked() }
             if c.openTimedOut && driver.connection.remoteState == .uninitialized && !driver.isTailClosed {
                 c.openTimedOut = false
                 driver.failTransport(AMQPError(condition: ErrorCondition.resourceLimitExceeded,

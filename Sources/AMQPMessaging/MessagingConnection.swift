@@ -74,8 +74,23 @@ public final class MessagingConnection {
         return link
     }
 
-    /// Closes the connection, with an error for the peer if given.
-    public func close(_ error: AMQPError? = nil) { connection.close(error) }
+    /// Closes the connection, with an error for the peer if given. Called from a handler, the
+    /// close goes out when the handler returns, after what the container does then (the
+    /// auto-accept of the message being handled), so closing after the last message loses nothing.
+    public func close(_ error: AMQPError? = nil) {
+        if inHandler { pendingClose = .some(error) } else { connection.close(error) }
+    }
+
+    // Set while the container calls into the handler or runs work.
+    var inHandler = false
+    var pendingClose: AMQPError??
+
+    /// Applies a close asked for during the last handler call.
+    func closeIfAsked() {
+        guard let error = pendingClose else { return }
+        pendingClose = nil
+        connection.close(error)
+    }
 
     private func nextName(_ kind: String) -> String {
         linkCount += 1
