@@ -3,7 +3,10 @@ import XCTest
 
 /// Qpid Proton C's quiver arrow (`../shared/tools/proton-c-arrow.c`), compiled once per test run
 /// and run as a peer process.
-public struct ArrowUnavailable: Error, CustomStringConvertible { public let description: String }
+public struct ArrowUnavailable: Error, CustomStringConvertible {
+    public let description: String
+    public init(description: String) { self.description = description }
+}
 
 public enum ProtonArrow {
     /// The compiled arrow, or a skip naming what is missing (a failure under AMQP_REQUIRE_SHARED=1).
