@@ -121,6 +121,13 @@ let package = Package(
             path: "Integrations/Examples/RequestResponse",
             swiftSettings: strict
         ),
+        // Docs/Containers.md's container in under two hundred lines, on the public API only.
+        .target(
+            name: "MinimalContainer",
+            dependencies: ["AMQPProactor", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            path: "Integrations/MinimalContainer",
+            swiftSettings: strict
+        ),
         // A user's own poller on poll(2), written against the public SPI only.
         .target(
             name: "PollPoller",
@@ -212,6 +219,11 @@ let package = Package(
         .testTarget(
             name: "AMQPBrokerTests",
             dependencies: ["AMQPBroker", "AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem", "SharedFixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MinimalContainerTests",
+            dependencies: ["MinimalContainer", "AMQPEpoll", "AMQPEngine", "AMQPCodec", "AMQPSystem", "SharedFixtures"],
             swiftSettings: strict
         ),
         .testTarget(
