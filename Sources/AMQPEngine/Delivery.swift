@@ -46,6 +46,10 @@ public final class Delivery {
         self.payload = payload
     }
 
+    /// Sender: whether any of it went out. One that never did certainly did not reach the peer,
+    /// so it may be sent again elsewhere without risk of a duplicate.
+    public var hasBeenSent: Bool { sentAnyFrame }
+
     /// Receiver: the message, once the whole payload is here (and none of it was read).
     public func message() throws -> Message { try Message(decoding: payload) }
 
@@ -141,6 +145,9 @@ struct DeliveryQueue {
         ring[(head + count) & (ring.count - 1)] = d
         count += 1
     }
+
+    /// The queued deliveries, first to go first.
+    var all: [Delivery] { (0..<count).compactMap { ring[(head + $0) & (ring.count - 1)] } }
 
     mutating func removeFirst() {
         ring[head] = nil

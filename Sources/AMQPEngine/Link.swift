@@ -159,6 +159,18 @@ public final class Link {
         return send(bytes, settled: settled)
     }
 
+    /// Deliveries of this link that are not settled on our side and that the link still holds:
+    /// sent and awaiting their outcome, or (sender) queued and not sent yet, in delivery-id order
+    /// and then queue order. A host uses it when a connection drops, to report or resend them.
+    /// Empty once the link is released.
+    public var unsettledDeliveries: [Delivery] {
+        guard !isReleased else { return [] }
+        let table = role == .sender ? session.unsettledOutgoing : session.unsettledIncoming
+        let held = table.all.filter { $0.link === self && !$0.locallySettled }.sorted { ($0.id ?? 0) &- ($1.id ?? 0) > UInt32.max / 2 }
+        let queued = role == .sender ? outgoing.all.filter { !$0.hasBeenSent } : []
+        return held + queued
+    }
+
     /// Deliveries queued but not yet fully sent: watch it for back-pressure, as the queue grows
     /// for as long as the application sends faster than credit and window allow.
     public var queued: Int { outgoing.count }

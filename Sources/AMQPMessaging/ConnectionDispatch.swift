@@ -12,6 +12,12 @@ extension Container {
         let c: MessagingConnection
         if let m = record.messaging {
             c = m
+            if c.connection !== driver.connection {
+                // A reconnect: the same handler and work queue on a new connection.
+                c.rebind(to: driver.connection)
+                driver.connection.open()
+                if let timeout = record.openTimeout { armOpenTimeout(timeout, record.workQueue) }
+            }
         } else {
             guard let handler = record.handler else { return }
             c = MessagingConnection(container: self, connection: driver.connection, url: record.url,
@@ -40,12 +46,20 @@ extension Container {
                                                description: "the peer did not answer our open within the open timeout"))
             }
         } while driver.hasEvent
-        if closed {
-            record.finished = true
-            record.workQueue.close()
-            record.messaging = nil
-            connectionFinished()
+        if driver.connection.remoteState == .active { record.attempts = 0 }
+        guard closed else { return }
+        if let reconnect = record.reconnect, !c.closedByApplication, !isStopped,
+           reconnect.maxAttempts == 0 || record.attempts < reconnect.maxAttempts {
+            // Record and handler stay for the next connection; it is made last, after everything
+            // this batch does to them, so the next connection's first batch cannot overlap it.
+            scheduleReconnect(record, reconnect)
+            return
         }
+        c.handler.onTransportClose(c)
+        record.finished = true
+        record.workQueue.close()
+        record.messaging = nil
+        connectionFinished(record)
     }
 
     /// One event; true once the transport is closed (nothing more happens).
@@ -86,9 +100,13 @@ extension Container {
             }
         case .delivery(let d):
             if d.link.role == .receiver { received(d, c) } else { tracked(d, c) }
-        case .transportError(let e): h.onTransportError(c, e)
+        case .transportError(let e):
+            h.onTransportError(c, e)
         case .transportClosed:
-            h.onTransportClose(c)
+            // Whatever was not settled will not be now: say so, one by one, so nothing is lost
+            // silently (a reconnect, if any, comes after).
+            c.failUnsettled(AMQPError(condition: ErrorCondition.connectionForced,
+                                      description: "the connection dropped before the peer settled the delivery"))
             return true
         default: break
         }

@@ -1,3 +1,4 @@
+import AMQPCodec
 import AMQPEngine
 
 /// What a container keeps for one connection, found again in each of its batches through the
@@ -14,16 +15,27 @@ final class ConnectionRecord: @unchecked Sendable {
     let url: MessagingURL?
     let isClient: Bool
     let openTimeout: Duration?
+    let reconnect: ReconnectOptions?
+    /// The URLs to try, own first (client connections).
+    let urls: [MessagingURL]
+    /// Reconnect attempts since the last successful open.
+    var attempts = 0
+    /// Which of `urls` the connection uses (or last tried).
+    var urlIndex = 0
+
     /// The handler, until the first batch moves it into `messaging`.
     var handler: (any MessagingHandler)?
     var messaging: MessagingConnection?
     var finished = false
 
-    init(workQueue: WorkQueue, url: MessagingURL?, isClient: Bool, openTimeout: Duration?, handler: any MessagingHandler) {
+    init(workQueue: WorkQueue, url: MessagingURL?, isClient: Bool, options: ConnectionOptions, failover: [MessagingURL] = [],
+         handler: any MessagingHandler) {
         self.workQueue = workQueue
         self.url = url
         self.isClient = isClient
-        self.openTimeout = openTimeout
+        self.openTimeout = options.openTimeout
+        self.reconnect = isClient ? options.reconnect : nil
+        self.urls = (url.map { [$0] } ?? []) + failover
         self.handler = handler
     }
 }

@@ -49,11 +49,16 @@ public final class Container: Sendable {
         guard parsed.scheme == "amqp" else { throw .tlsNotSupported(url) }
         guard parsed.port != 0 else { throw .invalidURL(url, "port 0 is only for listening") }
         guard !state.withLock({ $0.stopped }) else { throw .stopped }
+        var failover: [MessagingURL] = []
+        for other in options.reconnect?.failoverURLs ?? [] {
+            let u = try MessagingURL(other)
+            guard u.scheme == "amqp" else { throw .tlsNotSupported(other) }
+            failover.append(u)
+        }
         let queue = WorkQueue(container: self)
-        let record = ConnectionRecord(workQueue: queue, url: parsed, isClient: true, openTimeout: options.openTimeout, handler: handler)
-        var configuration = configuration(options, url: parsed)
-        configuration.context = record
-        queue.attach(proactor.connect(to: parsed.hostAndPort, configuration: configuration))
+        let record = ConnectionRecord(workQueue: queue, url: parsed, isClient: true, options: options, failover: failover, handler: handler)
+        connections.withLock { $0[ObjectIdentifier(record)] = ConnectionSetup(options: options) }
+        open(record, to: parsed)
         return queue
     }
 
@@ -73,6 +78,33 @@ public final class Container: Sendable {
     }
 
     let listeners = LockedValue<[ObjectIdentifier: ListenerSetup]>([:])
+    // The options of client connections, kept for reconnecting; removed when one is done.
+    let connections = LockedValue<[ObjectIdentifier: ConnectionSetup]>([:])
+
+    struct ConnectionSetup: Sendable {
+        var options: ConnectionOptions
+    }
+
+    /// Makes a driver for `record` connecting to `url`.
+    func open(_ record: ConnectionRecord, to url: MessagingURL) {
+        guard let setup = connections.withLock({ $0[ObjectIdentifier(record)] }) else { return }
+        var configuration = configuration(setup.options, url: url)
+        configuration.context = record
+        record.workQueue.attach(proactor.connect(to: url.hostAndPort, configuration: configuration))
+    }
+
+    /// After a drop: the next attempt, after the back-off, on the next URL in turn.
+    func scheduleReconnect(_ record: ConnectionRecord, _ options: ReconnectOptions) {
+        let attempt = record.attempts
+        record.attempts += 1
+        // The URL after the one that just failed, so a failover is tried first, not last.
+        record.urlIndex = (record.urlIndex + 1) % record.urls.count
+        let url = record.urls[record.urlIndex]
+        schedule(after: options.delay(before: attempt)) { [self] in
+            if state.withLock({ $0.stopped }) { return }
+            open(record, to: url)
+        }
+    }
 
     struct ListenerSetup: Sendable {
         var options: ConnectionOptions
@@ -132,8 +164,7 @@ public final class Container: Sendable {
             return
         }
         let queue = WorkQueue(container: self)
-        let record = ConnectionRecord(workQueue: queue, url: nil, isClient: false, openTimeout: setup.options.openTimeout,
-                                      handler: setup.makeHandler())
+        let record = ConnectionRecord(workQueue: queue, url: nil, isClient: false, options: setup.options, handler: setup.makeHandler())
         var configuration = configuration(setup.options, url: nil)
         configuration.context = record
         queue.attach(listener.accept(configuration: configuration))
@@ -149,7 +180,11 @@ public final class Container: Sendable {
         queue.schedule(after: timeout) { c in c.openTimedOut = true }
     }
 
-    func connectionFinished() {}
+    func connectionFinished(_ record: ConnectionRecord) {
+        _ = connections.withLock { $0.removeValue(forKey: ObjectIdentifier(record)) }
+    }
+
+    var isStopped: Bool { state.withLock { $0.stopped } }
 
     private func configuration(_ options: ConnectionOptions, url: MessagingURL?) -> DriverConfiguration {
         var c = DriverConfiguration(containerID: options.containerID ?? id)

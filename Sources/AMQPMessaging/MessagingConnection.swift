@@ -9,8 +9,8 @@ import AMQPEngine
 public final class MessagingConnection {
     /// The container running this connection.
     public let container: Container
-    /// The engine's connection.
-    public let connection: Connection
+    /// The engine's connection; a new one after each reconnect.
+    public private(set) var connection: Connection
     /// The URL this connection was opened with (client connections); nil for accepted ones.
     public let url: MessagingURL?
     /// Work for this connection from any thread.
@@ -32,6 +32,10 @@ public final class MessagingConnection {
     var openTimedOut = false
     private var defaultSession: Session?
     private var linkCount = 0
+    /// Senders of this connection, for reporting their unsettled deliveries when it drops.
+    var senders: [Link] = []
+    /// The application closed the connection: it is not reconnected.
+    var closedByApplication = false
 
     init(container: Container, connection: Connection, url: MessagingURL?, workQueue: WorkQueue, handler: any MessagingHandler) {
         self.container = container
@@ -57,6 +61,7 @@ public final class MessagingConnection {
         link.senderSettleMode = options.deliveryMode == .atMostOnce ? .settled : .unsettled
         if let caps = options.targetCapabilities { link.localTarget?.capabilities = caps }
         senderOptions[ObjectIdentifier(link)] = options
+        senders.append(link)
         link.attach()
         return link
     }
@@ -78,6 +83,7 @@ public final class MessagingConnection {
     /// close goes out when the handler returns, after what the container does then (the
     /// auto-accept of the message being handled), so closing after the last message loses nothing.
     public func close(_ error: AMQPError? = nil) {
+        closedByApplication = true
         if inHandler { pendingClose = .some(error) } else { connection.close(error) }
     }
 
@@ -90,6 +96,24 @@ public final class MessagingConnection {
         guard let error = pendingClose else { return }
         pendingClose = nil
         connection.close(error)
+    }
+
+    /// After a reconnect: the new engine connection, and nothing of the old one's links.
+    func rebind(to connection: Connection) {
+        self.connection = connection
+        defaultSession = nil
+        senders = []
+        senderOptions = [:]
+        receiverOptions = [:]
+        reportedOutcomes = []
+        openTimedOut = false
+    }
+
+    /// Reports every delivery of its senders that the peer had not settled as failed.
+    func failUnsettled(_ error: AMQPError) {
+        for sender in senders {
+            for tracker in sender.unsettledDeliveries { handler.onTrackerFail(self, tracker, error) }
+        }
     }
 
     private func nextName(_ kind: String) -> String {

@@ -21,7 +21,8 @@ public protocol MessagingHandler: AnyObject {
     func onTransportOpen(_ connection: MessagingConnection)
     /// The transport failed: a connect or IO error, or a protocol violation.
     func onTransportError(_ connection: MessagingConnection, _ error: AMQPError)
-    /// The transport closed; nothing more happens on this connection.
+    /// The transport closed; nothing more happens on this connection (with reconnect: only once
+    /// the container gives up or the application closed it; each drop before is a transport error).
     func onTransportClose(_ connection: MessagingConnection)
 
     /// The peer's open arrived (in answer to ours, or first, on a server).
@@ -82,6 +83,10 @@ public protocol MessagingHandler: AnyObject {
     func onTrackerRelease(_ connection: MessagingConnection, _ tracker: Delivery)
     /// The peer settled a message we sent.
     func onTrackerSettle(_ connection: MessagingConnection, _ tracker: Delivery)
+    /// The connection dropped before the peer settled a message we sent: it may or may not have
+    /// arrived (certainly not if `!tracker.hasBeenSent`). Resend it if it must arrive; the
+    /// message is the one the application sent (the tracker's payload is gone).
+    func onTrackerFail(_ connection: MessagingConnection, _ tracker: Delivery, _ error: AMQPError)
 }
 
 extension MessagingHandler {
@@ -113,4 +118,5 @@ extension MessagingHandler {
     public func onTrackerReject(_ connection: MessagingConnection, _ tracker: Delivery) {}
     public func onTrackerRelease(_ connection: MessagingConnection, _ tracker: Delivery) {}
     public func onTrackerSettle(_ connection: MessagingConnection, _ tracker: Delivery) {}
+    public func onTrackerFail(_ connection: MessagingConnection, _ tracker: Delivery, _ error: AMQPError) {}
 }

@@ -34,19 +34,58 @@ public enum ProtonArrow {
     public final class Running {
         public let process = Process()
         private let pipe = Pipe()
+        // Read as it comes, so a chatty arrow never blocks on a full pipe (64 KiB is about 3,000
+        // lines); `finish()` waits for the reader to see the end.
+        private let output = OutputCollector()
         public init(_ arguments: [String]) throws {
-            process.executableURL = URL(fileURLWithPath: try ProtonArrow.binary())
-            process.arguments = arguments
+            // Line-buffered (stdbuf, coreutils), so a line printed is a line we read even if the
+            // arrow is killed: tests kill it mid-stream.
+            let binary = try ProtonArrow.binary()
+            if FileManager.default.isExecutableFile(atPath: "/usr/bin/stdbuf") {
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/stdbuf")
+                process.arguments = ["-oL", binary] + arguments
+            } else {
+                process.executableURL = URL(fileURLWithPath: binary)
+                process.arguments = arguments
+            }
             process.standardOutput = pipe
             try process.run()
+            let handle = pipe.fileHandleForReading
+            let collector = output
+            Thread { collector.finish(handle.readDataToEndOfFile()) }.start()
         }
         public func finish() -> (status: Int32, lines: [String]) {
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            let data = output.wait()
             process.waitUntilExit()
             let text = String(decoding: data, as: UTF8.self)
             return (process.terminationStatus, text.split(separator: "\n").map(String.init))
         }
         public func kill() { if process.isRunning { process.terminate() } }
+    }
+
+    /// The whole output of a process, once its pipe closed.
+    final class OutputCollector: Sendable {
+        private let condition = NSCondition()
+        private let data = LockedData()
+        func finish(_ d: Data) {
+            condition.lock()
+            data.set(d)
+            condition.broadcast()
+            condition.unlock()
+        }
+        func wait() -> Data {
+            condition.lock()
+            defer { condition.unlock() }
+            while !data.isSet { condition.wait() }
+            return data.value
+        }
+    }
+
+    /// @unchecked Sendable: every access holds the collector's NSCondition.
+    final class LockedData: @unchecked Sendable {
+        private(set) var value = Data()
+        private(set) var isSet = false
+        func set(_ d: Data) { value = d; isSet = true }
     }
 
     /// A TCP port nobody listens on now.
