@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "AMQPEngineTesting", targets: ["AMQPEngineTesting"]),
         .library(name: "AMQPProactor", targets: ["AMQPProactor"]),
         .library(name: "AMQPEpoll", targets: ["AMQPEpoll"]),
+        .library(name: "AMQPURing", targets: ["AMQPURing"]),
         .library(name: "PollPoller", targets: ["PollPoller"]),
         .library(name: "AMQPProactorConformance", targets: ["AMQPProactorConformance"]),
         .executable(name: "driver-loop", targets: ["DriverLoop"]),
@@ -57,6 +58,18 @@ let package = Package(
             dependencies: ["AMQPProactor", "AMQPSystem"],
             swiftSettings: strict
         ),
+        // liburing 2.3 through pkg-config, and a header for what Swift cannot reach in it.
+        .systemLibrary(
+            name: "CURing",
+            pkgConfig: "liburing",
+            providers: [.apt(["liburing-dev"])]
+        ),
+        // The io_uring backend: a completion-based proactor (Docs/Pollers.md).
+        .target(
+            name: "AMQPURing",
+            dependencies: ["CURing", "AMQPProactor", "AMQPEpoll", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            swiftSettings: strict
+        ),
         // The conformance suite every backend must pass; a user runs it against their own poller.
         .target(
             name: "AMQPProactorConformance",
@@ -73,7 +86,7 @@ let package = Package(
         // A quiver-style arrow on the proactor API: interop with Proton C and the proactor benchmark.
         .executableTarget(
             name: "ProactorArrow",
-            dependencies: ["AMQPProactor", "AMQPEpoll", "PollPoller", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            dependencies: ["AMQPProactor", "AMQPEpoll", "AMQPURing", "PollPoller", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
             path: "Integrations/ProactorArrow",
             exclude: ["interop.sh"],
             swiftSettings: strict
@@ -143,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQPProactorTests",
-            dependencies: ["AMQPProactor", "AMQPProactorConformance", "AMQPEpoll", "PollPoller", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            dependencies: ["AMQPProactor", "AMQPProactorConformance", "AMQPEpoll", "AMQPURing", "PollPoller", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -3,10 +3,10 @@ import AMQPEngine
 import AMQPSystem
 
 /// What happened to a listener between two of its batches.
-struct ListenerWork {
-    var ready: ReadinessInterest
-    var timer: Bool
-    var close: AMQPError??
+package struct ListenerWork {
+    package var ready: ReadinessInterest
+    package var timer: Bool
+    package var close: AMQPError??
 }
 
 // Listeners: binding, accepting (within the backlog, backing off when out of descriptors), closing.
@@ -14,45 +14,12 @@ extension ReadinessProactor: ListenerScheduler {
     /// See ``Proactor/listen(on:backlog:)``.
     @discardableResult
     public func listen(on address: String, backlog: Int) -> ProactorListener {
-        var socket: Socket?
-        var failure: AMQPError?
-        var port: UInt16?
-        if let parsed = ProactorAddress(address) {
-            do {
-                let addresses = try SocketAddress.resolve(host: parsed.host.isEmpty ? nil : parsed.host, port: parsed.numericPort, passive: true)
-                // The first address that binds: IPv4 or IPv6, as the resolver prefers.
-                var lastError: Errno?
-                for a in addresses {
-                    do throws(Errno) {
-                        let s = try Socket.open(a.family, nonBlocking: true)
-                        do {
-                            try s.setReuseAddress(true)
-                            try s.bind(to: a)
-                            try s.listen(backlog: CInt(clamping: max(1, backlog)))
-                            socket = s
-                            port = try? s.localAddress().port
-                            break
-                        } catch {
-                            try? s.close()
-                            throw error
-                        }
-                    } catch {
-                        lastError = error
-                    }
-                }
-                if socket == nil {
-                    failure = AMQPError(condition: ProactorCondition.io, description: "listen on \(address): \(lastError.map { "\($0)" } ?? "no address")")
-                }
-            } catch {
-                failure = AMQPError(condition: ProactorCondition.io, description: "listen on \(address): \(error)")
-            }
-        } else {
-            failure = AMQPError(condition: ProactorCondition.io, description: "listen on \(address): not an address")
-        }
+        let bound = ListeningSocket(address: address, backlog: backlog, nonBlocking: true)
+        let socket = bound.socket
         return scheduler.lock.withLock {
             let task = scheduler.add { ListenerTask(id: $0, socket: socket, backlog: max(1, backlog)) }
-            task.failure = failure
-            let handle = ProactorListener(address: address, port: port, task: task, scheduler: self)
+            task.failure = bound.failure
+            let handle = ProactorListener(address: address, port: bound.port, task: task, scheduler: self)
             task.handle = handle
             if let socket {
                 do {
@@ -69,7 +36,7 @@ extension ReadinessProactor: ListenerScheduler {
     }
 
     /// One listener batch's events (the task held, the lock not).
-    func runListener(_ task: ListenerTask, _ work: ListenerWork, handle: ProactorListener?) -> [ProactorEvent] {
+    package func runListener(_ task: ListenerTask, _ work: ListenerWork, handle: ProactorListener?) -> [ProactorEvent] {
         guard let handle, !task.closed else { return [] }
         var events: [ProactorEvent] = []
         if let failure = task.failure {
@@ -131,7 +98,7 @@ extension ReadinessProactor: ListenerScheduler {
     }
 
     /// Ends a listener's batch: refuses what was not answered, re-arms, or frees the closed one.
-    func finishListener(_ task: ListenerTask) {
+    package func finishListener(_ task: ListenerTask) {
         close(unregistered: takePending(task))
         if !task.closed, let socket = task.socket, !scheduler.lock.withLock({ task.backingOff }) {
             do {
@@ -150,7 +117,7 @@ extension ReadinessProactor: ListenerScheduler {
         }
     }
 
-    func accept(_ task: ListenerTask, configuration: DriverConfiguration) -> ProactorConnection? {
+    package func accept(_ task: ListenerTask, configuration: DriverConfiguration) -> ProactorConnection? {
         let socket: Socket? = scheduler.lock.withLock { task.pending.isEmpty ? nil : task.pending.removeFirst() }
         guard let socket else { return nil }
         try? socket.setNoDelay(true)
@@ -169,12 +136,12 @@ extension ReadinessProactor: ListenerScheduler {
         }
     }
 
-    func refuse(_ task: ListenerTask) {
+    package func refuse(_ task: ListenerTask) {
         let socket: Socket? = scheduler.lock.withLock { task.pending.isEmpty ? nil : task.pending.removeFirst() }
         close(unregistered: socket.map { [$0] } ?? [])
     }
 
-    func close(_ task: ListenerTask) {
+    package func close(_ task: ListenerTask) {
         scheduler.lock.withLock {
             guard scheduler.isInTable(task), task.closeRequested == nil else { return }
             task.closeRequested = .some(nil)

@@ -1,0 +1,109 @@
+import AMQPSystem
+
+// What the ring knows of each socket: the operations in flight on it and the results that came
+// back, waiting for the thread that holds the socket's task. Every property is guarded by the
+// proactor's ring lock; these objects never leave the proactor.
+
+/// One socket's operations. A socket is closed (or handed back, for release) only once nothing
+/// is in flight on it, so no operation can complete on a reused descriptor number.
+class SocketOperations {
+    /// How the socket ends once its operations are done.
+    enum Ending {
+        /// Close the descriptor.
+        case close
+        /// Leave it open: the application took it with `release`.
+        case release
+    }
+
+    let descriptor: CInt
+    let taskID: UInt64
+    var slot = -1
+    var generation: UInt32 = 0
+    /// Submissions whose last completion has not arrived (a multishot one counts once).
+    var inFlight = 0
+    /// Set once the socket is closing: its completions then wake nobody.
+    var ending: Ending?
+    var cancelSubmitted = false
+
+    init(descriptor: CInt, taskID: UInt64) {
+        self.descriptor = descriptor
+        self.taskID = taskID
+    }
+
+    func tag(_ operation: CompletionTag.Operation) -> CompletionTag {
+        CompletionTag(slot: slot, generation: generation, operation: operation)
+    }
+}
+
+/// A connection's operations: one multishot receive, at most one send, or the connect's poll.
+final class ConnectionOperations: SocketOperations {
+    /// A multishot receive is armed (its last completion, without `IORING_CQE_F_MORE`, not yet in).
+    var receiving = false
+    /// The receive ended for want of buffers (`ENOBUFS`); re-armed when buffers come back.
+    var starved = false
+    /// Buffers filled and not yet copied into the driver, in order: (buffer id, byte count).
+    var received: [(id: UInt16, count: Int)] = []
+    /// The peer closed its side (a receive of 0 bytes).
+    var endOfInput = false
+    /// The receive failed.
+    var receiveError: Errno?
+    /// The bytes of the send in flight; kept alive here until the worker has seen its result.
+    var sending: ArraySlice<UInt8>?
+    /// The send's result once it completed: bytes sent, or -errno.
+    var sendResult: Int32?
+    /// The connect's poll result once it completed.
+    var connectResult: Int32?
+}
+
+/// A listener's one-shot accepts.
+final class ListenerOperations: SocketOperations {
+    var acceptsInFlight = 0
+    /// Accepted descriptors not yet handed to the listener's task.
+    var accepted: [CInt] = []
+    /// The last accept failure not yet seen by the task (`EMFILE`: back off).
+    var acceptError: Errno?
+}
+
+/// Sockets by slot, each with a generation that changes when the slot is freed.
+struct SlotTable {
+    private var entries: [SocketOperations?] = []
+    private var generations: [UInt32] = []
+    private var free: [Int] = []
+
+    /// Sockets in the table.
+    private(set) var count = 0
+
+    /// Gives `socket` a slot and that slot's current generation.
+    mutating func insert(_ socket: SocketOperations) {
+        let slot: Int
+        if let reused = free.popLast() {
+            slot = reused
+        } else {
+            slot = entries.count
+            entries.append(nil)
+            generations.append(0)
+        }
+        socket.slot = slot
+        socket.generation = generations[slot]
+        entries[slot] = socket
+        count += 1
+    }
+
+    /// The socket a completion is for; nil when its slot was freed or reused since.
+    subscript(tag: CompletionTag) -> SocketOperations? {
+        guard tag.slot < entries.count, generations[tag.slot] == tag.generation else { return nil }
+        return entries[tag.slot]
+    }
+
+    /// Frees a socket's slot: the next socket in it gets another generation.
+    mutating func remove(_ socket: SocketOperations) {
+        guard socket.slot >= 0, entries[socket.slot] === socket else { return }
+        entries[socket.slot] = nil
+        generations[socket.slot] &+= 1
+        free.append(socket.slot)
+        count -= 1
+    }
+
+    /// Every socket still in the table.
+    var all: [SocketOperations] { entries.compactMap { $0 } }
+}

@@ -1,0 +1,40 @@
+/// How a ``URingProactor`` sizes its ring and buffers.
+///
+/// Threading: a value; `Sendable`.
+public struct URingConfiguration: Sendable {
+    /// Submission queue entries. A full queue is submitted to make room, so this bounds how many
+    /// operations go to the kernel per `io_uring_enter`, not how many may be in flight.
+    public var submissionEntries: UInt32 = 256
+    /// Completion queue entries (at least `submissionEntries`). Completions beyond it are kept by
+    /// the kernel (`IORING_FEAT_NODROP`, required) and arrive at the next wait: never lost.
+    public var completionEntries: UInt32 = 2048
+    /// Receive buffers shared by every connection: a power of two, at most 32768.
+    public var bufferCount = 512
+    /// The size of one receive buffer.
+    public var bufferSize = 16 * 1024
+    /// Accepts a listener keeps in flight at most (fewer when its backlog is fuller).
+    public var acceptsInFlight = 16
+    /// Makes setting up fail as if io_uring were unusable for this reason, to test the fallback
+    /// paths. Defaults to the environment's `AMQP_URING_SIMULATE` (`disabled`, `eperm`, `enosys`,
+    /// `feature`), unset in production.
+    public var simulatedFailure: SimulatedFailure?
+
+    /// The ways io_uring can be unusable that the backend can be told to pretend.
+    public enum SimulatedFailure: String, Sendable, CaseIterable {
+        /// `/proc/sys/kernel/io_uring_disabled` reads 2.
+        case disabled
+        /// io_uring_setup(2) fails with `EPERM`, as under a seccomp filter.
+        case eperm
+        /// io_uring_setup(2) fails with `ENOSYS`, as on a kernel without io_uring.
+        case enosys
+        /// The kernel lacks an operation the backend needs.
+        case feature
+    }
+
+    /// The defaults: a 256-entry ring, 2048 completions, 512 buffers of 16 KiB.
+    public init() {
+        if let value = Environment.value(of: "AMQP_URING_SIMULATE") {
+            simulatedFailure = SimulatedFailure(rawValue: value)
+        }
+    }
+}
