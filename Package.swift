@@ -160,6 +160,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "AMQPURingTests",
+            dependencies: ["AMQPURing", "AMQPProactor", "AMQPProactorConformance", "AMQPSystem"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "AMQPSystemTests",
             dependencies: ["AMQPSystem"],
             swiftSettings: strict

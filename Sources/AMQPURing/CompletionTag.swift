@@ -19,6 +19,8 @@ struct CompletionTag: Hashable, Sendable {
         case accept
         /// A cancel of every operation on a closing socket.
         case cancel
+        /// A cancel of one receive (tests forcing the end of a multishot receive).
+        case cancelReceive
     }
 
     /// Slots are 24 bits: 16 million sockets.

@@ -85,6 +85,12 @@ final class URing {
         guard result >= 0 else { throw Errno(rawValue: -result) }
     }
 
+    /// Whether the kernel holds completions that did not fit in the queue (`IORING_SQ_CQ_OVERFLOW`);
+    /// ``reap(_:)`` brings them in.
+    var completionsOverflowed: Bool {
+        curing_completions_overflowed(ring)
+    }
+
     /// Completions ready to be read.
     var readyCompletions: UInt32 { io_uring_cq_ready(ring) }
 

@@ -42,6 +42,7 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
     private var waiting = false          // a thread is in io_uring_enter for this ring
     private var backlog: [Submission] = []   // prepared while the submission queue was full
     var starved: [ConnectionOperations] = []
+    var counters = URingStatistics()
     // Not guarded: written by wakeIO from any thread (async-signal-safe) and read by the kernel.
     private let wakeEvent: EventDescriptor
     // The pending wake read's 8 bytes; only the kernel writes them, and nothing reads them.
@@ -106,6 +107,7 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
         var closed: [CInt] = []
         lock.withLock {
             waiting = false
+            if ring.completionsOverflowed { counters.completionOverflows += 1 }
             ring.reap { userData, result, flags in
                 complete(userData, result, flags, into: &events, closing: &closed)
             }
@@ -123,6 +125,8 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
         case connect(ConnectionOperations)
         case accept(ListenerOperations)
         case cancel(SocketOperations)
+        /// A cancel of one connection's receive only (``forceEndOfReceives()``).
+        case cancelReceive(ConnectionOperations)
     }
 
     /// Ends a socket (the ring lock held): what is in flight is cancelled (synchronously for a
@@ -152,6 +156,7 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
             case .send(let c, _) where c === socket: break
             case .connect(let c) where c === socket: break
             case .accept(let l) where l === socket: l.acceptsInFlight -= 1
+            case .cancelReceive(let c) where c === socket: break
             default: return false
             }
             socket.inFlight -= 1
@@ -168,6 +173,7 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
         case .send(let c, _): c.inFlight += 1
         case .connect(let c): c.inFlight += 1
         case .cancel(let s): s.inFlight += 1; s.cancelSubmitted = true
+        case .cancelReceive(let c): c.inFlight += 1
         case .accept(let l): l.inFlight += 1; l.acceptsInFlight += 1
         }
         guard backlog.isEmpty, let sqe = nextEntry() else {
@@ -220,6 +226,9 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
         case .cancel(let s):
             io_uring_prep_cancel_fd(sqe, s.descriptor, UInt32(IORING_ASYNC_CANCEL_ALL))
             tag = s.tag(.cancel)
+        case .cancelReceive(let c):
+            io_uring_prep_cancel64(sqe, c.tag(.receive).userData, 0)
+            tag = c.tag(.cancelReceive)
         }
         io_uring_sqe_set_data64(sqe, tag.userData)
     }
@@ -236,6 +245,7 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
         let hasBuffer = flags & UInt32(IORING_CQE_F_BUFFER) != 0
         guard let socket = slots[tag] else {
             // Not expected (a slot is freed only after its last completion), but never act on it.
+            counters.staleCompletions += 1
             if hasBuffer { giveBack([UInt16(flags >> UInt32(IORING_CQE_BUFFER_SHIFT))]) }
             return
         }
@@ -255,8 +265,12 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
             } else if result != -ECANCELED && result != -EAGAIN {
                 l.acceptError = Errno(rawValue: -result)
             }
+        case (.cancel, _):
+            // How many it cancelled (IORING_ASYNC_CANCEL_ALL): none when all had completed.
+            if result == 0 { counters.cancelsFindingNothing += 1 }
         default:
-            break   // the cancel's own completion: only its count
+            // A cancel of one operation: ENOENT or EALREADY when it had completed, or was.
+            if result == -ENOENT || result == -EALREADY { counters.cancelsFindingNothing += 1 }
         }
         if last { socket.inFlight -= 1 }
         if socket.ending != nil {
@@ -275,11 +289,15 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
             c.endOfInput = true
         } else if result == -ENOBUFS {
             // Re-armed when buffers come back, not at once: the ring is empty.
+            counters.starvedReceives += 1
             if c.ending == nil && !c.starved { c.starved = true; starved.append(c) }
         } else if result < 0 && result != -ECANCELED {
             c.receiveError = Errno(rawValue: -result)
+        } else if last && c.ending == nil {
+            // Cancelled, or ended by the kernel (an overflowing completion queue): the next
+            // batch re-arms. A thread that exits also cancels what it submitted.
+            counters.receivesRearmed += 1
         }
-        // ECANCELED without a close: the submitting thread exited; the next batch re-arms.
     }
 
     /// Gives buffers back to the kernel, and re-arms the receives that ran out of them.

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <liburing.h>
@@ -30,6 +31,12 @@ static inline unsigned curing_flush_submissions(struct io_uring *ring) {
         io_uring_smp_store_release(sq->ktail, tail);
     }
     return tail - io_uring_smp_load_acquire(sq->khead);
+}
+
+/// Whether the kernel keeps completions that did not fit in the completion queue
+/// (IORING_SQ_CQ_OVERFLOW in the submission ring's flags, which only the kernel writes).
+static inline bool curing_completions_overflowed(struct io_uring *ring) {
+    return (io_uring_smp_load_acquire(ring->sq.kflags) & IORING_SQ_CQ_OVERFLOW) != 0;
 }
 
 /// One io_uring_enter(2): submits `submit` flushed entries and waits for `wait` completions or
