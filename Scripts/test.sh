@@ -56,7 +56,7 @@ rm -f "$log"
 echo "== driver-loop against Proton C (proton-c-arrow and direct.c, both ways)"
 bash Integrations/DriverLoop/interop.sh .build/debug/driver-loop
 
-echo "== proactor-arrow (epoll and PollPoller) against Proton C over TCP, 20,000 messages each way"
+echo "== proactor-arrow (epoll, PollPoller, io_uring, automatic) against Proton C over TCP, 20,000 messages each way"
 bash Integrations/ProactorArrow/interop.sh .build/debug/proactor-arrow
 
 fuzz_seconds=${FUZZ_SECONDS:-60}

@@ -1,7 +1,7 @@
 // proactor-arrow: a peer on the proactor API (no container yet) that speaks the quiver arrow
 // contract, like ../shared/tools/proton-c-arrow.c: key=value arguments, one line per transfer.
 //   connection-mode=client|server operation=send|receive host= port= path= count= body-size=
-//   credit-window= [quiet=1] [backend=epoll|poll] [threads=N]
+//   credit-window= [quiet=1] [backend=epoll|poll|io_uring|automatic] [threads=N]
 // Messages carry a string body and the application property SendTime (a long, ms); the receiver
 // accepts and settles. It prints "<send-ms>,0" per message sent, "<send-ms>,<receive-ms>" per
 // message received, and "proactor-arrow: N transfers" on stderr; it exits 1 on any error.
@@ -11,6 +11,7 @@ import AMQPEngine
 import AMQPEpoll
 import AMQPProactor
 import AMQPSystem
+import AMQPURing
 import PollPoller
 import Synchronization
 #if canImport(Glibc)
@@ -204,7 +205,14 @@ do {
     switch options.backend {
     case "epoll": proactor = try EpollProactor.epoll()
     case "poll": proactor = try PollProactor.poll()
-    default: fail("unknown backend \(options.backend) (epoll or poll)")
+    case "io_uring": proactor = try URingProactor()
+    case "automatic":
+        // Says which it took, and why not io_uring when it fell back.
+        let chosen = try AutomaticProactor.make()
+        let line = "proactor-arrow: \(chosen.summary)\n"
+        _ = line.utf8CString.withUnsafeBytes { try? FileDescriptor.standardError.write(UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
+        proactor = chosen.proactor
+    default: fail("unknown backend \(options.backend) (epoll, poll, io_uring or automatic)")
     }
 } catch {
     fail("cannot start the \(options.backend) backend: \(error)")
