@@ -17,11 +17,11 @@ final class URing {
     /// (io_uring_queue_init_params with `IORING_SETUP_CQSIZE`).
     /// - Throws: ``Errno``: `EPERM` when io_uring is disabled or filtered (seccomp), `ENOSYS`
     ///   on a kernel without it, `ENOMEM` when the locked-memory limit is too low.
-    init(entries: UInt32, completionEntries: UInt32) throws(Errno) {
+    init(entries: UInt32, completionEntries: UInt32, flags: UInt32 = 0) throws(Errno) {
         precondition(entries > 0 && completionEntries >= entries, "a ring needs entries, and at least as many completions")
         let ring = UnsafeMutablePointer<io_uring>.allocate(capacity: 1)
         var params = io_uring_params()
-        params.flags = UInt32(IORING_SETUP_CQSIZE)
+        params.flags = UInt32(IORING_SETUP_CQSIZE) | flags
         params.cq_entries = completionEntries
         let result = io_uring_queue_init_params(entries, ring, &params)
         guard result >= 0 else {

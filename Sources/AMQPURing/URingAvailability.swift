@@ -69,7 +69,8 @@ enum URingAvailability {
             default: break
             }
             ring = try URing(entries: configuration.submissionEntries,
-                             completionEntries: max(configuration.completionEntries, configuration.submissionEntries))
+                             completionEntries: max(configuration.completionEntries, configuration.submissionEntries),
+                             flags: configuration.setupFlags)
         } catch {
             switch error {
             case .notPermitted where sysctl == 1: throw URingUnavailable(.disabledBySysctl(1))

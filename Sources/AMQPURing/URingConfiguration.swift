@@ -1,3 +1,5 @@
+import CURing
+
 /// How a ``URingProactor`` sizes its ring and buffers.
 ///
 /// Threading: a value; `Sendable`.
@@ -14,10 +16,18 @@ public struct URingConfiguration: Sendable {
     public var bufferSize = 16 * 1024
     /// Accepts a listener keeps in flight at most (fewer when its backlog is fuller).
     public var acceptsInFlight = 16
+    /// `IORING_SETUP_*` flags besides `CQSIZE`. The default, `COOP_TASKRUN`, lets the kernel
+    /// finish a completion when the thread that submitted it next enters the kernel or takes an
+    /// interrupt, instead of interrupting it at once with an IPI: it halved the kernel time per
+    /// message in Benchmarks/proactor.sh (Docs/Pollers.md). `AMQP_URING_FLAGS` overrides it.
+    public var setupFlags = URingConfiguration.cooperativeTaskRunning
     /// Makes setting up fail as if io_uring were unusable for this reason, to test the fallback
     /// paths. Defaults to the environment's `AMQP_URING_SIMULATE` (`disabled`, `eperm`, `enosys`,
     /// `feature`), unset in production.
     public var simulatedFailure: SimulatedFailure?
+
+    /// `IORING_SETUP_COOP_TASKRUN`.
+    public static var cooperativeTaskRunning: UInt32 { UInt32(IORING_SETUP_COOP_TASKRUN) }
 
     /// The ways io_uring can be unusable that the backend can be told to pretend.
     public enum SimulatedFailure: String, Sendable, CaseIterable {
@@ -33,6 +43,7 @@ public struct URingConfiguration: Sendable {
 
     /// The defaults: a 256-entry ring, 2048 completions, 512 buffers of 16 KiB.
     public init() {
+        if let value = Environment.value(of: "AMQP_URING_FLAGS"), let flags = UInt32(value) { setupFlags = flags }
         if let value = Environment.value(of: "AMQP_URING_SIMULATE") {
             simulatedFailure = SimulatedFailure(rawValue: value)
         }
