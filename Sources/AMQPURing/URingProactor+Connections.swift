@@ -120,27 +120,38 @@ extension URingProactor: ConnectionScheduler {
     private func absorb(_ task: ConnectionTask) {
         guard let c = operations(task) else { return }
         let driver = task.driver
-        let (received, endOfInput, receiveError, sendResult) = lock.withLock {
+        let (received, endOfInput, receiveError) = lock.withLock {
             defer { c.received = [] }
-            if c.sendResult != nil { c.sending = nil }
-            return (c.received, c.endOfInput, c.receiveError.take(), c.sendResult.take())
+            return (c.received, c.endOfInput, c.receiveError.take())
         }
         if !received.isEmpty {
             for (id, count) in received { copy(buffers.bytes(of: id, length: count), into: driver) }
             lock.withLock { giveBack(received.lazy.map(\.id)) }
         }
-        if let sent = sendResult {
-            if sent >= 0 {
-                driver.writeDone(Int(sent))
-            } else if sent != -ECANCELED {
-                return writeFailed(task, Errno(rawValue: -sent))
-            }
-        }
+        guard takeSendResult(task, c) else { return }
         if let receiveError {
             readFailed(task, receiveError)
         } else if endOfInput {
             driver.readClose()
         }
+    }
+
+    /// Tells the driver how much the last send carried, once it completed; false when it failed
+    /// (the connection is then closing).
+    private func takeSendResult(_ task: ConnectionTask, _ c: ConnectionOperations) -> Bool {
+        let result: Int32? = lock.withLock {
+            guard let r = c.sendResult.take() else { return nil }
+            c.sending = false
+            return r
+        }
+        guard let sent = result else { return true }
+        if sent >= 0 {
+            task.driver.writeDone(Int(sent))
+        } else if sent != -ECANCELED {
+            writeFailed(task, Errno(rawValue: -sent))
+            return false
+        }
+        return true
     }
 
     /// Copies one received buffer into the driver (the driver's own buffer may be smaller).
@@ -155,21 +166,45 @@ extension URingProactor: ConnectionScheduler {
         }
     }
 
-    /// Sends all the driver's pending output, unless a send is in flight already.
+    /// Sends the driver's pending output, unless a send is in flight already; then makes sure
+    /// that send's completion wakes the task if more output waits behind it.
     private func startSend(_ task: ConnectionTask) {
         let driver = task.driver
         guard task.socket != nil, case .connected = task.phase, !driver.isHeadClosed, let c = operations(task) else { return }
-        guard lock.withLock({ c.sending == nil }) else { return }
-        let output = driver.pendingOutput
-        guard !output.isEmpty else { return }
-        lock.withLock {
-            c.sending = output
-            // The slice keeps its storage alive and unchanged (the driver's later appends copy
-            // it, as it is shared) until `sending` is cleared after the completion, so the
-            // kernel may read through this pointer until then.
-            output.withUnsafeBytes { prepare(.send(c, $0)) }
-            submitIfWaiting()
+        while takeSendResult(task, c) {
+            let output = driver.pendingOutput
+            let quiet = mayCompleteQuietly(driver)
+            // The pending output starts with what is in flight: more than that is new.
+            let inFlight: Bool = lock.withLock {
+                guard c.sending else { return false }
+                if output.count > c.sendLength || !quiet { c.wakeOnCompleteSend = true }
+                return true
+            }
+            if inFlight {
+                // A quiet completion may have come meanwhile: then take it and send the rest.
+                if lock.withLock({ c.sendResult != nil }) { continue }
+                return
+            }
+            guard !output.isEmpty, !driver.isHeadClosed else { return }
+            // The buffer stays as filled until the completion is seen: nothing writes it meanwhile.
+            let bytes = c.sendBuffer.fill(from: output)
+            lock.withLock {
+                c.sending = true
+                c.sendLength = bytes.count
+                c.wakeOnCompleteSend = bytes.count < output.count || !quiet
+                prepare(.send(c, bytes))
+                submitIfWaiting()
+            }
+            return
         }
+    }
+
+    /// Whether a send that carries all the output may complete without waking the task: only
+    /// while the stream goes on. At its end the driver closes its output when it hears that the
+    /// last bytes went, so that must not wait for another event.
+    private func mayCompleteQuietly(_ driver: ConnectionDriver) -> Bool {
+        let connection = driver.connection
+        return !driver.isTailClosed && connection.localState != .closed && connection.remoteState != .closed
     }
 
     private func readFailed(_ task: ConnectionTask, _ error: Errno) {
@@ -206,7 +241,7 @@ extension URingProactor: ConnectionScheduler {
         let driver = task.driver
         if !driver.isTailClosed { driver.failTransport(error) }
         if let socket = task.socket, case .connected = task.phase, let c = operations(task),
-           lock.withLock({ c.sending == nil }), !driver.isHeadClosed {
+           takeSendResult(task, c), !lock.withLock({ c.sending }), !driver.isHeadClosed {
             let sent = driver.pendingOutput.withUnsafeBytes { bytes in try? socket.send(bytes, flags: [.noSignal, .dontWait]) }
             if let sent { driver.writeDone(sent) }
         }
@@ -242,6 +277,8 @@ extension URingProactor: ConnectionScheduler {
             return
         }
         let driver = task.driver
+        // A quiet send's result first: the tick looks at what was written.
+        if let c = operations(task) { _ = takeSendResult(task, c) }
         let deadline = driver.isHeadClosed ? nil : driver.tick(now: now)
         startSend(task)
         if driver.isFinished {

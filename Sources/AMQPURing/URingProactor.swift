@@ -17,8 +17,9 @@ import Glibc
 /// - **Receives** are multishot into a provided-buffer ring; the thread holding the connection
 ///   copies the bytes into the driver and gives the buffers back. A receive ended for want of
 ///   buffers (`ENOBUFS`) is re-armed when buffers come back.
-/// - **Sends**: at most one per connection, of all its pending output; the slice keeps the bytes
-///   alive until the completion.
+/// - **Sends**: at most one per connection, of its pending output copied into the connection's
+///   own send buffer (so the driver's buffer is never shared while the kernel reads), up to
+///   256 KiB; the driver hears how much went when the completion is seen.
 /// - **Close**: cancel what is in flight on the socket, close it when the last completion is in.
 ///   Every `user_data` carries the socket's slot and generation (``CompletionTag``).
 /// - **Wake**: a read of an eventfd, kept pending; **timers**: the wait's own timeout.
@@ -256,6 +257,10 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
             received(c, result, buffer: hasBuffer ? UInt16(flags >> UInt32(IORING_CQE_BUFFER_SHIFT)) : nil, last: last)
         case (.send, let c as ConnectionOperations):
             c.sendResult = result
+            if result == c.sendLength && !c.wakeOnCompleteSend && socket.ending == nil {
+                socket.inFlight -= 1
+                return
+            }
         case (.connect, let c as ConnectionOperations):
             c.connectResult = result
         case (.accept, let l as ListenerOperations):
@@ -319,7 +324,6 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
         if let c = socket as? ConnectionOperations {
             giveBack(c.received.map(\.id))
             c.received = []
-            c.sending = nil
         }
         if let l = socket as? ListenerOperations {
             closing += l.accepted
