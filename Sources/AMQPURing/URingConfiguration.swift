@@ -14,6 +14,9 @@ public struct URingConfiguration: Sendable {
     public var bufferCount = 512
     /// The size of one receive buffer.
     public var bufferSize = 16 * 1024
+    /// Entries prepared by threads running connections are submitted once this many wait, even
+    /// if no thread is about to wait on the ring. `AMQP_URING_SUBMIT_BATCH` overrides it.
+    public var submitBatch = 8
     /// Accepts a listener keeps in flight at most (fewer when its backlog is fuller).
     public var acceptsInFlight = 16
     /// `IORING_SETUP_*` flags besides `CQSIZE`. The default, `COOP_TASKRUN`, lets the kernel
@@ -44,6 +47,7 @@ public struct URingConfiguration: Sendable {
     /// The defaults: a 256-entry ring, 2048 completions, 512 buffers of 16 KiB.
     public init() {
         if let value = Environment.value(of: "AMQP_URING_FLAGS"), let flags = UInt32(value) { setupFlags = flags }
+        if let value = Environment.value(of: "AMQP_URING_SUBMIT_BATCH"), let n = Int(value) { submitBatch = max(1, n) }
         if let value = Environment.value(of: "AMQP_URING_SIMULATE") {
             simulatedFailure = SimulatedFailure(rawValue: value)
         }

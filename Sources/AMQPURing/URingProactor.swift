@@ -42,6 +42,7 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
     var slots = SlotTable()
     private var waiting = false          // a thread is in io_uring_enter for this ring
     private var backlog: [Submission] = []   // prepared while the submission queue was full
+    private var unsubmitted = 0          // entries prepared since the last submit
     var starved: [ConnectionOperations] = []
     var counters = URingStatistics()
     // Not guarded: written by wakeIO from any thread (async-signal-safe) and read by the kernel.
@@ -99,6 +100,7 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
         let (count, ready) = lock.withLock { () -> (UInt32, UInt32) in
             drainBacklog()
             waiting = true
+            unsubmitted = 0
             return (ring.flush(), ring.readyCompletions)
         }
         if count > 0 || ready == 0 {
@@ -182,11 +184,15 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
             return
         }
         fill(sqe, submission)
+        unsubmitted += 1
     }
 
     /// Submits what was prepared if a thread is waiting on the ring (it would not see it).
+    /// Also submits once `submitBatch` entries wait: holding every connection's send until the
+    /// next wait would leave the peer idle while this thread works through the whole ready queue.
     func submitIfWaiting() {
-        guard waiting else { return }
+        guard waiting || unsubmitted >= configuration.submitBatch else { return }
+        unsubmitted = 0
         // EBUSY or EAGAIN: the entries stay queued and go with the next enter.
         _ = try? ring.submit()
     }
