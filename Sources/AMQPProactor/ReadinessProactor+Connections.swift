@@ -15,14 +15,8 @@ extension ReadinessProactor: ConnectionScheduler {
     /// See ``Proactor/connect(to:configuration:)``.
     @discardableResult
     public func connect(to address: String, configuration: DriverConfiguration) -> ProactorConnection {
-        let plan = ConnectPlan(address: address, configuration: configuration)
-        return scheduler.lock.withLock {
-            let task = scheduler.add { ConnectionTask(id: $0, driver: plan.driver, socket: nil, phase: plan.phase, target: address) }
-            // The first batch starts the connect: nothing blocks on the caller's thread.
-            task.timerDue = true
-            scheduler.schedule(task)
-            return ProactorConnection(task: task, scheduler: self)
-        }
+        let task = scheduler.addClient(ConnectPlan(address: address, configuration: configuration), target: address)
+        return ProactorConnection(task: task, scheduler: self)
     }
 
     /// See ``Proactor/adopt(_:driver:)``.
@@ -30,13 +24,8 @@ extension ReadinessProactor: ConnectionScheduler {
     public func adopt(_ socket: Socket, driver: ConnectionDriver) -> ProactorConnection {
         try? socket.descriptor.setNonBlocking(true)
         try? socket.setNoDelay(true)
-        return scheduler.lock.withLock {
-            let task = scheduler.add { ConnectionTask(id: $0, driver: driver, socket: socket, phase: .connected, target: "adopted socket") }
-            register(task, socket)
-            task.ready = [.read, .write]
-            scheduler.schedule(task)
-            return ProactorConnection(task: task, scheduler: self)
-        }
+        let task = scheduler.addConnected(driver: driver, socket: socket, target: "adopted socket", ready: [.read, .write]) { register($0, socket) }
+        return ProactorConnection(task: task, scheduler: self)
     }
 
     package func wake(_ task: ConnectionTask) -> Bool { scheduler.wake(task) }
@@ -59,7 +48,7 @@ extension ReadinessProactor: ConnectionScheduler {
     }
 
     /// Registers a connection's socket with the poller (the lock held).
-    private func register(_ task: ConnectionTask, _ socket: Socket) {
+    func register(_ task: ConnectionTask, _ socket: Socket) {
         do {
             try poller.register(socket.descriptor, token: task.id)
             task.registered = true
@@ -96,11 +85,7 @@ extension ReadinessProactor: ConnectionScheduler {
 
     private func connectNext(_ task: ConnectionTask, _ addresses: [SocketAddress], last: Errno?) {
         let attempt = ConnectAttempt(addresses, last: last)
-        guard let socket = attempt.socket else {
-            let why = attempt.last.map { "\($0)" } ?? "no address"
-            fail(task, AMQPError(condition: ProactorCondition.io, description: "connect to \(task.target): \(why)"))
-            return
-        }
+        guard let socket = attempt.socket else { return fail(task, task.noAddressError(attempt.last)) }
         task.socket = socket
         task.phase = .connecting(remaining: attempt.remaining, last: attempt.last)
         scheduler.lock.withLock { register(task, socket) }
@@ -146,11 +131,7 @@ extension ReadinessProactor: ConnectionScheduler {
     }
 
     private func readFailed(_ task: ConnectionTask, _ error: Errno) {
-        let driver = task.driver
-        if !driver.isTailClosed {
-            driver.failTransport(AMQPError(condition: ProactorCondition.io, description: "read from \(task.target): \(error)"))
-        }
-        driver.writeClose()
+        task.readFailed(error)
         closeSocket(task)
     }
 
@@ -170,11 +151,7 @@ extension ReadinessProactor: ConnectionScheduler {
             case .failure(.wouldBlock):
                 return
             case .failure(let error):
-                if !driver.isTailClosed {
-                    driver.failTransport(AMQPError(condition: ProactorCondition.io, description: "write to \(task.target): \(error)"))
-                }
-                driver.writeClose()
-                driver.readClose()
+                task.writeFailed(error)
                 closeSocket(task)
                 return
             }
@@ -184,10 +161,7 @@ extension ReadinessProactor: ConnectionScheduler {
     /// Fails a connection that never connected: transport error, then transport closed.
     private func fail(_ task: ConnectionTask, _ error: AMQPError) {
         closeSocket(task)
-        let driver = task.driver
-        driver.failTransport(error)
-        driver.writeClose()
-        driver.readClose()
+        task.connectFailed(error)
     }
 
     /// Disconnect: the driver closes with `error`, what fits in the socket goes, then both ways close.

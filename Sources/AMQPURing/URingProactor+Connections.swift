@@ -10,27 +10,16 @@ extension URingProactor: ConnectionScheduler {
     /// See ``Proactor/connect(to:configuration:)``.
     @discardableResult
     public func connect(to address: String, configuration: DriverConfiguration) -> ProactorConnection {
-        let plan = ConnectPlan(address: address, configuration: configuration)
-        return scheduler.lock.withLock {
-            let task = scheduler.add { ConnectionTask(id: $0, driver: plan.driver, socket: nil, phase: plan.phase, target: address) }
-            // The first batch starts the connect: nothing blocks on the caller's thread.
-            task.timerDue = true
-            scheduler.schedule(task)
-            return ProactorConnection(task: task, scheduler: self)
-        }
+        let task = scheduler.addClient(ConnectPlan(address: address, configuration: configuration), target: address)
+        return ProactorConnection(task: task, scheduler: self)
     }
 
     /// See ``Proactor/adopt(_:driver:)``.
     @discardableResult
     public func adopt(_ socket: Socket, driver: ConnectionDriver) -> ProactorConnection {
         try? socket.setNoDelay(true)
-        return scheduler.lock.withLock {
-            let task = scheduler.add { ConnectionTask(id: $0, driver: driver, socket: socket, phase: .connected, target: "adopted socket") }
-            register(task, socket)
-            task.ready = [.read]
-            scheduler.schedule(task)
-            return ProactorConnection(task: task, scheduler: self)
-        }
+        let task = scheduler.addConnected(driver: driver, socket: socket, target: "adopted socket") { register($0, socket) }
+        return ProactorConnection(task: task, scheduler: self)
     }
 
     package func wake(_ task: ConnectionTask) -> Bool { scheduler.wake(task) }
@@ -87,11 +76,7 @@ extension URingProactor: ConnectionScheduler {
 
     private func connectNext(_ task: ConnectionTask, _ addresses: [SocketAddress], last: Errno?) {
         let attempt = ConnectAttempt(addresses, last: last)
-        guard let socket = attempt.socket else {
-            let why = attempt.last.map { "\($0)" } ?? "no address"
-            fail(task, AMQPError(condition: ProactorCondition.io, description: "connect to \(task.target): \(why)"))
-            return
-        }
+        guard let socket = attempt.socket else { return fail(task, task.noAddressError(attempt.last)) }
         task.socket = socket
         task.phase = .connecting(remaining: attempt.remaining, last: attempt.last)
         register(task, socket)
@@ -130,7 +115,8 @@ extension URingProactor: ConnectionScheduler {
         }
         guard takeSendResult(task, c) else { return }
         if let receiveError {
-            readFailed(task, receiveError)
+            task.readFailed(receiveError)
+            closeSocket(task)
         } else if endOfInput {
             driver.readClose()
         }
@@ -148,7 +134,8 @@ extension URingProactor: ConnectionScheduler {
         if sent >= 0 {
             task.driver.writeDone(Int(sent))
         } else if sent != -ECANCELED {
-            writeFailed(task, Errno(rawValue: -sent))
+            task.writeFailed(Errno(rawValue: -sent))
+            closeSocket(task)
             return false
         }
         return true
@@ -207,32 +194,10 @@ extension URingProactor: ConnectionScheduler {
         return !driver.isTailClosed && connection.localState != .closed && connection.remoteState != .closed
     }
 
-    private func readFailed(_ task: ConnectionTask, _ error: Errno) {
-        let driver = task.driver
-        if !driver.isTailClosed {
-            driver.failTransport(AMQPError(condition: ProactorCondition.io, description: "read from \(task.target): \(error)"))
-        }
-        driver.writeClose()
-        closeSocket(task)
-    }
-
-    private func writeFailed(_ task: ConnectionTask, _ error: Errno) {
-        let driver = task.driver
-        if !driver.isTailClosed {
-            driver.failTransport(AMQPError(condition: ProactorCondition.io, description: "write to \(task.target): \(error)"))
-        }
-        driver.writeClose()
-        driver.readClose()
-        closeSocket(task)
-    }
-
     /// Fails a connection that never connected: transport error, then transport closed.
     private func fail(_ task: ConnectionTask, _ error: AMQPError) {
         closeSocket(task)
-        let driver = task.driver
-        driver.failTransport(error)
-        driver.writeClose()
-        driver.readClose()
+        task.connectFailed(error)
     }
 
     /// Disconnect: the driver closes with `error`, what fits in the socket now goes (when no
