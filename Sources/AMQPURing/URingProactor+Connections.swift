@@ -89,7 +89,16 @@ extension URingProactor: ConnectionScheduler {
 
     private func finishConnect(_ task: ConnectionTask, remaining: [SocketAddress], last: Errno?) {
         guard let socket = task.socket, let c = operations(task),
-              lock.withLock({ c.connectResult.take() }) != nil else { return }
+              let result = lock.withLock({ c.connectResult.take() }) else { return }
+        if result == -ECANCELED {
+            // The thread that submitted the poll exited, and the kernel cancelled it with the
+            // thread: the connect goes on, so wait again.
+            lock.withLock {
+                prepare(.connect(c))
+                submitIfWaiting()
+            }
+            return
+        }
         let error: Errno?
         do { error = try socket.pendingError() } catch let e { error = e }
         if let error {

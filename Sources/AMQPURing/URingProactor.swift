@@ -44,7 +44,7 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
     private var backlog: [Submission] = []   // prepared while the submission queue was full
     private var unsubmitted = 0          // entries prepared since the last submit
     var starved: [ConnectionOperations] = []
-    var counters = URingStatistics()
+    var counters = URingStatistics()   // guarded by `lock`
     // Not guarded: written by wakeIO from any thread (async-signal-safe) and read by the kernel.
     private let wakeEvent: EventDescriptor
     // The pending wake read's 8 bytes; only the kernel writes them, and nothing reads them.

@@ -111,3 +111,54 @@ struct URingProactorTests {
         #expect(fcntl(mine.descriptor.rawValue, F_GETFD) == -1 && errno == EBADF)
     }
 }
+
+/// What the kernel does with an operation whose submitting thread has exited (pool threads come
+/// and go; `get()` may be called from any thread), and that the proactor copes.
+@Suite struct URingThreadExitTests {
+    @Test func aReceiveCancelledWithItsThreadIsRearmedAndLosesNothing() throws {
+        var configuration = URingConfiguration()
+        configuration.simulatedFailure = nil
+        let proactor = try URingProactor(configuration: configuration)
+        let (mine, peer) = try Socket.pair()
+        let c = ConnectionOperations(descriptor: mine.descriptor.rawValue, taskID: 7)
+        proactor.lock.withLock { proactor.slots.insert(c) }
+        // The receive is submitted by a thread that exits at once (found in the table there, as
+        // the socket's state is not Sendable).
+        let submitter = try SystemThread.spawn(name: "submitter") {
+            proactor.lock.withLock {
+                for case let socket as ConnectionOperations in proactor.slots.all { proactor.prepare(.receive(socket)) }
+                _ = try? proactor.ring.submit()
+            }
+        }
+        submitter.join()
+        let hi: [UInt8] = Array("hi".utf8)
+        _ = try hi.withUnsafeBytes { try peer.send($0) }
+        var events: [ReadinessEvent] = []
+        let deadline = ContinuousClock.now.advanced(by: .seconds(5))
+        while events.isEmpty && ContinuousClock.now < deadline {
+            proactor.waitForIO(until: .now.advanced(by: .milliseconds(50)), into: &events)
+        }
+        // Linux cancels what an exiting thread submitted: the receive ends (ECANCELED) with no
+        // byte taken, and the connection's task is told, so that its batch re-arms.
+        #expect(events == [ReadinessEvent(token: 7, ready: .read)])
+        var state = proactor.lock.withLock { (c.receiving, c.received.map(\.count), c.receiveError, proactor.counters.receivesRearmed) }
+        #expect(state.0 == false && state.1 == [] && state.2 == nil && state.3 == 1)
+        // Re-armed, as the batch does: the bytes were waiting in the socket all along.
+        proactor.lock.withLock { proactor.prepare(.receive(c)) }
+        events = []
+        while proactor.lock.withLock({ c.received.isEmpty }) && ContinuousClock.now < deadline {
+            proactor.waitForIO(until: .now.advanced(by: .milliseconds(50)), into: &events)
+        }
+        state = proactor.lock.withLock { (c.receiving, c.received.map(\.count), c.receiveError, proactor.counters.receivesRearmed) }
+        #expect(state.0 == true && state.1 == [2] && state.2 == nil)
+        let id = try #require(proactor.lock.withLock { c.received.first?.id })
+        #expect(Array(proactor.buffers.bytes(of: id, length: 2)) == hi)
+        try peer.close()
+        var closing: [CInt] = []
+        proactor.lock.withLock { proactor.finish(c, .close, closing: &closing) }
+        while proactor.lock.withLock({ proactor.slots.count }) > 0 && ContinuousClock.now < deadline {
+            proactor.waitForIO(until: .now.advanced(by: .milliseconds(50)), into: &events)
+        }
+        #expect(proactor.lock.withLock { proactor.slots.count } == 0)
+    }
+}
