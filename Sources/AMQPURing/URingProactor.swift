@@ -58,11 +58,16 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
         buffers = ProvidedBuffers(count: configuration.bufferCount, size: configuration.bufferSize, group: 0)
         do throws(Errno) {
             try ring.register(buffers)
+        } catch {
+            wakeTarget.deallocate()
+            throw URingUnavailable(.missingFeature("provided-buffer rings (io_uring_register_buf_ring: \(error))"))
+        }
+        do throws(Errno) {
             // Blocking, so that the ring's read waits for a signal instead of failing with EAGAIN.
             wakeEvent = try EventDescriptor.create(nonBlocking: false)
         } catch {
             wakeTarget.deallocate()
-            throw URingUnavailable(.missingFeature("provided-buffer rings (io_uring_register_buf_ring: \(error))"))
+            throw URingUnavailable(.setupFailed(error))
         }
         scheduler.attach(self)
         lock.withLock { prepare(.wake) }
