@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "AMQPEngineTesting", targets: ["AMQPEngineTesting"]),
         .library(name: "AMQPProactor", targets: ["AMQPProactor"]),
         .library(name: "AMQPEpoll", targets: ["AMQPEpoll"]),
+        .library(name: "AMQPURing", targets: ["AMQPURing"]),
         .library(name: "PollPoller", targets: ["PollPoller"]),
         .library(name: "AMQPProactorConformance", targets: ["AMQPProactorConformance"]),
         .library(name: "AMQPMessaging", targets: ["AMQPMessaging"]),
@@ -63,6 +64,18 @@ let package = Package(
         .target(
             name: "AMQPEpoll",
             dependencies: ["AMQPProactor", "AMQPSystem"],
+            swiftSettings: strict
+        ),
+        // liburing 2.3 through pkg-config, and a header for what Swift cannot reach in it.
+        .systemLibrary(
+            name: "CURing",
+            pkgConfig: "liburing",
+            providers: [.apt(["liburing-dev"])]
+        ),
+        // The io_uring backend: a completion-based proactor (Docs/Pollers.md).
+        .target(
+            name: "AMQPURing",
+            dependencies: ["CURing", "AMQPProactor", "AMQPEpoll", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
             swiftSettings: strict
         ),
         // The conformance suite every backend must pass; a user runs it against their own poller.
@@ -138,7 +151,7 @@ let package = Package(
         // A quiver-style arrow on the proactor API: interop with Proton C and the proactor benchmark.
         .executableTarget(
             name: "ProactorArrow",
-            dependencies: ["AMQPProactor", "AMQPEpoll", "PollPoller", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            dependencies: ["AMQPProactor", "AMQPEpoll", "AMQPURing", "PollPoller", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
             path: "Integrations/ProactorArrow",
             exclude: ["interop.sh"],
             swiftSettings: strict
@@ -208,7 +221,12 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQPProactorTests",
-            dependencies: ["AMQPProactor", "AMQPProactorConformance", "AMQPEpoll", "PollPoller", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            dependencies: ["AMQPProactor", "AMQPProactorConformance", "AMQPEpoll", "AMQPURing", "PollPoller", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AMQPURingTests",
+            dependencies: ["AMQPURing", "AMQPProactor", "AMQPProactorConformance", "AMQPSystem"],
             swiftSettings: strict
         ),
         .testTarget(

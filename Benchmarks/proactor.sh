@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Proactor benchmark: a receiver and a sender written on the proactor API (proactor-arrow, release
-# build, one thread each) in two processes over loopback, against the same pair of Proton C's
-# proactor (../shared/tools/proton-c-arrow.c), in the same run, alternating: 100-byte messages
-# with SendTime, credit 1000, at-least-once (the receiver accepts and settles). Prints the median
-# messages per second of each and the ratio Swift/Proton (above 1: Swift is faster).
+# build, one thread each) in two processes over loopback, on epoll and on io_uring, against the
+# same pair of Proton C's proactor (../shared/tools/proton-c-arrow.c), in the same run, alternating.
+# 100-byte messages with SendTime, at-least-once (the receiver accepts and settles), three cases:
+#   one pair         one connection, credit 1000;
+#   100 pairs        the sender opens 100 connections sharing the count, credit 1000 each;
+#   request/response 100 connections, credit 1: one message in flight per pair, syscalls dominate.
+# For each: the median messages per second, CPU time per message (user+system of both processes),
+# and system calls per message (perf's raw_syscalls:sys_enter, or strace -c -f without perf, in a
+# separate run so counting does not slow the timed one). Proton C's arrow opens one connection, so
+# it runs in the one-pair case only.
 # Then the heap one idle connection costs in each proactor (Benchmarks/ProactorIdle and
 # Benchmarks/ProtonC/proactor-idle.c: K connections to themselves, each with a session and a link
 # holding 1000 credit), alternating too.
-# Usage: Benchmarks/proactor.sh [ROUNDS] [MESSAGES] [BACKEND] [IDLE_CONNECTIONS]
+# Usage: Benchmarks/proactor.sh [ROUNDS] [MESSAGES] [IDLE_CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=${1:-5}; messages=${2:-200000}; backend=${3:-epoll}; idle=${4:-1000}
+rounds=${1:-5}; messages=${2:-200000}; idle=${3:-1000}
 shared=${AMQP_SHARED_DIR:-../shared}
 [ -f "$shared/tools/proton-c-arrow.c" ] || { echo "needs $shared/tools/proton-c-arrow.c (set AMQP_SHARED_DIR)" >&2; exit 1; }
 
@@ -27,36 +33,83 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && break; sleep 0.02; done; }
 
-# run NAME RECEIVER SENDER: messages per second of one transfer of $messages, timed from the
-# sender's start to both processes' end.
+# The programs, by name; Proton C's takes no backend= and no connections=.
+program() {
+  case $1 in
+    epoll|io_uring) echo ".build/release/proactor-arrow backend=$1" ;;
+    proton) echo ".build/proton-c-arrow" ;;
+  esac
+}
+# args CONNECTIONS: the sender's extra arguments for a case.
+args() { [ "$1" = 1 ] || echo "connections=$1"; }
+
+# run BACKEND CASE COUNT CONNECTIONS CREDIT: one timed transfer; appends messages per second and
+# CPU microseconds per message to $out/BACKEND-CASE.
 run() {
-  local p; p=$(port)
-  $2 connection-mode=server operation=receive port="$p" count="$messages" quiet=1 2>/dev/null &
+  local prog p start end; prog=$(program "$1"); p=$(port)
+  /usr/bin/time -f "%U %S" -o "$out/rtime" $prog connection-mode=server operation=receive port="$p" count="$3" credit-window="$5" quiet=1 2>/dev/null &
   local pid=$!
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.02; done
-  local start end
+  wait_port "$p"
   start=$(date +%s.%N)
-  $3 connection-mode=client operation=send port="$p" count="$messages" credit-window=1000 quiet=1 2>/dev/null
+  /usr/bin/time -f "%U %S" -o "$out/stime" $prog connection-mode=client operation=send port="$p" count="$3" credit-window="$5" $(args "$4") quiet=1 2>/dev/null
   wait "$pid"
   end=$(date +%s.%N)
-  echo "$messages $start $end" | awk '{printf "%.0f\n", $1 / ($3 - $2)}' >> "$out/$1"
+  cat "$out/rtime" "$out/stime" | awk -v n="$3" -v s="$start" -v e="$end" \
+    '{cpu += $1 + $2} END {printf "%.0f %.2f\n", n / (e - s), cpu * 1e6 / n}' >> "$out/$1-$2"
 }
 
-ours=".build/release/proactor-arrow backend=$backend"
-theirs=".build/proton-c-arrow"
+# count BACKEND CASE COUNT CONNECTIONS CREDIT: system calls per message of both processes.
+count() {
+  local prog p; prog=$(program "$1"); p=$(port)
+  if command -v perf >/dev/null && perf stat -e raw_syscalls:sys_enter -x, -o /dev/null true 2>/dev/null; then
+    perf stat -e raw_syscalls:sys_enter -x, -o "$out/rcount" $prog connection-mode=server operation=receive port="$p" count="$3" credit-window="$5" quiet=1 2>/dev/null &
+    local pid=$!; wait_port "$p"
+    perf stat -e raw_syscalls:sys_enter -x, -o "$out/scount" $prog connection-mode=client operation=send port="$p" count="$3" credit-window="$5" $(args "$4") quiet=1 2>/dev/null
+    wait "$pid"
+    cat "$out/rcount" "$out/scount" | awk -F, -v n="$3" '/sys_enter/ {c += $1} END {printf "%.2f\n", c / n}' > "$out/$1-$2-syscalls"
+  else
+    strace -c -f -o "$out/rcount" $prog connection-mode=server operation=receive port="$p" count="$3" credit-window="$5" quiet=1 2>/dev/null &
+    local pid=$!; wait_port "$p"
+    strace -c -f -o "$out/scount" $prog connection-mode=client operation=send port="$p" count="$3" credit-window="$5" $(args "$4") quiet=1 2>/dev/null
+    wait "$pid"
+    cat "$out/rcount" "$out/scount" | awk -v n="$3" '$NF == "total" {c += $4} END {printf "%.2f\n", c / n}' > "$out/$1-$2-syscalls"
+  fi
+}
+
+# The cases: name, messages, connections, credit, backends.
+cases=("one-pair $messages 1 1000 epoll io_uring proton"
+       "100-pairs $messages 100 1000 epoll io_uring"
+       "request-response $((messages / 2)) 100 1 epoll io_uring")
 for i in $(seq "$rounds"); do
-  run swift "$ours" "$ours"
-  run proton "$theirs" "$theirs"
+  for c in "${cases[@]}"; do
+    set -- $c; name=$1 n=$2 conns=$3 credit=$4; shift 4
+    for b in "$@"; do run "$b" "$name" "$n" "$conns" "$credit"; done
+  done
+done
+for c in "${cases[@]}"; do
+  set -- $c; name=$1 n=$2 conns=$3 credit=$4; shift 4
+  for b in "$@"; do count "$b" "$name" "$n" "$conns" "$credit"; done
 done
 for i in $(seq "$rounds"); do
   .build/release/ProactorIdle "$idle" | awk '/^idle-connection-bytes/ {print $2}' >> "$out/swift-idle"
   .build/proactor-idle "$idle" | awk '/^idle-connection-bytes/ {print $2}' >> "$out/proton-idle"
 done
-s=$(median < "$out/swift"); p=$(median < "$out/proton")
+
+# med FILE COLUMN: the median of one column.
+med() { [ -f "$1" ] && awk -v c="$2" '{print $c}' "$1" | median || echo "-"; }
+ratio() { [ "$1" != - ] && [ "$2" != - ] && echo "$1 $2" | awk '{printf "%.2fx", $1 / $2}' || echo "-"; }
+printf "%-18s %11s %11s %11s %9s %9s | %s\n" "case" "epoll" "io_uring" "proton-c" "uring/ep" "uring/pc" "CPU us/msg, syscalls/msg: epoll io_uring proton-c"
+for c in "${cases[@]}"; do
+  set -- $c; name=$1
+  e=$(med "$out/epoll-$name" 1); u=$(med "$out/io_uring-$name" 1); p=$(med "$out/proton-$name" 1)
+  ec=$(med "$out/epoll-$name" 2); uc=$(med "$out/io_uring-$name" 2); pc=$(med "$out/proton-$name" 2)
+  es=$(cat "$out/epoll-$name-syscalls" 2>/dev/null || echo -); us=$(cat "$out/io_uring-$name-syscalls" 2>/dev/null || echo -)
+  ps=$(cat "$out/proton-$name-syscalls" 2>/dev/null || echo -)
+  printf "%-18s %11s %11s %11s %9s %9s | %s %s %s, %s %s %s\n" "$name msg/s" "$e" "$u" "$p" "$(ratio "$u" "$e")" "$(ratio "$u" "$p")" "$ec" "$uc" "$pc" "$es" "$us" "$ps"
+done
 si=$(median < "$out/swift-idle"); pi=$(median < "$out/proton-idle")
-printf "%-28s %14s %14s %10s\n" "case" "swift" "proton-c" "ratio"
-printf "%-28s %14s %14s %9.2fx\n" "one pair, msg/s ($backend)" "$s" "$p" "$(echo "$s $p" | awk '{print $1/$2}')"
-printf "%-28s %14s %14s %9.2fx\n" "idle connection, bytes" "$si" "$pi" "$(echo "$pi $si" | awk '{print $1/$2}')"
-echo "(median of $rounds alternating rounds of $messages messages, and of $idle idle connections;"
-echo " throughput Swift/Proton, memory Proton/Swift: above 1 means Swift is ahead; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
+printf "%-18s %11s %11s %11s (Proton/Swift %.2fx)\n" "idle conn, bytes" "$si" "" "$pi" "$(echo "$pi $si" | awk '{print $1/$2}')"
+echo "(median of $rounds alternating rounds, $messages messages, half for request-response; one thread"
+echo " per process; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, Linux $(uname -r))"

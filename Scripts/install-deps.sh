@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests and benchmarks need, when they are missing (Debian).
-# Proton C 0.37 and its Python binding are the interop peers; liburing is for the io_uring poller;
+# Proton C 0.37 and its Python binding are the interop peers; liburing (with pkg-config) is for the io_uring backend;
 # python3-venv and python3-dev let Scripts/proton-venv.sh build Proton 0.40 from PyPI, the second peer.
 set -euo pipefail
 need=()
@@ -8,6 +8,11 @@ need=()
 [ -d /usr/share/proton/examples/c ] || need+=(libqpid-proton11-dev-examples)
 /usr/bin/python3 -c 'import proton' 2>/dev/null || need+=(python3-qpid-proton)
 [ -f /usr/include/liburing.h ] || need+=(liburing-dev)
+# SwiftPM finds liburing (the CURing system library) through pkg-config.
+command -v pkg-config >/dev/null || need+=(pkg-config)
+# Benchmarks/proactor.sh times both processes with GNU time; strace counts system calls without perf.
+[ -x /usr/bin/time ] || need+=(time)
+command -v strace >/dev/null || need+=(strace)
 command -v gcc >/dev/null || need+=(gcc)
 dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q 'ok installed' || need+=(python3-venv)
 [ -f "$(/usr/bin/python3 -c 'import sysconfig; print(sysconfig.get_path("include"))')/Python.h" ] || need+=(python3-dev)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# proactor-arrow (the proactor API on epoll and on Integrations/PollPoller) against Qpid Proton C's
+# proactor-arrow (the proactor API on epoll, on Integrations/PollPoller and on io_uring) against Qpid Proton C's
 # arrow over real TCP: 20,000 messages each way, our listener and Proton's, every backend.
 # Each check prints PASS or FAIL with the reason; the script exits 1 if any failed.
 # Usage: Integrations/ProactorArrow/interop.sh [path/to/proactor-arrow]
@@ -47,11 +47,34 @@ check() {
 }
 
 proton="$work/proton-c-arrow"
-for backend in epoll poll; do
+for backend in epoll poll io_uring; do
   ours="$arrow backend=$backend"
   check "Proton C client sends to our $backend listener" "$ours connection-mode=server operation=receive" "$proton connection-mode=client operation=send"
   check "Proton C client receives from our $backend listener" "$ours connection-mode=server operation=send" "$proton connection-mode=client operation=receive"
   check "our $backend client sends to Proton C's listener" "$proton connection-mode=server operation=receive" "$ours connection-mode=client operation=send"
   check "our $backend client receives from Proton C's listener" "$proton connection-mode=server operation=send" "$ours connection-mode=client operation=receive"
 done
+# automatic takes io_uring where it works, and says so; with io_uring made unusable it says why
+# and runs on epoll.
+check_automatic() {
+  local name=$1 want=$2; shift 2
+  local port; port=$(free_port)
+  env "$@" $arrow backend=automatic connection-mode=server operation=receive port="$port" count=1000 quiet=1 2> "$work/auto.err" &
+  local pid=$!
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+  timeout 60 "$proton" connection-mode=client operation=send port="$port" count=1000 quiet=1 2>/dev/null
+  timeout 30 tail --pid="$pid" -f /dev/null; wait "$pid"; local rc=$?
+  if [ $rc = 0 ] && grep -qF "$want" "$work/auto.err" && grep -q ": 1000 transfers" "$work/auto.err"; then
+    echo "PASS: $name"
+  else
+    echo "FAIL: $name (exit $rc)"; sed 's/^/  /' "$work/auto.err"; failures=$((failures + 1))
+  fi
+}
+if [ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 0 ]; then
+  check_automatic "automatic picks io_uring" "proactor backend: io_uring"
+fi
+check_automatic "automatic falls back to epoll when io_uring is disabled" \
+  "proactor backend: epoll (io_uring unusable: io_uring is disabled on this machine" AMQP_URING_SIMULATE=disabled
+check_automatic "automatic falls back to epoll under a seccomp-style EPERM" \
+  "proactor backend: epoll (io_uring unusable: io_uring_setup is not permitted (EPERM)" AMQP_URING_SIMULATE=eperm
 [ $failures = 0 ] || { echo "$failures check(s) failed"; exit 1; }

@@ -1,7 +1,9 @@
 // proactor-arrow: a peer on the proactor API (no container yet) that speaks the quiver arrow
 // contract, like ../shared/tools/proton-c-arrow.c: key=value arguments, one line per transfer.
 //   connection-mode=client|server operation=send|receive host= port= path= count= body-size=
-//   credit-window= [quiet=1] [backend=epoll|poll] [threads=N]
+//   credit-window= [quiet=1] [backend=epoll|poll|io_uring|automatic] [threads=N] [connections=N]
+// A client with connections=N opens N connections that share the count (Benchmarks/proactor.sh's
+// 100 pairs); a server takes as many as come.
 // Messages carry a string body and the application property SendTime (a long, ms); the receiver
 // accepts and settles. It prints "<send-ms>,0" per message sent, "<send-ms>,<receive-ms>" per
 // message received, and "proactor-arrow: N transfers" on stderr; it exits 1 on any error.
@@ -11,6 +13,7 @@ import AMQPEngine
 import AMQPEpoll
 import AMQPProactor
 import AMQPSystem
+import AMQPURing
 import PollPoller
 import Synchronization
 #if canImport(Glibc)
@@ -29,6 +32,7 @@ struct Options: Sendable {
     var quiet = false
     var backend = "epoll"
     var threads = 1
+    var connections = 1
 
     init(_ arguments: [String]) {
         for a in arguments {
@@ -46,6 +50,7 @@ struct Options: Sendable {
             case "quiet": quiet = value == "1"
             case "backend": backend = value
             case "threads": threads = max(1, Int(value) ?? 1)
+            case "connections": connections = max(1, Int(value) ?? 1)
             default: fail("unknown option \(key)")
             }
         }
@@ -75,6 +80,8 @@ final class Arrow: Sendable {
     let listener = LockedValue<ProactorListener?>(nil)
     let body: String
     let output = LockedValue<[UInt8]>([])
+    /// The client's connections, woken to close once the count is done.
+    let clients = LockedValue<[ProactorConnection]>([])
 
     init(_ options: Options, _ proactor: any Proactor) {
         self.options = options
@@ -150,9 +157,11 @@ final class Arrow: Sendable {
         case .delivery(let d) where d.link.role == .sender:
             guard d.remotelySettled else { return }
             guard d.remoteState == .accepted else { return error(AMQPError(condition: ErrorCondition.internalError, description: "not accepted: \(String(describing: d.remoteState))")) }
-            if settled.add(1, ordering: .relaxed).newValue == options.count { d.link.session.connection.close() }
+            if settled.add(1, ordering: .relaxed).newValue == options.count { finish(d.link.session.connection) }
         case .delivery(let d) where d.link.role == .receiver && !d.isPartial && !d.locallySettled:
             receive(d)
+        case .connectionWake(let c) where done && !options.server:
+            c.close()
         case .connectionRemoteClose(let c):
             if let e = c.remoteError { error(e) }
             c.close()
@@ -165,6 +174,12 @@ final class Arrow: Sendable {
         default:
             break
         }
+    }
+
+    /// The count is done: close this connection, and wake the client's others to close theirs.
+    private func finish(_ connection: Connection) {
+        connection.close()
+        for c in clients.withLock({ $0 }) { c.wake() }
     }
 
     var done: Bool {
@@ -191,7 +206,7 @@ final class Arrow: Sendable {
         d.accept()
         let n = received.add(1, ordering: .relaxed).newValue
         if n == options.count {
-            if !options.server { d.link.session.connection.close() }
+            if !options.server { finish(d.link.session.connection) }
         } else {
             d.link.flow(credit: 1)
         }
@@ -204,7 +219,14 @@ do {
     switch options.backend {
     case "epoll": proactor = try EpollProactor.epoll()
     case "poll": proactor = try PollProactor.poll()
-    default: fail("unknown backend \(options.backend) (epoll or poll)")
+    case "io_uring": proactor = try URingProactor()
+    case "automatic":
+        // Says which it took, and why not io_uring when it fell back.
+        let chosen = try AutomaticProactor.make()
+        let line = "proactor-arrow: \(chosen.summary)\n"
+        _ = line.utf8CString.withUnsafeBytes { try? FileDescriptor.standardError.write(UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
+        proactor = chosen.proactor
+    default: fail("unknown backend \(options.backend) (epoll, poll, io_uring or automatic)")
     }
 } catch {
     fail("cannot start the \(options.backend) backend: \(error)")
@@ -212,9 +234,12 @@ do {
 let arrow = Arrow(options, proactor)
 let address = "\(options.host):\(options.port)"
 if options.server {
-    proactor.listen(on: address, backlog: 16)
+    proactor.listen(on: address, backlog: max(128, options.connections))
 } else {
-    proactor.connect(to: address, configuration: DriverConfiguration(containerID: "proactor-arrow"))
+    for _ in 0..<options.connections {
+        let c = proactor.connect(to: address, configuration: DriverConfiguration(containerID: "proactor-arrow"))
+        arrow.clients.withLock { $0.append(c) }
+    }
 }
 do {
     try ProactorThreadPool.run(proactor, threads: options.threads) { batch in

@@ -19,12 +19,12 @@ public final class ProactorBatch {
     /// Whose events these are.
     public let kind: Kind
     // The task the batch belongs to, for done(); the proactor's own type.
-    let owner: AnyObject?
+    package let owner: AnyObject?
     private var proactorEvents: [ProactorEvent]
     private var position = 0
-    var isDone = false
+    package var isDone = false
 
-    init(kind: Kind, owner: AnyObject?, events: [ProactorEvent] = []) {
+    package init(kind: Kind, owner: AnyObject?, events: [ProactorEvent] = []) {
         self.kind = kind
         self.owner = owner
         self.proactorEvents = events

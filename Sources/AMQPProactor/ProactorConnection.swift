@@ -10,7 +10,7 @@ public final class ProactorConnection: Sendable {
     private weak let task: ConnectionTask?
     private weak let scheduler: (any ConnectionScheduler)?
 
-    init(task: ConnectionTask, scheduler: any ConnectionScheduler) {
+    package init(task: ConnectionTask, scheduler: any ConnectionScheduler) {
         self.task = task
         self.scheduler = scheduler
     }
@@ -32,7 +32,7 @@ public final class ProactorConnection: Sendable {
 }
 
 /// What a connection handle needs of its proactor.
-protocol ConnectionScheduler: AnyObject, Sendable {
+package protocol ConnectionScheduler: AnyObject, Sendable {
     func wake(_ task: ConnectionTask) -> Bool
     func isAlive(_ task: ConnectionTask) -> Bool
 }

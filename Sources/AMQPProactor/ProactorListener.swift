@@ -11,7 +11,7 @@ public final class ProactorListener: Sendable {
     private weak let task: ListenerTask?
     private weak let scheduler: (any ListenerScheduler)?
 
-    init(address: String, port: UInt16?, task: ListenerTask, scheduler: any ListenerScheduler) {
+    package init(address: String, port: UInt16?, task: ListenerTask, scheduler: any ListenerScheduler) {
         self.address = address
         self.port = port
         self.task = task
@@ -42,7 +42,7 @@ public final class ProactorListener: Sendable {
 }
 
 /// What a listener handle needs of its proactor.
-protocol ListenerScheduler: AnyObject, Sendable {
+package protocol ListenerScheduler: AnyObject, Sendable {
     func accept(_ task: ListenerTask, configuration: DriverConfiguration) -> ProactorConnection?
     func refuse(_ task: ListenerTask)
     func close(_ task: ListenerTask)

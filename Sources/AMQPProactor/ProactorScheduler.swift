@@ -7,7 +7,7 @@ import Synchronization
 /// a listener's batch. ``ReadinessProactor`` is one (over a ``ReadinessPoller``); a completion
 /// backend (io_uring) would be another, reusing everything else: tasks, the ready queue, the
 /// leader/follower wait, wakes, timers, interrupts, inactivity.
-protocol SchedulerIO: AnyObject, Sendable {
+package protocol SchedulerIO: AnyObject, Sendable {
     /// Waits for IO until `deadline` (the scheduler's lock not held); appends what happened.
     func waitForIO(until deadline: ContinuousClock.Instant?, into events: inout [ReadinessEvent])
     /// Makes a `waitForIO` in progress return. Async-signal-safe.
@@ -35,14 +35,14 @@ protocol SchedulerIO: AnyObject, Sendable {
 /// @unchecked Sendable, and what makes it safe: every mutable property is guarded by `lock`
 /// (documented on each), except `interruptsRequested`, an atomic, so that `interrupt()` takes no
 /// lock and is safe in a signal handler; `io` is set once, before any use.
-final class ProactorScheduler: @unchecked Sendable {
+package final class ProactorScheduler: @unchecked Sendable {
     // The backend that owns this scheduler, set once right after both exist. Unowned(unsafe) is
     // safe because the backend owns the scheduler: every call into the scheduler comes through
     // the backend, which is alive for its duration.
     private unowned(unsafe) var ioReference: (any SchedulerIO)?
-    var io: any SchedulerIO { ioReference.unsafelyUnwrapped }
-    func attach(_ io: any SchedulerIO) { ioReference = io }
-    let lock = ConditionLock()
+    package var io: any SchedulerIO { ioReference.unsafelyUnwrapped }
+    package func attach(_ io: any SchedulerIO) { ioReference = io }
+    package let lock = ConditionLock()
     // Guarded by `lock`:
     private var readyQueue = TaskQueue()
     private var tasks: [UInt64: ProactorTask] = [:]
@@ -59,15 +59,17 @@ final class ProactorScheduler: @unchecked Sendable {
     // Lock-free, for interrupt() from a signal handler.
     private let interruptsRequested = Atomic<Int>(0)
 
+    package init() {}
+
     /// How long a listener out of descriptors (`EMFILE`) waits before it tries again, unless a
     /// descriptor is closed sooner.
-    static var acceptBackoff: Duration { .milliseconds(100) }
+    package static var acceptBackoff: Duration { .milliseconds(100) }
 
-    var now: ContinuousClock.Instant { .now }
+    package var now: ContinuousClock.Instant { .now }
 
     // MARK: the scheduling loop
 
-    func wait() -> ProactorBatch {
+    package func wait() -> ProactorBatch {
         lock.lock()
         while true {
             absorbInterrupts()
@@ -85,7 +87,7 @@ final class ProactorScheduler: @unchecked Sendable {
         }
     }
 
-    func get() -> ProactorBatch? {
+    package func get() -> ProactorBatch? {
         lock.lock()
         for round in 0..<2 {
             absorbInterrupts()
@@ -139,7 +141,7 @@ final class ProactorScheduler: @unchecked Sendable {
         }
     }
 
-    func done(_ batch: ProactorBatch) {
+    package func done(_ batch: ProactorBatch) {
         guard !batch.isDone else { return }
         batch.isDone = true
         switch batch.owner {
@@ -183,7 +185,7 @@ final class ProactorScheduler: @unchecked Sendable {
 
     /// Queues `task` if it is neither queued nor held (the lock held), and makes sure a thread
     /// comes for it: a sleeper, or the poller woken from its wait.
-    func schedule(_ task: ProactorTask) {
+    package func schedule(_ task: ProactorTask) {
         guard !task.queued, !task.working else { return }
         task.queued = true
         readyQueue.append(task)
@@ -224,7 +226,7 @@ final class ProactorScheduler: @unchecked Sendable {
     }
 
     /// Sets or clears a task's deadline (the lock held).
-    func setDeadline(_ task: ProactorTask, _ deadline: ContinuousClock.Instant?) {
+    package func setDeadline(_ task: ProactorTask, _ deadline: ContinuousClock.Instant?) {
         guard task.deadline != deadline else { return }
         task.deadline = deadline
         if let deadline {
@@ -234,7 +236,7 @@ final class ProactorScheduler: @unchecked Sendable {
         }
     }
 
-    func setTimeout(_ timeout: Duration) {
+    package func setTimeout(_ timeout: Duration) {
         lock.withLock {
             proactorTimeout = now.advanced(by: timeout)
             selfTask.timeoutFired = false
@@ -242,7 +244,7 @@ final class ProactorScheduler: @unchecked Sendable {
         }
     }
 
-    func cancelTimeout() {
+    package func cancelTimeout() {
         lock.withLock {
             let wasSet = proactorTimeout != nil
             proactorTimeout = nil
@@ -253,7 +255,7 @@ final class ProactorScheduler: @unchecked Sendable {
 
     // MARK: the proactor's own events
 
-    func interrupt() {
+    package func interrupt() {
         // Lock-free and allocation-free: safe in a signal handler.
         interruptsRequested.add(1, ordering: .releasing)
         io.wakeIO()
@@ -288,14 +290,14 @@ final class ProactorScheduler: @unchecked Sendable {
     private var isInactive: Bool { connectionCount == 0 && listenerCount == 0 && proactorTimeout == nil }
 
     /// Posts inactive if nothing is left (the lock held).
-    func checkInactive() {
+    package func checkInactive() {
         if isInactive {
             selfTask.inactivePending = true
             schedule(selfTask)
         }
     }
 
-    func disconnect(_ error: AMQPError?) {
+    package func disconnect(_ error: AMQPError?) {
         let error = error ?? AMQPError(condition: ErrorCondition.connectionForced, description: "the proactor disconnected")
         lock.withLock {
             for task in tasks.values {
@@ -316,7 +318,7 @@ final class ProactorScheduler: @unchecked Sendable {
     // MARK: tasks
 
     /// A new task id and its entry in the table (the lock held).
-    func add<T: ProactorTask>(_ make: (UInt64) -> T) -> T {
+    package func add<T: ProactorTask>(_ make: (UInt64) -> T) -> T {
         let task = make(nextID)
         nextID += 1
         tasks[task.id] = task
@@ -330,7 +332,7 @@ final class ProactorScheduler: @unchecked Sendable {
 
     /// Takes a task out of the table (the lock held); stale readiness and timers for it are
     /// dropped by id from now on.
-    func remove(_ task: ProactorTask) {
+    package func remove(_ task: ProactorTask) {
         guard tasks.removeValue(forKey: task.id) != nil else { return }
         task.deadline = nil
         switch task {
@@ -341,10 +343,25 @@ final class ProactorScheduler: @unchecked Sendable {
         checkInactive()
     }
 
-    func isInTable(_ task: ProactorTask) -> Bool { tasks[task.id] != nil }
+    package func isInTable(_ task: ProactorTask) -> Bool { tasks[task.id] != nil }
+
+    /// Asks for a wake in the connection's next batch; false when it is gone.
+    package func wake(_ task: ConnectionTask) -> Bool {
+        lock.withLock {
+            guard !task.freed, isInTable(task) else { return false }
+            task.wakePending = true
+            schedule(task)
+            return true
+        }
+    }
+
+    /// Whether the connection is still run.
+    package func isAlive(_ task: ConnectionTask) -> Bool {
+        lock.withLock { !task.freed && isInTable(task) }
+    }
 
     /// A descriptor was closed: listeners waiting for one try again now.
-    func descriptorFreed() {
+    package func descriptorFreed() {
         guard !backingOff.isEmpty else { return }
         for l in backingOff where l.backingOff {
             l.timerDue = true
@@ -353,7 +370,7 @@ final class ProactorScheduler: @unchecked Sendable {
         backingOff.removeAll()
     }
 
-    func startBackoff(_ l: ListenerTask) {
+    package func startBackoff(_ l: ListenerTask) {
         l.backingOff = true
         backingOff.append(l)
         setDeadline(l, now.advanced(by: Self.acceptBackoff))

@@ -11,25 +11,26 @@ import AMQPSystem
 // with the proactor's lock held; every `var` marked "worker" only by the thread that holds the
 // task (`working == true`, set and cleared under the lock, which orders those accesses between
 // threads). `let`s never change.
-class ProactorTask: @unchecked Sendable {
-    let id: UInt64
-    var queued = false                       // lock
-    var working = false                      // lock
-    var ready: ReadinessInterest = []        // lock: what the poller reported since last taken
-    var deadline: ContinuousClock.Instant?   // lock: its entry in the timer heap
-    var timerDue = false                     // lock
-    var registered = false                   // lock: known to the poller
+package class ProactorTask: @unchecked Sendable {
+    package let id: UInt64
+    package var queued = false                       // lock
+    package var working = false                      // lock
+    package var ready: ReadinessInterest = []        // lock: what the poller reported since last taken
+    package var deadline: ContinuousClock.Instant?   // lock: its entry in the timer heap
+    package var timerDue = false                     // lock
+    package var registered = false                   // lock: known to the poller
+    package var io: AnyObject?                       // worker: a completion backend's state for the task's socket
 
-    init(id: UInt64) { self.id = id }
+    package init(id: UInt64) { self.id = id }
 
     /// Anything to do, besides what the subclass adds.
-    var hasWork: Bool { !ready.isEmpty || timerDue }
+    package var hasWork: Bool { !ready.isEmpty || timerDue }
 }
 
 // @unchecked Sendable as ProactorTask above: its "lock" fields only under the proactor lock, its
 // "worker" fields only by the thread holding the task; `let`s never change.
-final class ConnectionTask: ProactorTask, @unchecked Sendable {
-    enum Phase {
+package final class ConnectionTask: ProactorTask, @unchecked Sendable {
+    package enum Phase {
         /// Waiting for the first address to be tried (resolution done in connect()).
         case starting([SocketAddress], error: AMQPError?)
         /// A non-blocking connect to one address is under way; the rest come after.
@@ -40,16 +41,16 @@ final class ConnectionTask: ProactorTask, @unchecked Sendable {
         case closed
     }
 
-    let driver: ConnectionDriver             // worker
-    var socket: Socket?                      // worker
-    var phase: Phase                         // worker
-    let target: String                       // for error texts
-    var wakePending = false                  // lock
-    var disconnect: AMQPError?               // lock
-    var released = false                     // worker
-    var freed = false                        // lock: out of the proactor's table
+    package let driver: ConnectionDriver             // worker
+    package var socket: Socket?                      // worker
+    package var phase: Phase                         // worker
+    package let target: String                       // for error texts
+    package var wakePending = false                  // lock
+    package var disconnect: AMQPError?               // lock
+    package var released = false                     // worker
+    package var freed = false                        // lock: out of the proactor's table
 
-    init(id: UInt64, driver: ConnectionDriver, socket: Socket?, phase: Phase, target: String) {
+    package init(id: UInt64, driver: ConnectionDriver, socket: Socket?, phase: Phase, target: String) {
         self.driver = driver
         self.socket = socket
         self.phase = phase
@@ -57,37 +58,37 @@ final class ConnectionTask: ProactorTask, @unchecked Sendable {
         super.init(id: id)
     }
 
-    override var hasWork: Bool { super.hasWork || wakePending || disconnect != nil }
+    package override var hasWork: Bool { super.hasWork || wakePending || disconnect != nil }
 }
 
 // @unchecked Sendable as ProactorTask above: its "lock" fields only under the proactor lock, its
 // "worker" fields only by the thread holding the task; `let`s never change.
-final class ListenerTask: ProactorTask, @unchecked Sendable {
-    let socket: Socket?                      // nil when listening failed
-    let backlog: Int
-    var failure: AMQPError?                  // worker (set before the first schedule)
-    var openReported = false                 // worker
-    var closeRequested: AMQPError??          // lock: .some(error) once close() or disconnect asked
-    var closed = false                       // worker
-    var pending: [Socket] = []               // lock: accepted, waiting for the application's answer
-    var backingOff = false                   // lock: out of descriptors; retried by timer or a close
-    var handle: ProactorListener?            // lock: kept while the listener lives, so the application need not hold it
+package final class ListenerTask: ProactorTask, @unchecked Sendable {
+    package let socket: Socket?                      // nil when listening failed
+    package let backlog: Int
+    package var failure: AMQPError?                  // worker (set before the first schedule)
+    package var openReported = false                 // worker
+    package var closeRequested: AMQPError??          // lock: .some(error) once close() or disconnect asked
+    package var closed = false                       // worker
+    package var pending: [Socket] = []               // lock: accepted, waiting for the application's answer
+    package var backingOff = false                   // lock: out of descriptors; retried by timer or a close
+    package var handle: ProactorListener?            // lock: kept while the listener lives, so the application need not hold it
 
-    init(id: UInt64, socket: Socket?, backlog: Int) {
+    package init(id: UInt64, socket: Socket?, backlog: Int) {
         self.socket = socket
         self.backlog = backlog
         super.init(id: id)
     }
 
-    override var hasWork: Bool { super.hasWork || closeRequested != nil }
+    package override var hasWork: Bool { super.hasWork || closeRequested != nil }
 }
 
 // @unchecked Sendable as ProactorTask above: its "lock" fields only under the proactor lock, its
 // "worker" fields only by the thread holding the task; `let`s never change.
-final class ProactorSelfTask: ProactorTask, @unchecked Sendable {
-    var interrupts = 0                       // lock
-    var timeoutFired = false                 // lock
-    var inactivePending = false              // lock
+package final class ProactorSelfTask: ProactorTask, @unchecked Sendable {
+    package var interrupts = 0                       // lock
+    package var timeoutFired = false                 // lock
+    package var inactivePending = false              // lock
 
-    override var hasWork: Bool { interrupts > 0 || timeoutFired || inactivePending }
+    package override var hasWork: Bool { interrupts > 0 || timeoutFired || inactivePending }
 }

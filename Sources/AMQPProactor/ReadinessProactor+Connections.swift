@@ -3,11 +3,11 @@ import AMQPEngine
 import AMQPSystem
 
 /// What happened to a connection between two of its batches.
-struct ConnectionWork {
-    var ready: ReadinessInterest
-    var wake: Bool
-    var timer: Bool
-    var disconnect: AMQPError?
+package struct ConnectionWork {
+    package var ready: ReadinessInterest
+    package var wake: Bool
+    package var timer: Bool
+    package var disconnect: AMQPError?
 }
 
 // Connections: connecting, pumping the driver (read, wake, tick, write), and freeing.
@@ -15,30 +15,8 @@ extension ReadinessProactor: ConnectionScheduler {
     /// See ``Proactor/connect(to:configuration:)``.
     @discardableResult
     public func connect(to address: String, configuration: DriverConfiguration) -> ProactorConnection {
-        var configuration = configuration
-        let parsed = ProactorAddress(address)
-        if configuration.hostname == nil, let host = parsed?.host, !host.isEmpty { configuration.hostname = host }
-        let driver = ConnectionDriver(mode: .client, configuration: configuration)
-        // Resolved here, on the caller's thread, as Proton does; a failure becomes the
-        // connection's transport error, never a throw.
-        let phase: ConnectionTask.Phase
-        if let parsed {
-            do {
-                let host = parsed.host.isEmpty ? "localhost" : parsed.host
-                phase = .starting(try SocketAddress.resolve(host: host, port: parsed.numericPort), error: nil)
-            } catch {
-                phase = .starting([], error: AMQPError(condition: ProactorCondition.io, description: "connect to \(address): \(error)"))
-            }
-        } else {
-            phase = .starting([], error: AMQPError(condition: ProactorCondition.io, description: "connect to \(address): not an address"))
-        }
-        return scheduler.lock.withLock {
-            let task = scheduler.add { ConnectionTask(id: $0, driver: driver, socket: nil, phase: phase, target: address) }
-            // The first batch starts the connect: nothing blocks on the caller's thread.
-            task.timerDue = true
-            scheduler.schedule(task)
-            return ProactorConnection(task: task, scheduler: self)
-        }
+        let task = scheduler.addClient(ConnectPlan(address: address, configuration: configuration), target: address)
+        return ProactorConnection(task: task, scheduler: self)
     }
 
     /// See ``Proactor/adopt(_:driver:)``.
@@ -46,27 +24,13 @@ extension ReadinessProactor: ConnectionScheduler {
     public func adopt(_ socket: Socket, driver: ConnectionDriver) -> ProactorConnection {
         try? socket.descriptor.setNonBlocking(true)
         try? socket.setNoDelay(true)
-        return scheduler.lock.withLock {
-            let task = scheduler.add { ConnectionTask(id: $0, driver: driver, socket: socket, phase: .connected, target: "adopted socket") }
-            register(task, socket)
-            task.ready = [.read, .write]
-            scheduler.schedule(task)
-            return ProactorConnection(task: task, scheduler: self)
-        }
+        let task = scheduler.addConnected(driver: driver, socket: socket, target: "adopted socket", ready: [.read, .write]) { register($0, socket) }
+        return ProactorConnection(task: task, scheduler: self)
     }
 
-    func wake(_ task: ConnectionTask) -> Bool {
-        scheduler.lock.withLock {
-            guard !task.freed, scheduler.isInTable(task) else { return false }
-            task.wakePending = true
-            scheduler.schedule(task)
-            return true
-        }
-    }
+    package func wake(_ task: ConnectionTask) -> Bool { scheduler.wake(task) }
 
-    func isAlive(_ task: ConnectionTask) -> Bool {
-        scheduler.lock.withLock { !task.freed && scheduler.isInTable(task) }
-    }
+    package func isAlive(_ task: ConnectionTask) -> Bool { scheduler.isAlive(task) }
 
     /// See ``Proactor/release(_:)``.
     public func release(_ batch: ProactorBatch) -> (driver: ConnectionDriver, socket: Socket?)? {
@@ -84,7 +48,7 @@ extension ReadinessProactor: ConnectionScheduler {
     }
 
     /// Registers a connection's socket with the poller (the lock held).
-    private func register(_ task: ConnectionTask, _ socket: Socket) {
+    func register(_ task: ConnectionTask, _ socket: Socket) {
         do {
             try poller.register(socket.descriptor, token: task.id)
             task.registered = true
@@ -97,7 +61,7 @@ extension ReadinessProactor: ConnectionScheduler {
 
     /// Does a connection's IO for one batch (the task held, the lock not); returns whether the
     /// application has events to take.
-    func runConnection(_ task: ConnectionTask, _ work: ConnectionWork) -> Bool {
+    package func runConnection(_ task: ConnectionTask, _ work: ConnectionWork) -> Bool {
         let driver = task.driver
         switch task.phase {
         case .starting(let addresses, let error):
@@ -120,33 +84,11 @@ extension ReadinessProactor: ConnectionScheduler {
     }
 
     private func connectNext(_ task: ConnectionTask, _ addresses: [SocketAddress], last: Errno?) {
-        var remaining = addresses[...]
-        var lastError = last
-        while let address = remaining.popFirst() {
-            let socket: Socket
-            do {
-                socket = try Socket.open(address.family, nonBlocking: true)
-            } catch {
-                lastError = error
-                continue
-            }
-            try? socket.setNoDelay(true)
-            do {
-                try socket.connect(to: address)
-            } catch .inProgress {
-                // Completes (or fails) later: the socket turns writable.
-            } catch {
-                lastError = error
-                try? socket.close()
-                continue
-            }
-            task.socket = socket
-            task.phase = .connecting(remaining: Array(remaining), last: lastError)
-            scheduler.lock.withLock { register(task, socket) }
-            return
-        }
-        let why = lastError.map { "\($0)" } ?? "no address"
-        fail(task, AMQPError(condition: ProactorCondition.io, description: "connect to \(task.target): \(why)"))
+        let attempt = ConnectAttempt(addresses, last: last)
+        guard let socket = attempt.socket else { return fail(task, task.noAddressError(attempt.last)) }
+        task.socket = socket
+        task.phase = .connecting(remaining: attempt.remaining, last: attempt.last)
+        scheduler.lock.withLock { register(task, socket) }
     }
 
     private func finishConnect(_ task: ConnectionTask, remaining: [SocketAddress], last: Errno?) {
@@ -189,11 +131,7 @@ extension ReadinessProactor: ConnectionScheduler {
     }
 
     private func readFailed(_ task: ConnectionTask, _ error: Errno) {
-        let driver = task.driver
-        if !driver.isTailClosed {
-            driver.failTransport(AMQPError(condition: ProactorCondition.io, description: "read from \(task.target): \(error)"))
-        }
-        driver.writeClose()
+        task.readFailed(error)
         closeSocket(task)
     }
 
@@ -213,11 +151,7 @@ extension ReadinessProactor: ConnectionScheduler {
             case .failure(.wouldBlock):
                 return
             case .failure(let error):
-                if !driver.isTailClosed {
-                    driver.failTransport(AMQPError(condition: ProactorCondition.io, description: "write to \(task.target): \(error)"))
-                }
-                driver.writeClose()
-                driver.readClose()
+                task.writeFailed(error)
                 closeSocket(task)
                 return
             }
@@ -227,10 +161,7 @@ extension ReadinessProactor: ConnectionScheduler {
     /// Fails a connection that never connected: transport error, then transport closed.
     private func fail(_ task: ConnectionTask, _ error: AMQPError) {
         closeSocket(task)
-        let driver = task.driver
-        driver.failTransport(error)
-        driver.writeClose()
-        driver.readClose()
+        task.connectFailed(error)
     }
 
     /// Disconnect: the driver closes with `error`, what fits in the socket goes, then both ways close.
@@ -273,7 +204,7 @@ extension ReadinessProactor: ConnectionScheduler {
 
     /// Ends a connection's batch (the task held, the lock not): writes, ticks, arms the socket
     /// for what the driver needs next, and frees the connection once its driver is finished.
-    func finishConnection(_ task: ConnectionTask) {
+    package func finishConnection(_ task: ConnectionTask) {
         if task.released {
             scheduler.lock.withLock { task.working = false }
             return

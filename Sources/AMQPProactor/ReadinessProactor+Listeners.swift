@@ -3,10 +3,10 @@ import AMQPEngine
 import AMQPSystem
 
 /// What happened to a listener between two of its batches.
-struct ListenerWork {
-    var ready: ReadinessInterest
-    var timer: Bool
-    var close: AMQPError??
+package struct ListenerWork {
+    package var ready: ReadinessInterest
+    package var timer: Bool
+    package var close: AMQPError??
 }
 
 // Listeners: binding, accepting (within the backlog, backing off when out of descriptors), closing.
@@ -14,79 +14,22 @@ extension ReadinessProactor: ListenerScheduler {
     /// See ``Proactor/listen(on:backlog:)``.
     @discardableResult
     public func listen(on address: String, backlog: Int) -> ProactorListener {
-        var socket: Socket?
-        var failure: AMQPError?
-        var port: UInt16?
-        if let parsed = ProactorAddress(address) {
+        let bound = ListeningSocket(address: address, backlog: backlog, nonBlocking: true)
+        return scheduler.addListener(bound, address: address, backlog: backlog, owner: self) { task, socket in
             do {
-                let addresses = try SocketAddress.resolve(host: parsed.host.isEmpty ? nil : parsed.host, port: parsed.numericPort, passive: true)
-                // The first address that binds: IPv4 or IPv6, as the resolver prefers.
-                var lastError: Errno?
-                for a in addresses {
-                    do throws(Errno) {
-                        let s = try Socket.open(a.family, nonBlocking: true)
-                        do {
-                            try s.setReuseAddress(true)
-                            try s.bind(to: a)
-                            try s.listen(backlog: CInt(clamping: max(1, backlog)))
-                            socket = s
-                            port = try? s.localAddress().port
-                            break
-                        } catch {
-                            try? s.close()
-                            throw error
-                        }
-                    } catch {
-                        lastError = error
-                    }
-                }
-                if socket == nil {
-                    failure = AMQPError(condition: ProactorCondition.io, description: "listen on \(address): \(lastError.map { "\($0)" } ?? "no address")")
-                }
+                try poller.register(socket.descriptor, token: task.id)
+                task.registered = true
             } catch {
-                failure = AMQPError(condition: ProactorCondition.io, description: "listen on \(address): \(error)")
+                task.failure = AMQPError(condition: ProactorCondition.io, description: "poller register: \(error)")
             }
-        } else {
-            failure = AMQPError(condition: ProactorCondition.io, description: "listen on \(address): not an address")
-        }
-        return scheduler.lock.withLock {
-            let task = scheduler.add { ListenerTask(id: $0, socket: socket, backlog: max(1, backlog)) }
-            task.failure = failure
-            let handle = ProactorListener(address: address, port: port, task: task, scheduler: self)
-            task.handle = handle
-            if let socket {
-                do {
-                    try poller.register(socket.descriptor, token: task.id)
-                    task.registered = true
-                } catch {
-                    task.failure = AMQPError(condition: ProactorCondition.io, description: "poller register: \(error)")
-                }
-            }
-            task.timerDue = true
-            scheduler.schedule(task)
-            return handle
         }
     }
 
     /// One listener batch's events (the task held, the lock not).
-    func runListener(_ task: ListenerTask, _ work: ListenerWork, handle: ProactorListener?) -> [ProactorEvent] {
+    package func runListener(_ task: ListenerTask, _ work: ListenerWork, handle: ProactorListener?) -> [ProactorEvent] {
         guard let handle, !task.closed else { return [] }
-        var events: [ProactorEvent] = []
-        if let failure = task.failure {
-            closeListener(task)
-            return [.listenerClose(handle, failure)]
-        }
-        if !task.openReported {
-            task.openReported = true
-            events.append(.listenerOpen(handle))
-        }
-        if let close = work.close {
-            closeListener(task)
-            events.append(.listenerClose(handle, close))
-            return events
-        }
-        if work.timer { scheduler.lock.withLock { task.backingOff = false } }
-        if work.ready.contains(.read) || work.timer {
+        var (events, accepting) = scheduler.beginListenerBatch(task, work, handle: handle) { closeListener(task) }
+        if accepting && (work.ready.contains(.read) || work.timer) {
             for _ in acceptAvailable(task) { events.append(.listenerAccept(handle)) }
         }
         return events
@@ -115,24 +58,16 @@ extension ReadinessProactor: ListenerScheduler {
         return accepted
     }
 
-    /// Takes the accepted connections no one answered yet.
-    private func takePending(_ task: ListenerTask) -> [Socket] {
-        scheduler.lock.withLock {
-            defer { task.pending = [] }
-            return task.pending
-        }
-    }
-
     private func closeListener(_ task: ListenerTask) {
         guard !task.closed else { return }
         task.closed = true
-        close(unregistered: takePending(task))
+        close(unregistered: scheduler.takeUnanswered(task))
         if let socket = task.socket { retire(registered: socket, of: task) }
     }
 
     /// Ends a listener's batch: refuses what was not answered, re-arms, or frees the closed one.
-    func finishListener(_ task: ListenerTask) {
-        close(unregistered: takePending(task))
+    package func finishListener(_ task: ListenerTask) {
+        close(unregistered: scheduler.takeUnanswered(task))
         if !task.closed, let socket = task.socket, !scheduler.lock.withLock({ task.backingOff }) {
             do {
                 try poller.arm(socket.descriptor, token: task.id, interest: .read)
@@ -140,45 +75,20 @@ extension ReadinessProactor: ListenerScheduler {
                 scheduler.lock.withLock { task.closeRequested = .some(AMQPError(condition: ProactorCondition.io, description: "poller arm: \(error)")) }
             }
         }
-        scheduler.lock.withLock {
-            task.working = false
-            if task.closed {
-                scheduler.remove(task)
-            } else if task.hasWork {
-                scheduler.schedule(task)
-            }
-        }
+        scheduler.endListenerBatch(task)
     }
 
-    func accept(_ task: ListenerTask, configuration: DriverConfiguration) -> ProactorConnection? {
-        let socket: Socket? = scheduler.lock.withLock { task.pending.isEmpty ? nil : task.pending.removeFirst() }
-        guard let socket else { return nil }
+    package func accept(_ task: ListenerTask, configuration: DriverConfiguration) -> ProactorConnection? {
+        guard let socket = scheduler.takeAccepted(task) else { return nil }
         try? socket.setNoDelay(true)
         let driver = ConnectionDriver(mode: .server, configuration: configuration)
-        return scheduler.lock.withLock {
-            let c = scheduler.add { ConnectionTask(id: $0, driver: driver, socket: socket, phase: .connected, target: "accepted connection") }
-            do {
-                try poller.register(socket.descriptor, token: c.id)
-                c.registered = true
-            } catch {
-                c.disconnect = AMQPError(condition: ProactorCondition.io, description: "poller register: \(error)")
-            }
-            c.ready = [.read]
-            scheduler.schedule(c)
-            return ProactorConnection(task: c, scheduler: self)
-        }
+        let c = scheduler.addConnected(driver: driver, socket: socket, target: "accepted connection") { register($0, socket) }
+        return ProactorConnection(task: c, scheduler: self)
     }
 
-    func refuse(_ task: ListenerTask) {
-        let socket: Socket? = scheduler.lock.withLock { task.pending.isEmpty ? nil : task.pending.removeFirst() }
-        close(unregistered: socket.map { [$0] } ?? [])
+    package func refuse(_ task: ListenerTask) {
+        close(unregistered: scheduler.takeAccepted(task).map { [$0] } ?? [])
     }
 
-    func close(_ task: ListenerTask) {
-        scheduler.lock.withLock {
-            guard scheduler.isInTable(task), task.closeRequested == nil else { return }
-            task.closeRequested = .some(nil)
-            scheduler.schedule(task)
-        }
-    }
+    package func close(_ task: ListenerTask) { scheduler.requestClose(task) }
 }

@@ -45,7 +45,7 @@ public final class ReadinessProactor<Poller: ReadinessPoller>: Proactor, Schedul
 
     // MARK: SchedulerIO
 
-    func waitForIO(until deadline: ContinuousClock.Instant?, into events: inout [ReadinessEvent]) {
+    package func waitForIO(until deadline: ContinuousClock.Instant?, into events: inout [ReadinessEvent]) {
         do {
             try poller.wait(until: deadline, into: &events)
         } catch {
@@ -54,5 +54,5 @@ public final class ReadinessProactor<Poller: ReadinessPoller>: Proactor, Schedul
         }
     }
 
-    func wakeIO() { poller.wake() }
+    package func wakeIO() { poller.wake() }
 }

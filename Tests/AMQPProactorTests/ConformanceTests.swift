@@ -1,6 +1,7 @@
 import AMQPEpoll
 import AMQPProactor
 import AMQPProactorConformance
+import AMQPURing
 import PollPoller
 import Testing
 #if canImport(Glibc)
@@ -11,7 +12,14 @@ import Glibc
 let backends: [ProactorBackend] = [
     ProactorBackend(name: "epoll") { try EpollProactor.epoll() },
     ProactorBackend(name: "poll (Integrations/PollPoller)") { try PollProactor.poll() },
+    ProactorBackend(name: "io_uring") { try URingProactor() },
 ]
+
+/// `AMQP_CONFORMANCE_BACKEND=name` runs only on the backends whose names contain `name`.
+let selectedBackends: [ProactorBackend] = {
+    guard let only = getenv("AMQP_CONFORMANCE_BACKEND").map({ String(cString: $0) }), !only.isEmpty else { return backends }
+    return backends.filter { $0.name.contains(only) }
+}()
 
 /// `AMQP_CONFORMANCE_ONLY=text` runs only the scenarios whose names contain `text`.
 let selectedScenarios: [ConformanceScenario] = {
@@ -25,7 +33,7 @@ let selectedScenarios: [ConformanceScenario] = {
 /// limits (open files) or count CPU time, and the machine has two cores.
 @Suite(.serialized)
 struct ConformanceTests {
-    @Test(arguments: selectedScenarios, backends)
+    @Test(arguments: selectedScenarios, selectedBackends)
     func scenario(_ scenario: ConformanceScenario, on backend: ProactorBackend) {
         let start = ContinuousClock.now
         let failures = scenario.run(on: backend)

@@ -1,0 +1,283 @@
+import AMQPCodec
+import AMQPEngine
+import AMQPProactor
+import AMQPSystem
+import Glibc
+
+// Connections on the ring: connecting (a poll for writability), copying received buffers into
+// the driver, one send at a time, closing once nothing is in flight.
+extension URingProactor: ConnectionScheduler {
+    /// See ``Proactor/connect(to:configuration:)``.
+    @discardableResult
+    public func connect(to address: String, configuration: DriverConfiguration) -> ProactorConnection {
+        let task = scheduler.addClient(ConnectPlan(address: address, configuration: configuration), target: address)
+        return ProactorConnection(task: task, scheduler: self)
+    }
+
+    /// See ``Proactor/adopt(_:driver:)``.
+    @discardableResult
+    public func adopt(_ socket: Socket, driver: ConnectionDriver) -> ProactorConnection {
+        try? socket.setNoDelay(true)
+        let task = scheduler.addConnected(driver: driver, socket: socket, target: "adopted socket") { register($0, socket) }
+        return ProactorConnection(task: task, scheduler: self)
+    }
+
+    package func wake(_ task: ConnectionTask) -> Bool { scheduler.wake(task) }
+
+    package func isAlive(_ task: ConnectionTask) -> Bool { scheduler.isAlive(task) }
+
+    /// See ``Proactor/release(_:)``. Whatever is in flight on the socket is cancelled before it
+    /// comes back, so the ring never reads from or writes to the application's socket.
+    public func release(_ batch: ProactorBatch) -> (driver: ConnectionDriver, socket: Socket?)? {
+        guard !batch.isDone, let task = batch.owner as? ConnectionTask, !task.released else { return nil }
+        task.released = true
+        let socket = task.socket
+        task.socket = nil
+        end(task, .release)
+        scheduler.lock.withLock {
+            task.freed = true
+            scheduler.remove(task)
+        }
+        return (task.driver, socket)
+    }
+
+    /// Gives a connection's socket a slot on the ring (worker, or the scheduler lock held).
+    func register(_ task: ConnectionTask, _ socket: Socket) {
+        let c = ConnectionOperations(descriptor: socket.descriptor.rawValue, taskID: task.id)
+        lock.withLock { slots.insert(c) }
+        task.io = c
+    }
+
+    private func operations(_ task: ConnectionTask) -> ConnectionOperations? {
+        task.io.map { unsafeDowncast($0, to: ConnectionOperations.self) }
+    }
+
+    // MARK: pumping
+
+    /// A connection's IO for one batch (the task held, the lock not): what completed since its
+    /// last batch goes into the driver; returns whether the application has events to take.
+    package func runConnection(_ task: ConnectionTask, _ work: ConnectionWork) -> Bool {
+        let driver = task.driver
+        switch task.phase {
+        case .starting(let addresses, let error):
+            if let error { fail(task, error) } else { connectNext(task, addresses, last: nil) }
+        case .connecting(let remaining, let last):
+            if !work.ready.isEmpty { finishConnect(task, remaining: remaining, last: last) }
+        case .connected:
+            if !work.ready.isEmpty { absorb(task) }
+        case .closed:
+            break
+        }
+        if work.wake { driver.wake() }
+        if let error = work.disconnect { closeTransport(task, error) }
+        startSend(task)
+        return driver.hasEvent
+    }
+
+    private func connectNext(_ task: ConnectionTask, _ addresses: [SocketAddress], last: Errno?) {
+        let attempt = ConnectAttempt(addresses, last: last)
+        guard let socket = attempt.socket else { return fail(task, task.noAddressError(attempt.last)) }
+        task.socket = socket
+        task.phase = .connecting(remaining: attempt.remaining, last: attempt.last)
+        register(task, socket)
+        guard let c = operations(task) else { return }
+        lock.withLock {
+            prepare(.connect(c))
+            submitIfWaiting()
+        }
+    }
+
+    private func finishConnect(_ task: ConnectionTask, remaining: [SocketAddress], last: Errno?) {
+        guard let socket = task.socket, let c = operations(task),
+              let result = lock.withLock({ c.connectResult.take() }) else { return }
+        if result == -ECANCELED {
+            // The thread that submitted the poll exited, and the kernel cancelled it with the
+            // thread: the connect goes on, so wait again.
+            lock.withLock {
+                prepare(.connect(c))
+                submitIfWaiting()
+            }
+            return
+        }
+        let error: Errno?
+        do { error = try socket.pendingError() } catch let e { error = e }
+        if let error {
+            closeSocket(task)
+            connectNext(task, remaining, last: error)
+            return
+        }
+        task.phase = .connected
+    }
+
+    /// Takes what completed: received bytes into the driver (the buffers then go back), the
+    /// send's result, the end of input or a receive error.
+    private func absorb(_ task: ConnectionTask) {
+        guard let c = operations(task) else { return }
+        let driver = task.driver
+        let (received, endOfInput, receiveError) = lock.withLock {
+            defer { c.received = [] }
+            return (c.received, c.endOfInput, c.receiveError.take())
+        }
+        if !received.isEmpty {
+            for (id, count) in received { copy(buffers.bytes(of: id, length: count), into: driver) }
+            lock.withLock { giveBack(received.lazy.map(\.id)) }
+        }
+        guard takeSendResult(task, c) else { return }
+        if let receiveError {
+            task.readFailed(receiveError)
+            closeSocket(task)
+        } else if endOfInput {
+            driver.readClose()
+        }
+    }
+
+    /// Tells the driver how much the last send carried, once it completed; false when it failed
+    /// (the connection is then closing).
+    private func takeSendResult(_ task: ConnectionTask, _ c: ConnectionOperations) -> Bool {
+        let result: Int32? = lock.withLock {
+            guard let r = c.sendResult.take() else { return nil }
+            c.sending = false
+            return r
+        }
+        guard let sent = result else { return true }
+        if sent >= 0 {
+            task.driver.writeDone(Int(sent))
+        } else if sent != -ECANCELED {
+            task.writeFailed(Errno(rawValue: -sent))
+            closeSocket(task)
+            return false
+        }
+        return true
+    }
+
+    /// Copies one received buffer into the driver (the driver's own buffer may be smaller).
+    private func copy(_ bytes: UnsafeRawBufferPointer, into driver: ConnectionDriver) {
+        var rest = bytes[...]
+        while !rest.isEmpty && !driver.isTailClosed {
+            let space = driver.readBuffer()
+            let n = min(space.count, rest.count)
+            space.copyMemory(from: UnsafeRawBufferPointer(rebasing: rest.prefix(n)))
+            driver.readDone(n)
+            rest = rest.dropFirst(n)
+        }
+    }
+
+    /// Sends the driver's pending output, unless a send is in flight already; then makes sure
+    /// that send's completion wakes the task if more output waits behind it.
+    private func startSend(_ task: ConnectionTask) {
+        let driver = task.driver
+        guard task.socket != nil, case .connected = task.phase, !driver.isHeadClosed, let c = operations(task) else { return }
+        while takeSendResult(task, c) {
+            let output = driver.pendingOutput
+            let quiet = mayCompleteQuietly(driver)
+            // The pending output starts with what is in flight: more than that is new.
+            let inFlight: Bool = lock.withLock {
+                guard c.sending else { return false }
+                if output.count > c.sendLength || !quiet { c.wakeOnCompleteSend = true }
+                return true
+            }
+            if inFlight {
+                // A quiet completion may have come meanwhile: then take it and send the rest.
+                if lock.withLock({ c.sendResult != nil }) { continue }
+                return
+            }
+            guard !output.isEmpty, !driver.isHeadClosed else { return }
+            // The buffer stays as filled until the completion is seen: nothing writes it meanwhile.
+            let bytes = c.sendBuffer.fill(from: output)
+            lock.withLock {
+                c.sending = true
+                c.sendLength = bytes.count
+                c.wakeOnCompleteSend = bytes.count < output.count || !quiet
+                prepare(.send(c, bytes))
+                submitIfWaiting()
+            }
+            return
+        }
+    }
+
+    /// Whether a send that carries all the output may complete without waking the task: only
+    /// while the stream goes on. At its end the driver closes its output when it hears that the
+    /// last bytes went, so that must not wait for another event.
+    private func mayCompleteQuietly(_ driver: ConnectionDriver) -> Bool {
+        let connection = driver.connection
+        return !driver.isTailClosed && connection.localState != .closed && connection.remoteState != .closed
+    }
+
+    /// Fails a connection that never connected: transport error, then transport closed.
+    private func fail(_ task: ConnectionTask, _ error: AMQPError) {
+        closeSocket(task)
+        task.connectFailed(error)
+    }
+
+    /// Disconnect: the driver closes with `error`, what fits in the socket now goes (when no
+    /// send is in flight), then both ways close.
+    private func closeTransport(_ task: ConnectionTask, _ error: AMQPError) {
+        let driver = task.driver
+        if !driver.isTailClosed { driver.failTransport(error) }
+        if let socket = task.socket, case .connected = task.phase, let c = operations(task),
+           takeSendResult(task, c), !lock.withLock({ c.sending }), !driver.isHeadClosed {
+            let sent = driver.pendingOutput.withUnsafeBytes { bytes in try? socket.send(bytes, flags: [.noSignal, .dontWait]) }
+            if let sent { driver.writeDone(sent) }
+        }
+        driver.writeClose()
+        driver.readClose()
+        closeSocket(task)
+    }
+
+    private func closeSocket(_ task: ConnectionTask) {
+        guard task.socket != nil else { return }
+        task.socket = nil
+        task.phase = .closed
+        end(task, .close)
+    }
+
+    /// Ends a task's slot on the ring: what is in flight is cancelled, and the slot (and for
+    /// `.close` the descriptor) goes once the last completion is in.
+    private func end(_ task: ConnectionTask, _ ending: SocketOperations.Ending) {
+        guard let c = operations(task) else { return }
+        task.io = nil
+        var closing: [CInt] = []
+        lock.withLock { finish(c, ending, closing: &closing) }
+        closeDescriptors(closing)
+    }
+
+    // MARK: done
+
+    /// Ends a connection's batch (the task held, the lock not): ticks, sends, keeps a receive
+    /// armed, and frees the connection once its driver is finished.
+    package func finishConnection(_ task: ConnectionTask) {
+        if task.released {
+            scheduler.lock.withLock { task.working = false }
+            return
+        }
+        let driver = task.driver
+        // A quiet send's result first: the tick looks at what was written.
+        if let c = operations(task) { _ = takeSendResult(task, c) }
+        let deadline = driver.isHeadClosed ? nil : driver.tick(now: now)
+        startSend(task)
+        if driver.isFinished {
+            closeSocket(task)
+            scheduler.lock.withLock {
+                task.working = false
+                task.freed = true
+                scheduler.remove(task)
+            }
+            return
+        }
+        if case .connected = task.phase, !driver.isTailClosed, let c = operations(task) {
+            lock.withLock {
+                guard !c.receiving && !c.starved && !c.endOfInput && c.ending == nil else { return }
+                prepare(.receive(c))
+                submitIfWaiting()
+            }
+        }
+        scheduler.lock.withLock {
+            task.working = false
+            scheduler.setDeadline(task, deadline)
+            // Events the application has not taken, or anything that happened meanwhile.
+            if driver.hasEvent || task.hasWork {
+                scheduler.schedule(task)
+            }
+        }
+    }
+}
