@@ -87,7 +87,7 @@ let package = Package(
         // The container: messaging handlers, work queues, URLs; built on the public API only.
         .target(
             name: "AMQPMessaging",
-            dependencies: ["AMQPProactor", "AMQPEpoll", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            dependencies: ["AMQPProactor", "AMQPEpoll", "AMQPURing", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
             swiftSettings: strict
         ),
         // The seeds' multithreaded broker, on the container: shared bounded queues.

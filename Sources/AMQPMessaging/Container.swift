@@ -1,6 +1,7 @@
 import AMQPCodec
 import AMQPEngine
 import AMQPEpoll
+import AMQPURing
 import AMQPProactor
 import AMQPSystem
 
@@ -37,6 +38,20 @@ public final class Container: Sendable {
     public convenience init(id: String = "swift-amqp", handler: sending (any MessagingHandler)? = nil) throws(Errno) {
         self.init(id: id, proactor: try EpollProactor.epoll(), handler: handler)
     }
+
+    /// A container on the backend chosen: epoll, io_uring, or io_uring when it works here and
+    /// epoll otherwise (``backendDescription`` says which, and why).
+    /// - Throws: ``MessagingError/backendUnavailable(_:)`` naming the cause.
+    public convenience init(id: String = "swift-amqp", backend: ContainerBackend,
+                            handler: sending (any MessagingHandler)? = nil) throws(MessagingError) {
+        let (proactor, description) = try backend.make()
+        self.init(id: id, proactor: proactor, handler: handler)
+        backendDescriptionStorage.withLock { $0 = description }
+    }
+
+    /// Which backend runs the container ("proactor backend: io_uring", or epoll and why not io_uring).
+    public var backendDescription: String { backendDescriptionStorage.withLock { $0 } ?? "proactor backend: \(type(of: proactor))" }
+    private let backendDescriptionStorage = LockedValue<String?>(nil)
 
     /// Connects to `url` (`amqp://[user[:password]@]host[:port][/address]`); `handler` gets the
     /// connection's events. The connection opens as soon as the container runs.

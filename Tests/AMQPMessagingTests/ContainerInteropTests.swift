@@ -66,6 +66,10 @@ final class ContainerInteropTests: XCTestCase {
     }
 
     func testSendsToProtonCAndEveryMessageIsAccepted() throws {
+        for backend in ContainerBackend.allCases { try sendsToProtonC(on: backend) }
+    }
+
+    private func sendsToProtonC(on backend: ContainerBackend) throws {
         let port = ProtonArrow.freePort()
         let total = 2000
         let arrow = try ProtonArrow.Running(["connection-mode=server", "operation=receive", "host=127.0.0.1", "port=\(port)",
@@ -73,15 +77,15 @@ final class ContainerInteropTests: XCTestCase {
         defer { arrow.kill() }
         XCTAssertTrue(ProtonArrow.waitForListener(port: port), "the arrow never listened")
         let outcome = LockedValue(Outcome())
-        let container = try Container(id: "interop-sender")
+        let container = try Container(id: "interop-sender", backend: backend)
         try container.connect("amqp://127.0.0.1:\(port)/q", handler: Sender(total: total, outcome: outcome))
         watchdog(container, outcome)
         try container.run(threads: 2)
         let (status, lines) = arrow.finish()
         let o = outcome.withLock { $0 }
-        XCTAssertFalse(o.timedOut)
-        XCTAssertEqual(o.errors, [])
-        XCTAssertEqual(o.accepted, total)
+        XCTAssertFalse(o.timedOut, "\(backend)")
+        XCTAssertEqual(o.errors, [], "\(backend)")
+        XCTAssertEqual(o.accepted, total, "\(backend)")
         XCTAssertEqual(o.rejected + o.released, 0)
         XCTAssertEqual(status, 0, "the arrow reports an error")
         XCTAssertEqual(lines.count, total, "one line per message received")
@@ -90,9 +94,13 @@ final class ContainerInteropTests: XCTestCase {
     }
 
     func testReceivesFromProtonCOnAListener() throws {
+        for backend in ContainerBackend.allCases { try receivesFromProtonC(on: backend) }
+    }
+
+    private func receivesFromProtonC(on backend: ContainerBackend) throws {
         let total = 2000
         let outcome = LockedValue(Outcome())
-        let container = try Container(id: "interop-receiver")
+        let container = try Container(id: "interop-receiver", backend: backend)
         let listener = try container.listen("amqp://127.0.0.1:0") { Receiver(outcome: outcome) }
         let port = try XCTUnwrap(listener.port)
         let arrow = try ProtonArrow.Running(["connection-mode=client", "operation=send", "host=127.0.0.1", "port=\(port)",
@@ -102,13 +110,19 @@ final class ContainerInteropTests: XCTestCase {
         try container.run(threads: 2)
         let (status, lines) = arrow.finish()
         let o = outcome.withLock { $0 }
-        XCTAssertFalse(o.timedOut)
-        XCTAssertEqual(o.errors, [])
-        XCTAssertEqual(o.received.count, total)
+        XCTAssertFalse(o.timedOut, "\(backend)")
+        XCTAssertEqual(o.errors, [], "\(backend)")
+        XCTAssertEqual(o.received.count, total, "\(backend)")
         XCTAssertTrue(o.received.allSatisfy { $0 > 0 }, "every message carried SendTime as a long")
         XCTAssertTrue(o.bodiesOK, "every body is the arrow's 100-byte string")
         XCTAssertEqual(status, 0, "the arrow reports an error")
         XCTAssertEqual(lines.count, total, "the arrow saw every message settled")
+    }
+
+    func testTheBackendIsNamed() throws {
+        XCTAssertEqual(try Container(backend: .epoll).backendDescription, "proactor backend: epoll")
+        XCTAssertEqual(try Container(backend: .ioURing).backendDescription, "proactor backend: io_uring")
+        XCTAssertTrue(try Container(backend: .automatic).backendDescription.hasPrefix("proactor backend: "))
     }
 
     func testAMQPSIsRefusedClearlyAndBadURLsThrow() throws {
