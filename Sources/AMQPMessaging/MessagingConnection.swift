@@ -60,6 +60,8 @@ public final class MessagingConnection {
         let link = (session ?? self.session).sender(name: options.name ?? nextName("sender"), target: address ?? url?.address)
         link.senderSettleMode = options.deliveryMode == .atMostOnce ? .settled : .unsettled
         if let caps = options.targetCapabilities { link.localTarget?.capabilities = caps }
+        link.localTarget?.durable = options.durable
+        link.localTarget?.expiryPolicy = options.expiryPolicy
         senderOptions[ObjectIdentifier(link)] = options
         senders.append(link)
         link.attach()
@@ -72,6 +74,9 @@ public final class MessagingConnection {
         let link = (session ?? self.session).receiver(name: options.name ?? nextName("receiver"), source: options.dynamic ? nil : (address ?? url?.address))
         if options.dynamic { link.localSource?.dynamic = true }
         if let filter = options.filter { link.localSource?.filter = filter }
+        link.localSource?.durable = options.durable
+        link.localSource?.expiryPolicy = options.expiryPolicy
+        if let mode = options.distributionMode { link.localSource?.distributionMode = mode }
         link.senderSettleMode = options.deliveryMode == .atMostOnce ? .settled : .unsettled
         receiverOptions[ObjectIdentifier(link)] = options
         link.attach()

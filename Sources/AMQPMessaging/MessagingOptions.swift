@@ -75,6 +75,9 @@ public struct SenderOptions: Sendable {
     public var autoSettle = true
     /// Capabilities asked of the target node.
     public var targetCapabilities: [Symbol]?
+    /// Whether the target terminus outlives the link (§3.5.5), and when it expires (§3.5.6).
+    public var durable: TerminusDurability = .none
+    public var expiryPolicy: TerminusExpiryPolicy = .sessionEnd
 
     public init() {}
 }
@@ -96,6 +99,11 @@ public struct ReceiverOptions: Sendable {
     public var filter: AMQPMap?
     /// Hand messages over encoded, to ``MessagingHandler/onRawMessage(_:_:_:)``, instead of decoded.
     public var rawMessages = false
+    /// Whether the source terminus outlives the link (§3.5.5), and when it expires (§3.5.6).
+    public var durable: TerminusDurability = .none
+    public var expiryPolicy: TerminusExpiryPolicy = .sessionEnd
+    /// `move` (each message to one receiver) or `copy` (browse) (§3.5.7); nil: the node's default.
+    public var distributionMode: Symbol?
 
     public init() {}
 }
