@@ -30,6 +30,11 @@ let package = Package(
         .executable(name: "example-flow-control-client", targets: ["ExampleFlowControlClient"]),
         .executable(name: "example-request-response", targets: ["ExampleRequestResponse"]),
     ],
+    // Only the container (AMQPMessaging) uses these two; the engine and the proactor stay free of any.
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+    ],
     targets: [
         .target(
             name: "AMQPCodec",
@@ -87,7 +92,9 @@ let package = Package(
         // The container: messaging handlers, work queues, URLs; built on the public API only.
         .target(
             name: "AMQPMessaging",
-            dependencies: ["AMQPProactor", "AMQPEpoll", "AMQPURing", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            dependencies: ["AMQPProactor", "AMQPEpoll", "AMQPURing", "AMQPEngine", "AMQPCodec", "AMQPSystem",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Metrics", package: "swift-metrics")],
             swiftSettings: strict
         ),
         // The seeds' multithreaded broker, on the container: shared bounded queues.
@@ -231,7 +238,11 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQPMessagingTests",
-            dependencies: ["AMQPMessaging", "AMQPProactor", "AMQPEngine", "AMQPCodec", "AMQPSystem", "SharedFixtures"],
+            dependencies: ["AMQPMessaging", "AMQPProactor", "AMQPEngine", "AMQPCodec", "AMQPSystem", "SharedFixtures",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "MetricsTestKit", package: "swift-metrics"),
+                           .product(name: "InMemoryLogging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(

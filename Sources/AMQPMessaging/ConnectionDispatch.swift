@@ -1,6 +1,7 @@
 import AMQPCodec
 import AMQPEngine
 import AMQPProactor
+import Logging
 
 // Turns one connection's engine events into handler calls, in order, and runs its queued work.
 extension Container {
@@ -21,7 +22,7 @@ extension Container {
         } else {
             guard let handler = record.handler else { return }
             c = MessagingConnection(container: self, connection: driver.connection, url: record.url,
-                                    workQueue: record.workQueue, handler: handler)
+                                    workQueue: record.workQueue, handler: handler, logger: record.logger)
             record.messaging = c
             record.handler = nil
             if record.isClient { driver.connection.open() }
@@ -47,6 +48,8 @@ extension Container {
             }
         } while driver.hasEvent
         if driver.connection.remoteState == .active { record.attempts = 0 }
+        let sent = c.newlySent()
+        if sent > 0 { metrics.sent.increment(by: Int64(sent)) }
         guard closed else { return }
         if let reconnect = record.reconnect, !c.closedByApplication, !isStopped,
            reconnect.maxAttempts == 0 || record.attempts < reconnect.maxAttempts {
@@ -66,23 +69,35 @@ extension Container {
     private func dispatch(_ event: AMQPEvent, _ c: MessagingConnection) -> Bool {
         let h = c.handler
         switch event {
-        case .connectionBound: h.onTransportOpen(c)
+        case .connectionBound:
+            metrics.connectionsOpen.increment()
+            h.onTransportOpen(c)
         case .connectionRemoteOpen(let conn):
             if conn.localState == .uninitialized { conn.open() }
+            c.logger.debug("connection open", metadata: ["amqp.peer.container": "\(conn.remoteOpen?.containerID ?? "")"])
             h.onConnectionOpen(c)
         case .connectionRemoteClose(let conn):
-            if let e = conn.remoteError { h.onConnectionError(c, e) }
+            if let e = conn.remoteError {
+                c.logger.warning("the peer closed the connection with an error", metadata: Self.metadata(e))
+                h.onConnectionError(c, e)
+            }
             h.onConnectionClose(c)
             if conn.localState != .closed { conn.close() }
         case .sessionRemoteBegin(let s):
             if s.localState == .uninitialized { s.begin() }
             h.onSessionOpen(c, s)
         case .sessionRemoteEnd(let s):
-            if let e = s.remoteError { h.onSessionError(c, s, e) }
+            if let e = s.remoteError {
+                c.logger.warning("the peer ended a session with an error", metadata: Self.metadata(e))
+                h.onSessionError(c, s, e)
+            }
             h.onSessionClose(c, s)
             if s.localState != .closed { s.end() }
         case .linkRemoteOpen(let l): linkOpened(l, c)
         case .linkRemoteClose(let l), .linkRemoteDetach(let l):
+            if let e = l.remoteError {
+                c.logger.warning("the peer detached a link with an error", metadata: Self.metadata(e).merging(["amqp.link": "\(l.name)"]) { a, _ in a })
+            }
             if l.role == .sender {
                 if let e = l.remoteError { h.onSenderError(c, l, e) }
                 h.onSenderClose(c, l)
@@ -101,8 +116,11 @@ extension Container {
         case .delivery(let d):
             if d.link.role == .receiver { received(d, c) } else { tracked(d, c) }
         case .transportError(let e):
+            c.logger.warning("transport error", metadata: Self.metadata(e))
             h.onTransportError(c, e)
         case .transportClosed:
+            metrics.connectionsOpen.decrement()
+            c.logger.debug("transport closed")
             // Whatever was not settled will not be now: say so, one by one, so nothing is lost
             // silently (a reconnect, if any, comes after).
             c.failUnsettled(AMQPError(condition: ErrorCondition.connectionForced,
@@ -111,6 +129,10 @@ extension Container {
         default: break
         }
         return false
+    }
+
+    static func metadata(_ e: AMQPError) -> Logger.Metadata {
+        ["amqp.condition": "\(e.condition.rawValue)", "amqp.description": "\(e.description ?? "")"]
     }
 
     private func linkOpened(_ l: Link, _ c: MessagingConnection) {
@@ -126,6 +148,7 @@ extension Container {
                 if options.creditWindow > 0 { l.flow(credit: options.creditWindow) }
             } else {
                 c.senderOptions[ObjectIdentifier(l)] = c.incomingSenderOptions
+                c.senders.append(l)
                 l.attach()
             }
         }
@@ -144,6 +167,7 @@ extension Container {
         if d.isAborted {
             if !d.locallySettled { d.settle() }
         } else if !d.isPartial && !d.payload.isEmpty {
+            metrics.received.increment()
             let bytes = d.readPayload()
             if options.rawMessages {
                 c.handler.onRawMessage(c, d, bytes)
@@ -173,9 +197,12 @@ extension Container {
         }
         let autoSettle = c.senderOptions[ObjectIdentifier(d.link)]?.autoSettle ?? true
         if let state = d.remoteState, state.isOutcome, !c.reportedOutcomes.contains(id) {
+            metrics.settled.increment()
             switch state {
             case .accepted: h.onTrackerAccept(c, d)
-            case .rejected: h.onTrackerReject(c, d)
+            case .rejected:
+                metrics.rejected.increment()
+                h.onTrackerReject(c, d)
             default: h.onTrackerRelease(c, d)
             }
             if autoSettle && !d.locallySettled { d.settle() } else if !d.locallySettled { c.reportedOutcomes.insert(id) }

@@ -1,5 +1,6 @@
 import AMQPCodec
 import AMQPEngine
+import Logging
 
 /// What a container keeps for one connection, found again in each of its batches through the
 /// driver's ``AMQPEngine/DriverConfiguration/context``.
@@ -28,9 +29,13 @@ final class ConnectionRecord: @unchecked Sendable {
     var messaging: MessagingConnection?
     var finished = false
 
+    /// The connection's logger, with its id and peer in the metadata.
+    let logger: Logger
+
     init(workQueue: WorkQueue, url: MessagingURL?, isClient: Bool, options: ConnectionOptions, failover: [MessagingURL] = [],
-         handler: any MessagingHandler) {
+         logger: Logger, handler: any MessagingHandler) {
         self.workQueue = workQueue
+        self.logger = logger
         self.url = url
         self.isClient = isClient
         self.openTimeout = options.openTimeout

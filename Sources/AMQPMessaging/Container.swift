@@ -4,6 +4,7 @@ import AMQPEpoll
 import AMQPURing
 import AMQPProactor
 import AMQPSystem
+import Logging
 
 /// Runs messaging handlers on a proactor's threads (Proton C++'s `container`): connect to URLs,
 /// listen on them, schedule work, run on N threads until stopped or until nothing is left.
@@ -15,6 +16,10 @@ public final class Container: Sendable {
     public let id: String
     /// The proactor doing the IO: epoll unless another was given.
     public let proactor: any Proactor
+    /// Its logger and metrics factory.
+    public let observability: ContainerObservability
+    let metrics: ContainerMetrics
+    private let connectionCount = LockedValue<UInt64>(0)
     let timers = ContainerTimers()
     private let state = LockedValue(State())
     // Touched only by the thread in run(): see ContainerHandlerBox.
@@ -28,25 +33,30 @@ public final class Container: Sendable {
 
     /// A container on `proactor` (a backend of your choice, or your own), with an optional
     /// handler for ``MessagingHandler/onContainerStart(_:)`` and ``MessagingHandler/onContainerStop(_:)``.
-    public init(id: String = "swift-amqp", proactor: any Proactor, handler: sending (any MessagingHandler)? = nil) {
+    public init(id: String = "swift-amqp", proactor: any Proactor, observability: ContainerObservability = ContainerObservability(),
+                handler: sending (any MessagingHandler)? = nil) {
         self.id = id
         self.proactor = proactor
+        self.observability = observability
+        self.metrics = ContainerMetrics(containerID: id, factory: observability.metricsFactory)
         self.containerHandler = ContainerHandlerBox(handler)
     }
 
     /// A container on the epoll backend.
-    public convenience init(id: String = "swift-amqp", handler: sending (any MessagingHandler)? = nil) throws(Errno) {
-        self.init(id: id, proactor: try EpollProactor.epoll(), handler: handler)
+    public convenience init(id: String = "swift-amqp", observability: ContainerObservability = ContainerObservability(),
+                            handler: sending (any MessagingHandler)? = nil) throws(Errno) {
+        self.init(id: id, proactor: try EpollProactor.epoll(), observability: observability, handler: handler)
     }
 
     /// A container on the backend chosen: epoll, io_uring, or io_uring when it works here and
     /// epoll otherwise (``backendDescription`` says which, and why).
     /// - Throws: ``MessagingError/backendUnavailable(_:)`` naming the cause.
-    public convenience init(id: String = "swift-amqp", backend: ContainerBackend,
+    public convenience init(id: String = "swift-amqp", backend: ContainerBackend, observability: ContainerObservability = ContainerObservability(),
                             handler: sending (any MessagingHandler)? = nil) throws(MessagingError) {
         let (proactor, description) = try backend.make()
-        self.init(id: id, proactor: proactor, handler: handler)
+        self.init(id: id, proactor: proactor, observability: observability, handler: handler)
         backendDescriptionStorage.withLock { $0 = description }
+        observability.logger.info("\(description)")
     }
 
     /// Which backend runs the container ("proactor backend: io_uring", or epoll and why not io_uring).
@@ -71,7 +81,8 @@ public final class Container: Sendable {
             failover.append(u)
         }
         let queue = WorkQueue(container: self)
-        let record = ConnectionRecord(workQueue: queue, url: parsed, isClient: true, options: options, failover: failover, handler: handler)
+        let record = ConnectionRecord(workQueue: queue, url: parsed, isClient: true, options: options, failover: failover,
+                                      logger: connectionLogger(peer: parsed.description), handler: handler)
         connections.withLock { $0[ObjectIdentifier(record)] = ConnectionSetup(options: options) }
         open(record, to: parsed)
         return queue
@@ -105,6 +116,7 @@ public final class Container: Sendable {
         guard let setup = connections.withLock({ $0[ObjectIdentifier(record)] }) else { return }
         var configuration = configuration(setup.options, url: url)
         configuration.context = record
+        configuration.trace = frameTrace(record.logger)
         record.workQueue.attach(proactor.connect(to: url.hostAndPort, configuration: configuration))
     }
 
@@ -115,7 +127,9 @@ public final class Container: Sendable {
         // The URL after the one that just failed, so a failover is tried first, not last.
         record.urlIndex = (record.urlIndex + 1) % record.urls.count
         let url = record.urls[record.urlIndex]
-        schedule(after: options.delay(before: attempt)) { [self] in
+        let delay = options.delay(before: attempt)
+        record.logger.info("reconnecting", metadata: ["amqp.url": "\(url)", "amqp.attempt": "\(attempt + 1)", "amqp.delay": "\(delay)"])
+        schedule(after: delay) { [self] in
             if state.withLock({ $0.stopped }) { return }
             open(record, to: url)
         }
@@ -179,9 +193,11 @@ public final class Container: Sendable {
             return
         }
         let queue = WorkQueue(container: self)
-        let record = ConnectionRecord(workQueue: queue, url: nil, isClient: false, options: setup.options, handler: setup.makeHandler())
+        let record = ConnectionRecord(workQueue: queue, url: nil, isClient: false, options: setup.options,
+                                      logger: connectionLogger(peer: "accepted on \(listener.address)"), handler: setup.makeHandler())
         var configuration = configuration(setup.options, url: nil)
         configuration.context = record
+        configuration.trace = frameTrace(record.logger)
         queue.attach(listener.accept(configuration: configuration))
     }
 
@@ -193,6 +209,20 @@ public final class Container: Sendable {
 
     func armOpenTimeout(_ timeout: Duration, _ queue: WorkQueue) {
         queue.schedule(after: timeout) { c in c.openTimedOut = true }
+    }
+
+    /// A connection's logger: the container's, with the connection's id and peer.
+    private func connectionLogger(peer: String) -> Logger {
+        var logger = observability.logger
+        logger[metadataKey: "amqp.connection"] = "\(id)-\(connectionCount.withLock { n in n += 1; return n })"
+        logger[metadataKey: "amqp.peer"] = "\(peer)"
+        return logger
+    }
+
+    /// Frames to the logger at `.trace`, only when it logs at that level (tracing is slow).
+    private func frameTrace(_ logger: Logger) -> (@Sendable (String) -> Void)? {
+        guard logger.logLevel <= .trace else { return nil }
+        return { line in logger.trace("\(line)") }
     }
 
     func connectionFinished(_ record: ConnectionRecord) {

@@ -1,5 +1,6 @@
 import AMQPCodec
 import AMQPEngine
+import Logging
 
 /// One connection of a container, as its handler sees it: the engine's connection, its work
 /// queue, and the calls that open senders and receivers with messaging options.
@@ -17,6 +18,8 @@ public final class MessagingConnection {
     public let workQueue: WorkQueue
     /// The handler of this connection.
     public let handler: any MessagingHandler
+    /// The container's logger with this connection's id and peer in its metadata.
+    public let logger: Logger
 
     /// Options for receivers the peer opens to us (it attaches a sender): set them before it does,
     /// in ``MessagingHandler/onConnectionOpen(_:)`` at the latest.
@@ -37,7 +40,12 @@ public final class MessagingConnection {
     /// The application closed the connection: it is not reconnected.
     var closedByApplication = false
 
-    init(container: Container, connection: Connection, url: MessagingURL?, workQueue: WorkQueue, handler: any MessagingHandler) {
+    // Messages each sender had sent when last counted (amqp_messages_sent).
+    var sentCounted: [ObjectIdentifier: UInt32] = [:]
+
+    init(container: Container, connection: Connection, url: MessagingURL?, workQueue: WorkQueue, handler: any MessagingHandler,
+         logger: Logger) {
+        self.logger = logger
         self.container = container
         self.connection = connection
         self.url = url
@@ -108,6 +116,7 @@ public final class MessagingConnection {
         self.connection = connection
         defaultSession = nil
         senders = []
+        sentCounted = [:]
         senderOptions = [:]
         receiverOptions = [:]
         reportedOutcomes = []
@@ -119,6 +128,18 @@ public final class MessagingConnection {
         for sender in senders {
             for tracker in sender.unsettledDeliveries { handler.onTrackerFail(self, tracker, error) }
         }
+    }
+
+    /// Messages sent since the last call (transfers begun on every sender).
+    func newlySent() -> Int {
+        var n = 0
+        for s in senders {
+            let key = ObjectIdentifier(s)
+            let last = sentCounted[key] ?? 0
+            n += Int(s.deliveryCount &- last)
+            sentCounted[key] = s.deliveryCount
+        }
+        return n
     }
 
     private func nextName(_ kind: String) -> String {
