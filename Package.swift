@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "AMQPBroker", targets: ["AMQPBroker"]),
         .executable(name: "driver-loop", targets: ["DriverLoop"]),
         .executable(name: "proactor-arrow", targets: ["ProactorArrow"]),
+        .executable(name: "amqp", targets: ["AMQPCommand"]),
         .executable(name: "example-broker", targets: ["ExampleBroker"]),
         .executable(name: "example-send", targets: ["ExampleSend"]),
         .executable(name: "example-receive", targets: ["ExampleReceive"]),
@@ -34,6 +35,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         .target(
@@ -101,6 +103,15 @@ let package = Package(
         .target(
             name: "AMQPBroker",
             dependencies: ["AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            swiftSettings: strict
+        ),
+        // The `amqp` command: broker, send, receive, a quiver arrow (Docs/Command.md).
+        .executableTarget(
+            name: "AMQPCommand",
+            dependencies: ["AMQPMessaging", "AMQPBroker", "AMQPEngine", "AMQPCodec", "AMQPSystem", "ExampleSupport",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Integrations/AMQPCommand",
             swiftSettings: strict
         ),
         // The container's examples (Docs/Examples.md), each run by ExamplesTests.

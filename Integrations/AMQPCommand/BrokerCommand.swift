@@ -1,0 +1,53 @@
+import ArgumentParser
+import AMQPBroker
+import AMQPMessaging
+import AMQPSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct BrokerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "broker",
+                                                    abstract: "Run the multithreaded broker until SIGINT or SIGTERM.")
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0: any free one).") var port = 5672
+    @Option(help: "Threads serving connections.") var threads = 4
+    @Option(help: "Messages a queue holds at most.") var queueLimit = 10_000
+    @OptionGroup var backend: BackendOption
+
+    func run() throws {
+        guard (0...65535).contains(port) else { throw CommandFailure("--port must be 0 to 65535") }
+        guard threads > 0 else { throw CommandFailure("--threads must be at least 1") }
+        // Signals wait in a thread of their own, so stopping runs no code in a signal handler.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        let container = try backend.container(id: "amqp-broker")
+        let broker = Broker(queueLimit: queueLimit)
+        let bound: UInt16
+        do {
+            let listener = try container.listen("amqp://\(host.contains(":") ? "[\(host)]" : host):\(port)") { broker.handler() }
+            guard let p = listener.port else { throw CommandFailure("cannot listen on \(host):\(port)") }
+            bound = p
+        } catch let e as CommandFailure {
+            throw e
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+        print("amqp broker listening on \(host):\(bound) (\(container.backendDescription))")
+        fflush(nil)
+        let blocked = signals
+        _ = try SystemThread.spawn(name: "signals") {
+            var set = blocked
+            var received: Int32 = 0
+            sigwait(&set, &received)
+            container.stop()
+        }
+        try container.run(threads: threads)
+        print("amqp broker stopped")
+    }
+}
