@@ -267,6 +267,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "AMQPCommandTests",
+            dependencies: ["SharedFixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "AMQPSystemTests",
             dependencies: ["AMQPSystem"],
             swiftSettings: strict

@@ -64,16 +64,17 @@ public enum ProtonArrow {
     }
 
     /// The whole output of a process, once its pipe closed.
-    final class OutputCollector: Sendable {
+    public final class OutputCollector: Sendable {
         private let condition = NSCondition()
         private let data = LockedData()
-        func finish(_ d: Data) {
+        public init() {}
+        public func finish(_ d: Data) {
             condition.lock()
             data.set(d)
             condition.broadcast()
             condition.unlock()
         }
-        func wait() -> Data {
+        public func wait() -> Data {
             condition.lock()
             defer { condition.unlock() }
             while !data.isSet { condition.wait() }
