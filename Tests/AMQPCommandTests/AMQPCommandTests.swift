@@ -34,6 +34,26 @@ final class AMQPCommandTests: XCTestCase {
         }
     }
 
+    func testSendAndReceiveThroughProtonCsBrokerExampleOnEachBackend() throws {
+        let port = ProtonArrow.freePort()
+        let broker = Process()
+        broker.executableURL = URL(fileURLWithPath: try ProtonBrokerExample.binary())
+        broker.arguments = ["127.0.0.1", "\(port)"]
+        broker.standardOutput = FileHandle.nullDevice
+        try broker.run()
+        defer { broker.terminate() }
+        XCTAssertTrue(ProtonArrow.waitForListener(port: port), "Proton's broker never listened")
+        for backend in backends {
+            let url = "amqp://127.0.0.1:\(port)/examples-\(backend)"
+            let send = try BuiltProgram("amqp", ["send", url, "--count", "2000", "--backend", backend]).finish()
+            XCTAssertEqual(send.status, 0, send.stderr)
+            XCTAssertEqual(send.lines, ["2000 messages sent and accepted"])
+            let receive = try BuiltProgram("amqp", ["receive", url, "--count", "2000", "--backend", backend]).finish()
+            XCTAssertEqual(receive.status, 0, receive.stderr)
+            XCTAssertEqual(receive.lines, ["2000 messages received"])
+        }
+    }
+
     func testProtonCClientsThroughTheBrokerOnEachBackend() throws {
         for backend in backends {
             try withBroker(backend: backend) { port in

@@ -114,3 +114,31 @@ public enum ProtonArrow {
         return false
     }
 }
+
+/// Qpid Proton C's broker example (Debian's `libqpid-proton11-dev-examples`), compiled once per
+/// test run.
+public enum ProtonBrokerExample {
+    static let source = "/usr/share/proton/examples/c/broker.c"
+
+    /// The compiled broker; a skip when the examples are not installed (a failure under
+    /// AMQP_REQUIRE_PROTON=1, as Scripts/test.sh sets, so CI cannot pass by skipping).
+    public static func binary() throws -> String {
+        guard FileManager.default.fileExists(atPath: source) else {
+            let why = "\(source) is absent (Scripts/install-deps.sh installs libqpid-proton11-dev-examples)"
+            if ProcessInfo.processInfo.environment["AMQP_REQUIRE_PROTON"] == "1" { throw ArrowUnavailable(description: why) }
+            throw XCTSkip(why)
+        }
+        guard let built = compiled else { throw ArrowUnavailable(description: "gcc could not build \(source)") }
+        return built
+    }
+
+    private static let compiled: String? = {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("proton-broker-example-\(getpid())").path
+        let gcc = Process()
+        gcc.executableURL = URL(fileURLWithPath: "/usr/bin/gcc")
+        gcc.arguments = ["-O2", "-I/usr/share/proton/examples/c", "-o", out, source, "-lqpid-proton", "-lpthread"]
+        guard (try? gcc.run()) != nil else { return nil }
+        gcc.waitUntilExit()
+        return gcc.terminationStatus == 0 ? out : nil
+    }()
+}
