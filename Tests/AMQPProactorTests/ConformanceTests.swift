@@ -33,7 +33,7 @@ let selectedScenarios: [ConformanceScenario] = {
 /// limits (open files) or count CPU time, and the machine has two cores.
 @Suite(.serialized)
 struct ConformanceTests {
-    @Test(arguments: selectedScenarios, selectedBackends)
+    @Test(.serialized, arguments: selectedScenarios, selectedBackends)
     func scenario(_ scenario: ConformanceScenario, on backend: ProactorBackend) {
         let start = ContinuousClock.now
         let failures = scenario.run(on: backend)
