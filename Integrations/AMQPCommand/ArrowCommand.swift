@@ -12,7 +12,7 @@ struct ArrowCommand: ParsableCommand {
         commandName: "arrow",
         abstract: "A quiver arrow: key=value options, one line per transfer (the backend from AMQP_BACKEND).")
 
-    @Argument(help: "connection-mode=client|server operation=send|receive host= port= path= count= duration= rate= body-size= credit-window= id= durable= set-message-id= transaction-size=0 channel-mode=active")
+    @Argument(help: "connection-mode=client|server operation=send|receive host= port= path= count= duration= rate= body-size= credit-window= id= durable= set-message-id= transaction-size=0 channel-mode=active quiet=1")
     var options: [String] = []
 
     func run() throws {
@@ -126,7 +126,7 @@ final class Arrow: MessagingHandler {
             s.send(m)
             sent += 1
             allowed -= 1
-            out.line("\(now),0")
+            if !o.quiet { out.line("\(now),0") }
         }
         if o.rate > 0 && (o.count == 0 || sent < o.count) {
             c.workQueue.schedule(after: .milliseconds(5)) { c in (c.handler as? Arrow)?.resume(c) }
@@ -147,7 +147,7 @@ final class Arrow: MessagingHandler {
 
     func onMessage(_ c: MessagingConnection, _ d: Delivery, _ m: Message) {
         let sendTime: Int64 = if case .long(let t)? = m.applicationProperties?[string: "SendTime"] { t } else { 0 }
-        out.line("\(sendTime),\(ArrowOptions.nowMilliseconds())")
+        if !o.quiet { out.line("\(sendTime),\(ArrowOptions.nowMilliseconds())") }
         received += 1
         state.withLock { $0.done = received }
         if o.count > 0 && received == o.count { c.close() }

@@ -17,6 +17,8 @@ struct ArrowOptions: Sendable {
     var creditWindow: UInt32 = 1000
     var durable = false
     var setMessageID = false
+    /// No line per transfer (as Proton's arrow's quiet=1), for benchmarks.
+    var quiet = false
 
     init(_ arguments: [String]) throws(CommandFailure) {
         for a in arguments {
@@ -48,6 +50,7 @@ struct ArrowOptions: Sendable {
                 guard try number() == 0 else { throw CommandFailure("arrow: transactions are not supported (transaction-size must be 0)") }
             case "durable": durable = value == "1" || value == "true"
             case "set-message-id": setMessageID = value == "1" || value == "true"
+            case "quiet": quiet = value == "1" || value == "true"
             default: throw CommandFailure("arrow: unknown option '\(key)'")
             }
         }
