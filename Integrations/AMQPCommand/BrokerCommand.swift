@@ -14,11 +14,13 @@ struct BrokerCommand: ParsableCommand {
     @Option(help: "Port to listen on (0: any free one).") var port = 5672
     @Option(help: "Threads serving connections.") var threads = 4
     @Option(help: "Messages a queue holds at most.") var queueLimit = 10_000
+    @Option(help: "Seconds a client has to open its connection before it is dropped.") var openTimeout = 2.0
     @OptionGroup var backend: BackendOption
 
     func run() throws {
         guard (0...65535).contains(port) else { throw CommandFailure("--port must be 0 to 65535") }
         guard threads > 0 else { throw CommandFailure("--threads must be at least 1") }
+        guard openTimeout > 0 else { throw CommandFailure("--open-timeout must be positive") }
         // Signals wait in a thread of their own, so stopping runs no code in a signal handler.
         var signals = sigset_t()
         sigemptyset(&signals)
@@ -30,7 +32,10 @@ struct BrokerCommand: ParsableCommand {
         let broker = Broker(queueLimit: queueLimit)
         let bound: UInt16
         do {
-            let listener = try container.listen("amqp://\(host.contains(":") ? "[\(host)]" : host):\(port)") { broker.handler() }
+            var options = ConnectionOptions()
+            options.openTimeout = .milliseconds(Int(openTimeout * 1000))
+            let url = "amqp://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+            let listener = try container.listen(url, options: options) { broker.handler() }
             guard let p = listener.port else { throw CommandFailure("cannot listen on \(host):\(port)") }
             bound = p
         } catch let e as CommandFailure {
