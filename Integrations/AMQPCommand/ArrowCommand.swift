@@ -81,8 +81,11 @@ final class Arrow: MessagingHandler {
     let o: ArrowOptions
     let out: LineOutput
     let state: LockedValue<ArrowState>
-    private var sent = 0, settled = 0, received = 0
-    private var sender: Link?
+    // Touched only in the connection's handler calls (the container's sequence guarantee).
+    @exclusivity(unchecked) private var sent = 0
+    @exclusivity(unchecked) private var settled = 0
+    @exclusivity(unchecked) private var received = 0
+    @exclusivity(unchecked) private var sender: Link?
     private let body: String
     private let start = ContinuousClock.now
 
@@ -141,7 +144,6 @@ final class Arrow: MessagingHandler {
 
     private func settledOne(_ c: MessagingConnection) {
         settled += 1
-        state.withLock { $0.done = settled }
         if o.count > 0 && settled == o.count { c.close() }
     }
 
@@ -149,7 +151,6 @@ final class Arrow: MessagingHandler {
         let sendTime: Int64 = if case .long(let t)? = m.applicationProperties?[string: "SendTime"] { t } else { 0 }
         if !o.quiet { out.line("\(sendTime),\(ArrowOptions.nowMilliseconds())") }
         received += 1
-        state.withLock { $0.done = received }
         if o.count > 0 && received == o.count { c.close() }
     }
 
@@ -160,7 +161,9 @@ final class Arrow: MessagingHandler {
     }
 
     func onTransportClose(_ c: MessagingConnection) {
-        let done = state.withLock { $0.done }
+        // Counted here, once per connection, rather than under a lock per message.
+        let mine = o.sending ? settled : received
+        let done = state.withLock { $0.done += mine; return $0.done }
         if !o.server || (o.count > 0 && done >= o.count) || state.withLock({ $0.failure != nil }) { c.container.stop() }
     }
 

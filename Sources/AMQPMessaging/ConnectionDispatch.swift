@@ -163,7 +163,7 @@ extension Container {
     /// A receiver's delivery: a whole message once (its payload is taken then), settlement later.
     private func received(_ d: Delivery, _ c: MessagingConnection) {
         let link = d.link
-        let options = c.receiverOptions[ObjectIdentifier(link)] ?? ReceiverOptions()
+        let options = c.options(ofReceiver: link) ?? ReceiverOptions()
         if d.isAborted {
             if !d.locallySettled { d.settle() }
         } else if !d.isPartial && !d.payload.isEmpty {
@@ -195,8 +195,8 @@ extension Container {
             h.onTrackerReject(c, d)
             return
         }
-        let autoSettle = c.senderOptions[ObjectIdentifier(d.link)]?.autoSettle ?? true
-        if let state = d.remoteState, state.isOutcome, !c.reportedOutcomes.contains(id) {
+        let autoSettle = c.options(ofSender: d.link)?.autoSettle ?? true
+        if let state = d.remoteState, state.isOutcome, c.reportedOutcomes.isEmpty || !c.reportedOutcomes.contains(id) {
             metrics.settled.increment()
             switch state {
             case .accepted: h.onTrackerAccept(c, d)
@@ -209,7 +209,7 @@ extension Container {
         }
         if d.remotelySettled {
             h.onTrackerSettle(c, d)
-            c.reportedOutcomes.remove(id)
+            if !c.reportedOutcomes.isEmpty { c.reportedOutcomes.remove(id) }
             if autoSettle && !d.locallySettled { d.settle() }
         }
     }

@@ -20,14 +20,14 @@ final class ConnectionRecord: @unchecked Sendable {
     /// The URLs to try, own first (client connections).
     let urls: [MessagingURL]
     /// Reconnect attempts since the last successful open.
-    var attempts = 0
+    @exclusivity(unchecked) var attempts = 0
     /// Which of `urls` the connection uses (or last tried).
-    var urlIndex = 0
+    @exclusivity(unchecked) var urlIndex = 0
 
     /// The handler, until the first batch moves it into `messaging`.
-    var handler: (any MessagingHandler)?
-    var messaging: MessagingConnection?
-    var finished = false
+    @exclusivity(unchecked) var handler: (any MessagingHandler)?
+    @exclusivity(unchecked) var messaging: MessagingConnection?
+    @exclusivity(unchecked) var finished = false
 
     /// The connection's logger, with its id and peer in the metadata.
     let logger: Logger

@@ -6,12 +6,14 @@ import Logging
 /// queue, and the calls that open senders and receivers with messaging options.
 ///
 /// Threading: not `Sendable`. It belongs to the connection's sequence: use it in handler calls
-/// and in work from its ``workQueue``.
+/// and in work from its ``workQueue``. Its stored properties are `@exclusivity(unchecked)`, as the
+/// engine's are (see Connection.swift): only the thread holding the connection's batch touches
+/// them, and no call into the handler happens while one of them is being modified.
 public final class MessagingConnection {
     /// The container running this connection.
     public let container: Container
     /// The engine's connection; a new one after each reconnect.
-    public private(set) var connection: Connection
+    @exclusivity(unchecked) public private(set) var connection: Connection
     /// The URL this connection was opened with (client connections); nil for accepted ones.
     public let url: MessagingURL?
     /// Work for this connection from any thread.
@@ -23,25 +25,44 @@ public final class MessagingConnection {
 
     /// Options for receivers the peer opens to us (it attaches a sender): set them before it does,
     /// in ``MessagingHandler/onConnectionOpen(_:)`` at the latest.
-    public var incomingReceiverOptions = ReceiverOptions()
+    @exclusivity(unchecked) public var incomingReceiverOptions = ReceiverOptions()
     /// Options for senders the peer opens from us (it attaches a receiver).
-    public var incomingSenderOptions = SenderOptions()
+    @exclusivity(unchecked) public var incomingSenderOptions = SenderOptions()
 
-    var senderOptions: [ObjectIdentifier: SenderOptions] = [:]
-    var receiverOptions: [ObjectIdentifier: ReceiverOptions] = [:]
+    @exclusivity(unchecked) var senderOptions: [ObjectIdentifier: SenderOptions] = [:] { didSet { lastSender = nil } }
+    @exclusivity(unchecked) var receiverOptions: [ObjectIdentifier: ReceiverOptions] = [:] { didSet { lastReceiver = nil } }
+    // The last look-up of each: deliveries come in runs on one link, and hashing per delivery shows.
+    @exclusivity(unchecked) private var lastSender: (ObjectIdentifier, SenderOptions)?
+    @exclusivity(unchecked) private var lastReceiver: (ObjectIdentifier, ReceiverOptions)?
+
+    func options(ofSender link: Link) -> SenderOptions? {
+        let key = ObjectIdentifier(link)
+        if let (k, o) = lastSender, k == key { return o }
+        guard let o = senderOptions[key] else { return nil }
+        lastSender = (key, o)
+        return o
+    }
+
+    func options(ofReceiver link: Link) -> ReceiverOptions? {
+        let key = ObjectIdentifier(link)
+        if let (k, o) = lastReceiver, k == key { return o }
+        guard let o = receiverOptions[key] else { return nil }
+        lastReceiver = (key, o)
+        return o
+    }
     // Senders' deliveries whose outcome was reported and that are not settled yet.
-    var reportedOutcomes: Set<ObjectIdentifier> = []
+    @exclusivity(unchecked) var reportedOutcomes: Set<ObjectIdentifier> = []
     // Set by the open timeout's work; the batch then fails the transport if the peer is still silent.
-    var openTimedOut = false
-    private var defaultSession: Session?
-    private var linkCount = 0
+    @exclusivity(unchecked) var openTimedOut = false
+    @exclusivity(unchecked) private var defaultSession: Session?
+    @exclusivity(unchecked) private var linkCount = 0
     /// Senders of this connection, for reporting their unsettled deliveries when it drops.
-    var senders: [Link] = []
+    @exclusivity(unchecked) var senders: [Link] = []
     /// The application closed the connection: it is not reconnected.
-    var closedByApplication = false
+    @exclusivity(unchecked) var closedByApplication = false
 
     // Messages each sender had sent when last counted (amqp_messages_sent).
-    var sentCounted: [ObjectIdentifier: UInt32] = [:]
+    @exclusivity(unchecked) var sentCounted: [ObjectIdentifier: UInt32] = [:]
 
     init(container: Container, connection: Connection, url: MessagingURL?, workQueue: WorkQueue, handler: any MessagingHandler,
          logger: Logger) {
@@ -101,8 +122,8 @@ public final class MessagingConnection {
     }
 
     // Set while the container calls into the handler or runs work.
-    var inHandler = false
-    var pendingClose: AMQPError??
+    @exclusivity(unchecked) var inHandler = false
+    @exclusivity(unchecked) var pendingClose: AMQPError??
 
     /// Applies a close asked for during the last handler call.
     func closeIfAsked() {
