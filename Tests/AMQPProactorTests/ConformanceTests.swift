@@ -12,7 +12,7 @@ import Glibc
 let backends: [ProactorBackend] = [
     ProactorBackend(name: "epoll") { try EpollProactor.epoll() },
     ProactorBackend(name: "poll (Integrations/PollPoller)") { try PollProactor.poll() },
-]  + uringBackends
+] + uringBackends
 
 /// io_uring where it works here. Without it (a container's seccomp profile, the sysctl) its runs
 /// are left out with the reason printed, unless `AMQP_REQUIRE_URING=1` (as `.ci/run` sets), when
