@@ -66,6 +66,10 @@ final class ConnectionOperations: SocketOperations {
 }
 
 /// Memory the kernel sends from: grown to the largest send, reused for the next.
+///
+/// Its pointer is shared with the kernel: the thread holding the connection fills it only while
+/// no send is in flight, the kernel reads it only during one, and the memory is freed only with
+/// the connection's operations, after their last completion.
 final class SendBuffer {
     /// The most one send carries; the rest of the output goes with the next.
     static let limit = 256 * 1024

@@ -43,6 +43,15 @@ final class URing {
     /// Completion queue slots (the kernel may round up what was asked).
     var completionEntries: UInt32 { ring.pointee.cq.ring_entries }
 
+    /// Starts a ring set up with `IORING_SETUP_R_DISABLED` (io_uring_register(2)
+    /// `IORING_REGISTER_ENABLE_RINGS`); with
+    /// `SINGLE_ISSUER`, the calling thread becomes the only one that may submit.
+    /// - Throws: ``Errno``.
+    func enable() throws(Errno) {
+        let result = curing_enable_rings(ring)
+        guard result >= 0 else { throw Errno(rawValue: -result) }
+    }
+
     /// Which of `opcodes` the kernel does not support (io_uring_get_probe_ring); all of them when
     /// the probe itself fails.
     func unsupported(_ opcodes: [io_uring_op]) -> [io_uring_op] {

@@ -43,6 +43,7 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
     private var waiting = false          // a thread is in io_uring_enter for this ring
     private var backlog: [Submission] = []   // prepared while the submission queue was full
     private var unsubmitted = 0          // entries prepared since the last submit
+    private var enabled: Bool            // false until the first wait for a ring set up disabled
     var starved: [ConnectionOperations] = []
     var counters = URingStatistics()   // guarded by `lock`
     // Not guarded: written by wakeIO from any thread (async-signal-safe) and read by the kernel.
@@ -55,6 +56,7 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
     public init(configuration: URingConfiguration = URingConfiguration()) throws(URingUnavailable) {
         self.configuration = configuration
         ring = try URingAvailability.setUp(configuration)
+        enabled = configuration.setupFlags & UInt32(IORING_SETUP_R_DISABLED) == 0
         buffers = ProvidedBuffers(count: configuration.bufferCount, size: configuration.bufferSize, group: 0)
         do throws(Errno) {
             try ring.register(buffers)
@@ -103,6 +105,12 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
 
     package func waitForIO(until deadline: ContinuousClock.Instant?, into events: inout [ReadinessEvent]) {
         let (count, ready) = lock.withLock { () -> (UInt32, UInt32) in
+            if !enabled {
+                // Started by the first waiter: with SINGLE_ISSUER (a one-thread pool, measuring a
+                // thread-owned ring) that thread becomes the ring's one submitter.
+                enabled = true
+                try? ring.enable()
+            }
             drainBacklog()
             waiting = true
             unsubmitted = 0

@@ -10,11 +10,14 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <signal.h>
+#include <errno.h>
 #include <sys/eventfd.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <liburing.h>
 
 /// IOSQE_BUFFER_SELECT: the operation takes a buffer from the group in `sqe->buf_group`.
@@ -37,6 +40,14 @@ static inline unsigned curing_flush_submissions(struct io_uring *ring) {
 /// (IORING_SQ_CQ_OVERFLOW in the submission ring's flags, which only the kernel writes).
 static inline bool curing_completions_overflowed(struct io_uring *ring) {
     return (io_uring_smp_load_acquire(ring->sq.kflags) & IORING_SQ_CQ_OVERFLOW) != 0;
+}
+
+/// Starts a ring set up with IORING_SETUP_R_DISABLED: io_uring_enable_rings is declared by
+/// liburing 2.3 but missing from its shared library, so this makes the io_uring_register(2) call.
+/// Returns 0 or -errno.
+static inline int curing_enable_rings(struct io_uring *ring) {
+    long result = syscall(__NR_io_uring_register, ring->ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+    return result < 0 ? -errno : 0;
 }
 
 /// One io_uring_enter(2): submits `submit` flushed entries and waits for `wait` completions or

@@ -45,7 +45,7 @@ func run(_ name: String, _ configuration: URingConfiguration,
 
 /// The io_uring backend's own cases, beyond the conformance suite: the paths a ring takes
 /// only when it is short of room, and the races of closing.
-@Suite(.serialized)
+@Suite(.serialized, .enabled(if: URingSupport.runs, URingSupport.reason))
 struct URingProactorTests {
     @Test func tinyCompletionQueueWithAThousandConnections() {
         var configuration = URingConfiguration()
@@ -114,7 +114,8 @@ struct URingProactorTests {
 
 /// What the kernel does with an operation whose submitting thread has exited (pool threads come
 /// and go; `get()` may be called from any thread), and that the proactor copes.
-@Suite struct URingThreadExitTests {
+@Suite(.enabled(if: URingSupport.runs, URingSupport.reason))
+struct URingThreadExitTests {
     @Test func aReceiveCancelledWithItsThreadIsRearmedAndLosesNothing() throws {
         var configuration = URingConfiguration()
         configuration.simulatedFailure = nil
