@@ -5,7 +5,7 @@ import XCTest
 /// The `amqp` command as users run it: through its own broker on each backend, paired with Qpid
 /// Proton C's arrow both ways in both connection modes, and failing with one line.
 final class AMQPCommandTests: XCTestCase {
-    private let backends = ["epoll", "io_uring"]
+    private var backends: [String] { TestBackends.names }
 
     /// `amqp broker` on a free port for the duration of `body`; it must stop cleanly on SIGTERM.
     private func withBroker(backend: String, _ body: (UInt16) throws -> Void) throws {
@@ -78,7 +78,7 @@ final class AMQPCommandTests: XCTestCase {
             let ours: BuiltProgram, theirs: ProtonArrow.Running
             if ourMode == "server" {
                 ours = try BuiltProgram("amqp", ["arrow", "connection-mode=server", "operation=\(ourOperation)", "port=\(port)",
-                                                 "count=\(count)", "body-size=50"], environment: ["AMQP_BACKEND": "io_uring"])
+                                                 "count=\(count)", "body-size=50"], environment: ["AMQP_BACKEND": TestBackends.names.last ?? "epoll"])
                 XCTAssertTrue(ProtonArrow.waitForListener(port: port))
                 theirs = try ProtonArrow.Running(["connection-mode=client", "operation=\(theirOperation)", "port=\(port)", "count=\(count)"])
             } else {

@@ -12,7 +12,7 @@ final class BrokerZooTests: XCTestCase {
             throw XCTSkip(why)
         }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("proton_zoo.py").path
-        for backend in ["epoll", "io_uring"] {
+        for backend in TestBackends.names {
             let port = ProtonArrow.freePort()
             let broker = try BuiltProgram("amqp", ["broker", "--port", "\(port)", "--threads", "2", "--backend", backend])
             defer { broker.terminate() }

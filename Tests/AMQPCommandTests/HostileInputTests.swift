@@ -9,7 +9,7 @@ import XCTest
 final class HostileInputTests: XCTestCase {
     func testBadConnectionsAreClosedAndEveryoneElseIsServed() throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("hostile.py").path
-        for backend in ["epoll", "io_uring"] {
+        for backend in TestBackends.names {
             let port = ProtonArrow.freePort()
             let broker = try BuiltProgram("amqp", ["broker", "--port", "\(port)", "--threads", "2", "--backend", backend,
                                                    "--open-timeout", "1"])

@@ -66,7 +66,7 @@ final class ContainerInteropTests: XCTestCase {
     }
 
     func testSendsToProtonCAndEveryMessageIsAccepted() throws {
-        for backend in ContainerBackend.allCases { try sendsToProtonC(on: backend) }
+        for backend in ContainerBackend.allCases where backend != .ioURing || TestBackends.ioURingRuns { try sendsToProtonC(on: backend) }
     }
 
     private func sendsToProtonC(on backend: ContainerBackend) throws {
@@ -94,7 +94,7 @@ final class ContainerInteropTests: XCTestCase {
     }
 
     func testReceivesFromProtonCOnAListener() throws {
-        for backend in ContainerBackend.allCases { try receivesFromProtonC(on: backend) }
+        for backend in ContainerBackend.allCases where backend != .ioURing || TestBackends.ioURingRuns { try receivesFromProtonC(on: backend) }
     }
 
     private func receivesFromProtonC(on backend: ContainerBackend) throws {
@@ -121,7 +121,9 @@ final class ContainerInteropTests: XCTestCase {
 
     func testTheBackendIsNamed() throws {
         XCTAssertEqual(try Container(backend: .epoll).backendDescription, "proactor backend: epoll")
-        XCTAssertEqual(try Container(backend: .ioURing).backendDescription, "proactor backend: io_uring")
+        if TestBackends.ioURingRuns {
+            XCTAssertEqual(try Container(backend: .ioURing).backendDescription, "proactor backend: io_uring")
+        }
         XCTAssertTrue(try Container(backend: .automatic).backendDescription.hasPrefix("proactor backend: "))
     }
 
