@@ -86,14 +86,18 @@ final class Arrow: MessagingHandler {
     @exclusivity(unchecked) private var settled = 0
     @exclusivity(unchecked) private var received = 0
     @exclusivity(unchecked) private var sender: Link?
-    private let body: String
+    // One message, changed in place per send (its SendTime, its id), as Proton's arrow reuses its
+    // pn_message_t: the property map's storage is not reallocated each time.
+    @exclusivity(unchecked) private var template: Message
     private let start = ContinuousClock.now
 
     init(options: ArrowOptions, out: LineOutput, state: LockedValue<ArrowState>) {
         o = options
         self.out = out
         self.state = state
-        body = String(repeating: "x", count: options.bodySize)
+        template = Message(value: .string(String(repeating: "x", count: options.bodySize)))
+        template.applicationProperties = ["SendTime": .long(0)]
+        if options.durable { template.header = Header(durable: true) }
     }
 
     func onConnectionOpen(_ c: MessagingConnection) {
@@ -122,11 +126,9 @@ final class Arrow: MessagingHandler {
         }
         while s.credit > 0 && allowed > 0 && (o.count == 0 || sent < o.count) {
             let now = ArrowOptions.nowMilliseconds()
-            var m = Message(value: .string(body))
-            m.applicationProperties = ["SendTime": .long(now)]
-            if o.durable { m.header = Header(durable: true) }
-            if o.setMessageID { m.properties = Properties(messageID: .string("\(o.id)-\(sent)")) }
-            s.send(m)
+            template.applicationProperties?[string: "SendTime"] = .long(now)
+            if o.setMessageID { template.properties = Properties(messageID: .string("\(o.id)-\(sent)")) }
+            s.send(template)
             sent += 1
             allowed -= 1
             if !o.quiet { out.line("\(now),0") }
