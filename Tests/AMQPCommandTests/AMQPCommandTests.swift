@@ -68,6 +68,39 @@ final class AMQPCommandTests: XCTestCase {
         }
     }
 
+    func testFortyConcurrentProtonCClientsOnATwoThreadBroker() throws {
+        try withBroker(backend: TestBackends.names.last ?? "epoll") { port in
+            var clients: [ProtonArrow.Running] = []
+            for q in 0..<20 {
+                for op in ["send", "receive"] {
+                    clients.append(try ProtonArrow.Running(["connection-mode=client", "operation=\(op)", "host=127.0.0.1", "port=\(port)",
+                                                            "path=q\(q)", "count=500", "quiet=1"]))
+                }
+            }
+            for (i, c) in clients.enumerated() { XCTAssertEqual(c.finish().status, 0, "client \(i)") }
+        }
+    }
+
+    func testProgressOnATerminalOnly() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("no script(1) to make a terminal") }
+        try withBroker(backend: "epoll") { port in
+            let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            let command = "\(dir.path)/amqp send amqp://127.0.0.1:\(port)/tty --count 10000 --size 10 --backend epoll"   // the queue holds 10,000
+            let script = Process()
+            let out = Pipe()
+            script.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+            script.arguments = ["-qec", command, "/dev/null"]   // runs it on a pseudo-terminal
+            script.standardOutput = out
+            try script.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            script.waitUntilExit()
+            XCTAssertEqual(script.terminationStatus, 0, text)
+            XCTAssertTrue(text.contains("msg/s"), "a progress line with the rate: \(text.suffix(300))")
+            XCTAssertTrue(text.contains("/10000 ["), "a bar for the known count: \(text.suffix(300))")
+            XCTAssertTrue(text.hasSuffix("10000 messages sent and accepted\r\n"), "\(text.suffix(120))")
+        }
+    }
+
     /// Our arrow and Proton C's, each as sender and as receiver, each as client and as server.
     func testArrowPairsWithProtonCsArrow() throws {
         for (ourMode, ourOperation) in [("server", "receive"), ("server", "send"), ("client", "receive"), ("client", "send")] {
