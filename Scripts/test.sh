@@ -24,7 +24,9 @@ fi
 echo "== swift test"
 export AMQP_REQUIRE_PROTON=${AMQP_REQUIRE_PROTON:-1}
 swift build --build-tests
-swift test --skip-build
+# --no-parallel: Swift Testing would run suites side by side, and the conformance suite times CPU
+# and lowers process-wide limits, which other suites running at once would disturb.
+swift test --skip-build --no-parallel
 
 # Debian's 0.37 is the peer above; a current Proton may behave differently, so both are peers.
 echo "== swift test: the Proton tests again, against Qpid Proton 0.40 (python-qpid-proton from PyPI)"
@@ -47,7 +49,7 @@ echo "== thread sanitizer: the tests that run threads"
 # guarantee, work queues from outside threads, interop runs on a thread pool).
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 log=$(mktemp)
-TSAN_OPTIONS=halt_on_error=1 swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
+TSAN_OPTIONS=halt_on_error=1 swift test --skip-build --no-parallel --sanitize=thread --scratch-path .build-tsan \
   --filter 'ByteInboxTests|ProtonInteropTests.testThousandTransfers|SystemThreadTests|ConditionLockTests|LockedValueTests|ConformanceTests|URingProactorTests|URingThreadExitTests|ContainerSequenceTests|WorkQueueTests|ContainerInteropTests|BrokerInteropTests|MinimalContainerTests|ReconnectTests|DeliverySemanticsTests|ObservabilityTests' 2>&1 | tee "$log"
 # As above: a renamed test must not leave the sanitizer run with nothing to run (XCTest's count
 # and Swift Testing's both).
