@@ -24,8 +24,8 @@ fi
 echo "== swift test"
 export AMQP_REQUIRE_PROTON=${AMQP_REQUIRE_PROTON:-1}
 swift build --build-tests
-# --no-parallel: Swift Testing would run suites side by side, and the conformance suite times CPU
-# and lowers process-wide limits, which other suites running at once would disturb.
+# Swift Testing runs one suite at a time (--no-parallel): the conformance suite times CPU and
+# lowers process-wide limits, which other suites running beside it would disturb.
 swift test --skip-build --no-parallel
 
 # Debian's 0.37 is the peer above; a current Proton may behave differently, so both are peers.
