@@ -1,0 +1,132 @@
+import AMQPCodec
+import AMQPEngine
+import Logging
+import NIOCore
+
+/// The client's state on the event loop: the driver's connection and its one session, the links
+/// the application opened, and the calls waiting on the peer. It turns driver events into
+/// completed calls; `+Senders` and `+Receivers` hold the link work.
+///
+/// Not `Sendable`: `AMQPConnection` reaches it only through `NIOLoopBound`, on the loop.
+final class ConnectionCore: DriverEventSink {
+    let driver: ConnectionDriver
+    let handler: DriverChannelHandler
+    let session: Session
+    let logger: Logger
+    let outputHighWaterMark: Int
+    /// Completed when the peer's open arrives, failed if the connection ends before.
+    var openCall: EventLoopPromise<Void>?
+    /// Why the connection is over, once it is.
+    var failure: AMQPClientError?
+    var senders: [UInt64: SenderState] = [:]
+    var receivers: [UInt64: ReceiverState] = [:]
+    /// The sender or receiver id of each link, for routing its events.
+    var linkIDs: [ObjectIdentifier: UInt64] = [:]
+    private var nextLinkID: UInt64 = 0
+
+    init(configuration: DriverConfiguration, logger: Logger, outputHighWaterMark: Int, openCall: EventLoopPromise<Void>) {
+        driver = ConnectionDriver(mode: .client, configuration: configuration)
+        handler = DriverChannelHandler(driver: driver, logger: logger)
+        self.logger = logger
+        self.outputHighWaterMark = outputHighWaterMark
+        self.openCall = openCall
+        // Queued now, written in the first turn with the protocol header.
+        driver.connection.open()
+        session = driver.connection.session()
+        session.begin()
+        handler.sink = self
+    }
+
+    func makeLinkID() -> UInt64 {
+        nextLinkID += 1
+        return nextLinkID
+    }
+
+    // MARK: DriverEventSink
+
+    func handle(_ event: AMQPEvent) {
+        switch event {
+        case .connectionRemoteOpen:
+            openCall?.succeed(())
+            openCall = nil
+        case .connectionRemoteClose(let connection):
+            fail(AMQPClientError(.connectionClosed, "connection closed by the peer", remoteError: connection.remoteError))
+            connection.close()
+        case .transportError(let error):
+            fail(AMQPClientError(.transportFailed, "connection failed", remoteError: error))
+        case .sessionRemoteEnd(let s):
+            let error = AMQPClientError(.sessionEnded, "session ended by the peer", remoteError: s.remoteError)
+            for sender in senders.values { sender.fail(error) }
+            for receiver in receivers.values { receiver.fail(error) }
+            s.end()
+        case .linkRemoteOpen(let link):
+            linkAttached(link)
+        case .linkRemoteClose(let link), .linkRemoteDetach(let link):
+            linkDetached(link)
+        case .delivery(let delivery):
+            if delivery.link.role == .sender { outcomeArrived(delivery) } else { transferArrived(delivery) }
+        default:
+            break  // local events, flow (handled after the batch), transport closing
+        }
+    }
+
+    func afterEvents() {
+        for sender in senders.values { pump(sender) }
+    }
+
+    func channelClosed(error: (any Error)?) {
+        let why: AMQPClientError
+        if let failure {
+            why = failure
+        } else if let error {
+            why = AMQPConnection.describeChannelError(error)
+        } else if driver.connection.localState == .closed {
+            why = AMQPClientError(.connectionClosed, "connection closed")
+        } else {
+            why = AMQPClientError(.connectionClosed, "connection lost: the peer closed the socket")
+        }
+        fail(why)
+    }
+
+    /// Ends every waiting call with `error`; the first failure is the one kept.
+    func fail(_ error: AMQPClientError) {
+        if failure == nil { failure = error }
+        let error = failure!
+        openCall?.fail(error)
+        openCall = nil
+        for sender in senders.values { sender.fail(error) }
+        for receiver in receivers.values { receiver.fail(error) }
+    }
+
+    // MARK: links
+
+    private func linkAttached(_ link: Link) {
+        guard let id = linkIDs[ObjectIdentifier(link)] else { return }
+        // A peer that refuses a link attaches with a null terminus, then detaches (§2.6.3).
+        if let sender = senders[id], link.remoteAttach?.target != nil {
+            sender.attachCall?.complete(.success(())); sender.attachCall = nil
+        } else if let receiver = receivers[id], link.remoteAttach?.source != nil {
+            receiver.attachCall?.complete(.success(())); receiver.attachCall = nil
+            receiver.topUpCredit()
+        }
+    }
+
+    private func linkDetached(_ link: Link) {
+        guard let id = linkIDs[ObjectIdentifier(link)] else { return }
+        let error = AMQPClientError(.linkDetached, "link \(link.name) detached by the peer", remoteError: link.remoteError)
+        if let sender = senders[id] {
+            if let call = sender.detachCall { call.complete(.success(())); sender.detachCall = nil }
+            sender.fail(error)
+            senders[id] = nil
+        } else if let receiver = receivers[id] {
+            if let call = receiver.detachCall { call.complete(.success(())); receiver.detachCall = nil }
+            receiver.fail(error)
+            receivers[id] = nil
+        }
+        linkIDs[ObjectIdentifier(link)] = nil
+        link.close()  // answer the peer's detach; does nothing when ours went first
+    }
+}
+
+@available(*, unavailable)
+extension ConnectionCore: Sendable {}
