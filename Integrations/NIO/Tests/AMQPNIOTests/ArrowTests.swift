@@ -1,0 +1,71 @@
+import AMQPCodec
+import AMQPNIO
+import NIOCore
+import NIOPosix
+import Testing
+
+/// The async client against Qpid Proton C's arrow over TCP, 10,000 messages each way.
+@Suite("Proton C arrow over TCP")
+struct ArrowTests {
+    static let count = 10_000
+
+    /// Starts proton-c-arrow as a server and waits until it accepts connections (it counts a
+    /// connection that leaves without opening as a probe, not a failure).
+    static func startArrow(_ arguments: [String]) async throws -> (Peer, Int) {
+        let port = try TestEnvironment.freePort()
+        let arrow = try Peer(try TestEnvironment.arrow(),
+                             ["connection-mode=server", "host=127.0.0.1", "port=\(port)", "path=q", "quiet=1"] + arguments,
+                             name: "proton-c-arrow")
+        for _ in 0..<200 {
+            if let probe = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port).get() {
+                try await probe.close()
+                return (arrow, port)
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        arrow.stop()
+        throw PeerError("proton-c-arrow did not listen on \(port): \(arrow.output)")
+    }
+
+    @Test("send 10,000 messages to the arrow: every outcome is accepted")
+    func sendToArrow() async throws {
+        let (arrow, port) = try await Self.startArrow(["operation=receive", "count=\(Self.count)"])
+        defer { arrow.stop() }
+        let connection = try await AMQPConnection.connect(to: "amqp://127.0.0.1:\(port)/q", logger: TestEnvironment.logger)
+        let sender = try await connection.openSender()
+        let outcomes = try await withThrowingTaskGroup(of: SendOutcome.self) { group in
+            for i in 0..<Self.count {
+                group.addTask { try await sender.send(Message(value: .string("message \(i)"))) }
+            }
+            var all: [SendOutcome: Int] = [:]
+            for try await outcome in group { all[outcome, default: 0] += 1 }
+            return all
+        }
+        #expect(outcomes == [.accepted: Self.count])
+        #expect(try await arrow.waitForExit() == 0)
+        #expect(arrow.output.last == "proton-c-arrow: \(Self.count) transfers")
+        try await connection.close()
+    }
+
+    @Test("receive 10,000 messages from the arrow, each accepted")
+    func receiveFromArrow() async throws {
+        let (arrow, port) = try await Self.startArrow(["operation=send", "count=\(Self.count)", "body-size=100"])
+        defer { arrow.stop() }
+        let connection = try await AMQPConnection.connect(to: "amqp://127.0.0.1:\(port)/q", logger: TestEnvironment.logger)
+        let receiver = try await connection.openReceiver(capacity: 500)
+        let body = Message.Body.value(.string(String(repeating: "x", count: 100)))
+        var received = 0, wrongBodies = 0
+        for try await delivery in receiver {
+            if delivery.message.body != body { wrongBodies += 1 }
+            try await receiver.accept(delivery)
+            received += 1
+            if received == Self.count { break }
+        }
+        #expect(received == Self.count)
+        #expect(wrongBodies == 0)
+        #expect(try await arrow.waitForExit() == 0)
+        #expect(arrow.output.last == "proton-c-arrow: \(Self.count) transfers")
+        try await connection.close()
+    }
+}
