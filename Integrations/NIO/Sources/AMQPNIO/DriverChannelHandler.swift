@@ -107,12 +107,15 @@ final class DriverChannelHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        logger.trace("channel inactive")
         timer?.cancel()
         timer = nil
+        // What closed the channel (a TLS failure, say) first: the driver's own report of the lost
+        // input would otherwise be the failure the application sees.
+        reportClosed()
         driver.readClose()
         driver.writeClose()
         drainEvents()
-        reportClosed()
         context.fireChannelInactive()
     }
 
@@ -148,7 +151,10 @@ final class DriverChannelHandler: ChannelDuplexHandler {
             heldRead = false
             context.read()
         }
-        if driver.isFinished && context.channel.isActive { context.close(promise: nil) }
+        if driver.isFinished && context.channel.isActive {
+            logger.trace("driver finished: closing the channel")
+            context.close(promise: nil)
+        }
     }
 
     private func drainEvents() {

@@ -1,3 +1,5 @@
+import AMQPEngine
+import AMQPNIO
 import Foundation
 import Logging
 import NIOPosix
@@ -29,6 +31,13 @@ enum TestEnvironment {
         let port = channel.localAddress!.port!
         try channel.close().wait()
         return port
+    }
+
+    /// A client configuration that traces frames when AMQP_TRACE_FRM is set.
+    static func configuration() -> AMQPClientConfiguration {
+        var configuration = AMQPClientConfiguration(containerID: "amqp-nio-tests")
+        configuration.engine.trace = ConnectionDriver.traceFromEnvironment(ProcessInfo.processInfo.environment["AMQP_TRACE_FRM"])
+        return configuration
     }
 
     static let logger: Logger = {

@@ -61,12 +61,13 @@ final class Peer: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// Kills the peer (SIGKILL: Proton Python's container does not stop on SIGTERM) and reaps it.
     func stop() {
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 
-    deinit { if process.isRunning { process.terminate() } }
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 }
 
 struct PeerError: Error, CustomStringConvertible {
