@@ -51,7 +51,7 @@ extension AMQPConnection {
                 core.fail(AMQPClientError(.timedOut, "no open from \(url.host):\(url.port) within the connect timeout"))
                 channel.close(promise: nil)
             }
-            let open = core.openCall!.futureResult
+            let open = core.opened
             open.whenComplete { _ in timeout.cancel() }
             return (NIOLoopBound(core, eventLoop: loop), open)
         }

@@ -26,6 +26,12 @@ public struct AMQPReceiver: AsyncSequence, Sendable {
         try await connection.call({ core, call in core.closeReceiver(id, call: call) }, onCancel: { _, _ in })
     }
 
+    /// How many messages are buffered, received and not yet taken: never more than the capacity.
+    public func bufferedCount() async throws(AMQPClientError) -> Int {
+        let id = self.id
+        return try await connection.onLoop { core in core.receivers[id]?.buffered ?? 0 }
+    }
+
     public func makeAsyncIterator() -> Iterator { Iterator(receiver: self) }
 
     /// Calls ``AMQPReceiver/receive()``; ends when the link is closed by us.

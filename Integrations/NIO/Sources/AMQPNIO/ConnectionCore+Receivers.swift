@@ -16,7 +16,9 @@ extension ConnectionCore {
     }
 
     /// A transfer arrived. Once the delivery is whole it is decoded, kept unsettled for the
-    /// application, and handed to the waiting `next()` or buffered.
+    /// application, and handed to the waiting `next()` or buffered. Credit is topped up after the
+    /// whole batch (`afterEvents`), never here: the driver's `link.credit` already counts the
+    /// transfers of this read whose events are still queued, so room computed now would be too much.
     func transferArrived(_ delivery: Delivery) {
         // One event per frame, and the driver may have read them all before the first event:
         // act once, when the delivery is whole and not yet ours.
@@ -25,7 +27,6 @@ extension ConnectionCore {
               receiver.keyOf[ObjectIdentifier(delivery)] == nil else { return }
         if delivery.isAborted {
             delivery.settle()
-            receiver.topUpCredit()
             return
         }
         let message: Message
@@ -35,14 +36,12 @@ extension ConnectionCore {
             let why = AMQPError(condition: ErrorCondition.decodeError, description: "\(error)")
             delivery.update(.rejected(Rejected(error: why)), settle: true)
             logger.warning("rejected a message that does not decode", metadata: ["error": "\(error)"])
-            receiver.topUpCredit()
             return
         }
         let key = receiver.track(delivery)
         if let waiter = receiver.waiter {
             receiver.waiter = nil
             waiter.complete(.success(AMQPReceivedMessage(message: message, key: key, receiverID: id)))
-            receiver.topUpCredit()
         } else {
             receiver.buffer.append((key, message))
         }

@@ -16,6 +16,8 @@ final class ConnectionCore: DriverEventSink {
     let outputHighWaterMark: Int
     /// Completed when the peer's open arrives, failed if the connection ends before.
     var openCall: EventLoopPromise<Void>?
+    /// The future of `openCall`, kept after the call completes.
+    let opened: EventLoopFuture<Void>
     /// Why the connection is over, once it is.
     var failure: AMQPClientError?
     var senders: [UInt64: SenderState] = [:]
@@ -30,6 +32,7 @@ final class ConnectionCore: DriverEventSink {
         self.logger = logger
         self.outputHighWaterMark = outputHighWaterMark
         self.openCall = openCall
+        opened = openCall.futureResult
         // Queued now, written in the first turn with the protocol header.
         driver.connection.open()
         session = driver.connection.session()
@@ -59,8 +62,6 @@ final class ConnectionCore: DriverEventSink {
             for sender in senders.values { sender.fail(error) }
             for receiver in receivers.values { receiver.fail(error) }
             s.end()
-        case .linkRemoteOpen(let link):
-            linkAttached(link)
         case .linkRemoteClose(let link), .linkRemoteDetach(let link):
             linkDetached(link)
         case .delivery(let delivery):
@@ -71,7 +72,24 @@ final class ConnectionCore: DriverEventSink {
     }
 
     func afterEvents() {
-        for sender in senders.values { pump(sender) }
+        for sender in senders.values {
+            completeAttach(sender.link, &sender.attachCall)
+            pump(sender)
+        }
+        for receiver in receivers.values {
+            completeAttach(receiver.link, &receiver.attachCall)
+            receiver.topUpCredit()
+        }
+    }
+
+    /// An opened link is ready once the peer attached it and did not detach it in the same
+    /// batch: a peer refuses a link by attaching and detaching at once (§2.6.3).
+    private func completeAttach(_ link: Link, _ call: inout PendingCall<Void>?) {
+        guard let pending = call, link.remoteState == .active else { return }
+        let terminus: Bool = link.role == .sender ? link.remoteAttach?.target != nil : link.remoteAttach?.source != nil
+        guard terminus else { return }  // refused: the detach that follows fails the call
+        call = nil
+        pending.complete(.success(()))
     }
 
     func channelClosed(error: (any Error)?) {
@@ -99,17 +117,6 @@ final class ConnectionCore: DriverEventSink {
     }
 
     // MARK: links
-
-    private func linkAttached(_ link: Link) {
-        guard let id = linkIDs[ObjectIdentifier(link)] else { return }
-        // A peer that refuses a link attaches with a null terminus, then detaches (§2.6.3).
-        if let sender = senders[id], link.remoteAttach?.target != nil {
-            sender.attachCall?.complete(.success(())); sender.attachCall = nil
-        } else if let receiver = receivers[id], link.remoteAttach?.source != nil {
-            receiver.attachCall?.complete(.success(())); receiver.attachCall = nil
-            receiver.topUpCredit()
-        }
-    }
 
     private func linkDetached(_ link: Link) {
         guard let id = linkIDs[ObjectIdentifier(link)] else { return }

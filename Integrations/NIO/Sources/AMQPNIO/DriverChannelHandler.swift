@@ -71,6 +71,7 @@ final class DriverChannelHandler: ChannelDuplexHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         self.context = nil
+        reportClosed()  // a channel that never became active (connect refused) ends here
     }
 
     func channelActive(context: ChannelHandlerContext) {
