@@ -6,8 +6,9 @@
 # Installs what is missing (Scripts/install-deps.sh: Proton C and Python, gcc; and openssl),
 # builds proton-c-arrow from ${AMQP_SHARED_DIR:-<repo>/../shared}/tools, generates a test CA,
 # server, client and unrelated-CA certificates with openssl into a temporary folder, then runs
-# `swift test` and `swift test --sanitize=thread` (scratch path .build-tsan). Exits non-zero on
-# any failure. AMQP_NIO_SKIP_TSAN=1 leaves out the sanitizer run (for quick local runs only).
+# `swift test`, the example against a Proton Python TLS peer, and `swift test --sanitize=thread`
+# (scratch path .build-tsan). Exits non-zero on any failure. AMQP_NIO_SKIP_TSAN=1 leaves out the
+# sanitizer run (for quick local runs only).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -65,6 +66,21 @@ fi
 cd "$package"
 swift build --build-tests
 swift test --skip-build
+
+# --- the example, against the Proton Python peer over TLS ------------------------------------
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+/usr/bin/python3 "$here/Tests/AMQPNIOTests/proton_peer.py" "$port" --tls "$certs/server.pem" "$certs/server.key" >"$work/peer.out" 2>&1 &
+peer_pid=$!
+trap 'kill -9 $peer_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do grep -q '^listening' "$work/peer.out" && break; sleep 0.1; done
+want=$'500 messages sent and accepted\n500 messages received\nreply to request-1: HELLO'
+got=$(timeout 120 "$(swift build --show-bin-path)/amqp-nio-example" "amqps://localhost:$port/examples" 500 --ca "$certs/ca.pem") \
+  || die "amqp-nio-example failed: $got"
+[ "$got" = "$want" ] || die "amqp-nio-example printed '$got', want '$want'"
+echo "PASS: amqp-nio-example against Proton Python over TLS"
+kill -9 "$peer_pid" 2>/dev/null || true
+
+# --- everything again under the thread sanitizer ---------------------------------------------
 if [ "${AMQP_NIO_SKIP_TSAN:-0}" != 1 ]; then
   swift build --build-tests --sanitize=thread --scratch-path .build-tsan
   swift test --skip-build --sanitize=thread --scratch-path .build-tsan

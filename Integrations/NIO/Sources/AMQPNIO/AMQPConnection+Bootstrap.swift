@@ -57,9 +57,11 @@ extension AMQPConnection {
         }
         let (core, open) = try! await opened.get()  // the closure does not throw
         do {
-            try await open.get()
+            // Cancelling the task closes the channel, which fails the open.
+            try await withTaskCancellationHandler { try await open.get() } onCancel: { channel.close(promise: nil) }
         } catch {
             channel.close(promise: nil)
+            if Task.isCancelled { throw .cancelled }
             throw error as? AMQPClientError ?? AMQPClientError(.connectionClosed, "\(error)")
         }
         logger.debug("connected")

@@ -126,7 +126,13 @@ final class ConnectionCore: DriverEventSink {
             sender.fail(error)
             senders[id] = nil
         } else if let receiver = receivers[id] {
-            if let call = receiver.detachCall { call.complete(.success(())); receiver.detachCall = nil }
+            if let call = receiver.detachCall {
+                // We closed it: a task still iterating sees the end of the sequence.
+                call.complete(.success(()))
+                receiver.detachCall = nil
+                receiver.waiter?.complete(.success(nil))
+                receiver.waiter = nil
+            }
             receiver.fail(error)
             receivers[id] = nil
         }

@@ -6,7 +6,7 @@ import NIOConcurrencyHelpers
 final class PendingCall<Value: Sendable>: Sendable {
     private let state = NIOLockedValueBox<(cancelled: Bool, continuation: CheckedContinuation<Result<Value, AMQPClientError>, Never>?)>((false, nil))
 
-    /// Marks the call cancelled; true when it had not been marked before.
+    /// Marks the call cancelled, from the cancelling thread.
     func markCancelled() { state.withLockedValue { $0.cancelled = true } }
 
     var isCancelled: Bool { state.withLockedValue { $0.cancelled } }
