@@ -78,7 +78,7 @@ got=$(timeout 120 "$(swift build --show-bin-path)/amqp-nio-example" "amqps://loc
   || die "amqp-nio-example failed: $got"
 [ "$got" = "$want" ] || die "amqp-nio-example printed '$got', want '$want'"
 echo "PASS: amqp-nio-example against Proton Python over TLS"
-kill -9 "$peer_pid" 2>/dev/null || true
+{ kill -9 "$peer_pid"; wait "$peer_pid"; } 2>/dev/null || true
 
 # --- everything again under the thread sanitizer ---------------------------------------------
 if [ "${AMQP_NIO_SKIP_TSAN:-0}" != 1 ]; then
