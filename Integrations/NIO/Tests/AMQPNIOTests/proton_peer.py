@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A Proton Python peer for the AMQPNIO tests: a small broker on one listener.
 
-  proton_peer.py PORT [--tls CERT KEY] [--require-client-cert CA] [--source-count N]
+  proton_peer.py PORT [--tls CERT KEY] [--require-client-cert CA] [--source-count N] [--idle-timeout S]
 
 Prints "listening PORT" once it accepts connections. Addresses:
   any name     a queue: messages sent to it are accepted and kept; receivers get them in order
@@ -65,9 +65,10 @@ class Refuse:
 
 
 class Broker(MessagingHandler):
-    def __init__(self, port, tls, ca, source_count):
+    def __init__(self, port, tls, ca, source_count, idle_timeout):
         super().__init__(prefetch=0, auto_accept=False)
         self.port, self.tls, self.ca, self.source_count = port, tls, ca, source_count
+        self.idle_timeout = idle_timeout
         self.queues = collections.defaultdict(collections.deque)
         self.consumers = collections.defaultdict(list)
         self.source_sent = {}
@@ -86,6 +87,11 @@ class Broker(MessagingHandler):
         else:
             self.acceptor = event.container.listen("127.0.0.1:%d" % self.port)
         print("listening %d" % self.port, flush=True)
+
+    def on_connection_bound(self, event):
+        if self.idle_timeout:
+            # Proton closes a connection silent for this long, and announces it in its open.
+            event.transport.idle_timeout = self.idle_timeout
 
     def on_connection_opened(self, event):
         user = event.transport.user if event.transport else None
@@ -170,7 +176,7 @@ class Broker(MessagingHandler):
 
 def main(argv):
     port = int(argv[1])
-    tls, ca, count = None, None, 0
+    tls, ca, count, idle = None, None, 0, None
     i = 2
     while i < len(argv):
         if argv[i] == "--tls":
@@ -179,9 +185,11 @@ def main(argv):
             ca = argv[i + 1]; i += 2
         elif argv[i] == "--source-count":
             count = int(argv[i + 1]); i += 2
+        elif argv[i] == "--idle-timeout":
+            idle = float(argv[i + 1]); i += 2
         else:
             raise SystemExit("unknown argument %s" % argv[i])
-    Container(Broker(port, tls, ca, count)).run()
+    Container(Broker(port, tls, ca, count, idle)).run()
 
 
 if __name__ == "__main__":
