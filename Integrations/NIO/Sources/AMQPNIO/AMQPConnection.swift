@@ -80,6 +80,7 @@ public final class AMQPConnection: Sendable {
         let core = self.core, channel = self.channel, timeout = closeTimeout
         channel.eventLoop.execute {
             let c = core.value
+            c.closeRequested = true
             c.driver.connection.close()
             c.handler.scheduleTurn()
             channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
@@ -89,11 +90,12 @@ public final class AMQPConnection: Sendable {
     /// Completes when the channel closes, whoever closed it.
     public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
 
-    /// Why the connection ended, once it has; nil while it is open or after a clean close by us.
+    /// Why the connection ended, once it has; nil while it is open, and after a close we asked
+    /// for that the peer answered without an error.
     public func failure() async -> AMQPClientError? {
         try? await onLoop { core in
-            guard let f = core.failure, !(f.code == .connectionClosed && f.remoteError == nil && core.driver.connection.localState == .closed) else { return nil }
-            return f
+            guard let f = core.failure else { return nil }
+            return core.closeRequested && f.code == .connectionClosed && f.remoteError == nil ? nil : f
         }
     }
 }

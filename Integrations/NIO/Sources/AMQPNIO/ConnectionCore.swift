@@ -20,6 +20,8 @@ final class ConnectionCore: DriverEventSink {
     let opened: EventLoopFuture<Void>
     /// Why the connection is over, once it is.
     var failure: AMQPClientError?
+    /// The application asked to close: a clean close after this is no failure.
+    var closeRequested = false
     var senders: [UInt64: SenderState] = [:]
     var receivers: [UInt64: ReceiverState] = [:]
     /// The sender or receiver id of each link, for routing its events.

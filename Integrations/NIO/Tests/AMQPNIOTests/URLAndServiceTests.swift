@@ -53,4 +53,24 @@ struct ServiceTests {
         let error = await #expect(throws: AMQPClientError.self) { _ = try await sender.send(Message(value: .string("down"))) }
         #expect(error?.code == .connectionClosed)
     }
+
+    @Test("a connection the peer closes while the application runs ends the service with why")
+    func peerCloses() async throws {
+        let (arrow, port) = try await ArrowTests.startArrow(["operation=receive", "count=10"])
+        defer { arrow.stop() }
+        let connection = try await PythonPeerTests.connect(port)
+        let group = ServiceGroup(services: [connection], logger: TestEnvironment.logger)
+        async let running: Void = group.run()
+        let sender = try await connection.openSender()
+        for i in 0..<10 { #expect(try await sender.send(Message(value: .int(Int32(i)))) == .accepted) }
+        // The arrow closes the connection after its 10 messages: the service group fails with it.
+        do {
+            try await running
+            Issue.record("the service group ended without an error")
+        } catch let error as AMQPClientError {
+            #expect(error.code == .connectionClosed)
+            #expect(error.message == "connection closed by the peer")
+        }
+        #expect(try await arrow.waitForExit() == 0)
+    }
 }
