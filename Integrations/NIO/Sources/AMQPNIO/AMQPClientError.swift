@@ -50,6 +50,7 @@ public struct AMQPClientError: Error, Sendable, CustomStringConvertible {
     /// The peer's condition, e.g. `amqp:not-found`.
     public var condition: Symbol? { remoteError?.condition }
 
+    /// The message, then the peer's condition and description when it gave them.
     public var description: String {
         guard let remote = remoteError else { return message }
         return "\(message): \(remote.condition)" + (remote.description.map { " (\($0))" } ?? "")

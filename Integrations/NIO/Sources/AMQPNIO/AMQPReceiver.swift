@@ -4,7 +4,9 @@ import AMQPCodec
 /// receiver's capacity ahead of the consumer: credit is granted only for room in the buffer.
 /// Iterate from one task at a time.
 public struct AMQPReceiver: AsyncSequence, Sendable {
+    /// Each message, unsettled until the application settles it.
     public typealias Element = AMQPReceivedMessage
+    /// Iteration throws why the link or connection ended.
     public typealias Failure = AMQPClientError
     let connection: AMQPConnection
     let id: UInt64
@@ -32,14 +34,17 @@ public struct AMQPReceiver: AsyncSequence, Sendable {
         return try await connection.onLoop { core in core.receivers[id]?.buffered ?? 0 }
     }
 
+    /// An iterator over the messages; use from one task at a time.
     public func makeAsyncIterator() -> Iterator { Iterator(receiver: self) }
 
     /// Calls ``AMQPReceiver/receive()``; ends when the link is closed by us.
     public struct Iterator: AsyncIteratorProtocol {
         let receiver: AMQPReceiver
+        /// The next message, or nil once we closed the link.
         public mutating func next() async throws(AMQPClientError) -> AMQPReceivedMessage? {
             try await receiver.receive()
         }
+        /// The next message, or nil once we closed the link.
         public mutating func next(isolation actor: isolated (any Actor)?) async throws(AMQPClientError) -> AMQPReceivedMessage? {
             try await receiver.receive()
         }

@@ -74,6 +74,7 @@ public struct AMQPURL: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The URL with the password masked, for logs.
     public var description: String {
         let h = host.contains(":") ? "[\(host)]" : host
         let u = user.map { "\($0)\(password == nil ? "" : ":***")@" } ?? ""
