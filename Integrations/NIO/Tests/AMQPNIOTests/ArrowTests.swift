@@ -68,4 +68,42 @@ struct ArrowTests {
         #expect(arrow.output.last == "proton-c-arrow: \(Self.count) transfers")
         try await connection.close()
     }
+
+    @Test("200 messages of 200,000 bytes each way: split into frames, reassembled across reads")
+    func largeMessagesBothWays() async throws {
+        let size = 200_000, count = 200
+        let (receiving, receivePort) = try await Self.startArrow(["operation=receive", "count=\(count)"])
+        defer { receiving.stop() }
+        let out = try await AMQPConnection.connect(to: "amqp://127.0.0.1:\(receivePort)/q", logger: TestEnvironment.logger)
+        let sender = try await out.openSender()
+        let big = Message(value: .string(String(repeating: "y", count: size)))
+        let outcomes = try await withThrowingTaskGroup(of: SendOutcome.self) { group in
+            for _ in 0..<count { group.addTask { try await sender.send(big) } }
+            var all: [SendOutcome: Int] = [:]
+            for try await outcome in group { all[outcome, default: 0] += 1 }
+            return all
+        }
+        #expect(outcomes == [.accepted: count])
+        #expect(try await receiving.waitForExit() == 0)
+        #expect(receiving.output.last == "proton-c-arrow: \(count) transfers")
+        try await out.close()
+
+        let (sending, sendPort) = try await Self.startArrow(["operation=send", "count=\(count)", "body-size=\(size)"])
+        defer { sending.stop() }
+        let into = try await AMQPConnection.connect(to: "amqp://127.0.0.1:\(sendPort)/q", logger: TestEnvironment.logger)
+        let receiver = try await into.openReceiver(capacity: 20)
+        let body = Message.Body.value(.string(String(repeating: "x", count: size)))
+        var received = 0, wrongBodies = 0
+        for try await delivery in receiver {
+            if delivery.message.body != body { wrongBodies += 1 }
+            try await receiver.accept(delivery)
+            received += 1
+            if received == count { break }
+        }
+        #expect(received == count)
+        #expect(wrongBodies == 0)
+        #expect(try await sending.waitForExit() == 0)
+        #expect(sending.output.last == "proton-c-arrow: \(count) transfers")
+        try await into.close()
+    }
 }

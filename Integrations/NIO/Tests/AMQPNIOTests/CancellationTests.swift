@@ -31,6 +31,27 @@ struct CancellationTests {
         #expect(!peer.output.contains { $0.hasPrefix("error") })
     }
 
+    @Test("a send cancelled after its transfer went out: the peer's later outcome is settled by us")
+    func cancelSendAfterTransfer() async throws {
+        let (peer, port) = try await TestEnvironment.startPythonPeer()
+        defer { peer.stop() }
+        let connection = try await PythonPeerTests.connect(port)
+        let holding = try await connection.openSender(address: "hold")
+        let blocked = Task { try await holding.send(Message(value: .string("held"))) }
+        try await Task.sleep(for: .milliseconds(300))  // the transfer is out; the peer holds it unsettled
+        blocked.cancel()
+        if case .failure(let error as AMQPClientError) = await blocked.result { #expect(error.code == .cancelled) } else {
+            Issue.record("the send did not end with .cancelled")
+        }
+        // Now the peer accepts what it held; we settle that outcome although nobody waits for it.
+        let trigger = try await connection.openSender(address: "settle-held")
+        #expect(try await trigger.send(Message(value: .string("go"))) == .accepted)
+        try await peer.waitForLine(startingWith: "sender settled hold")
+        #expect(try await trigger.send(Message(value: .string("again"))) == .accepted)
+        try await connection.close()
+        #expect(!peer.output.contains { $0.hasPrefix("error") })
+    }
+
     @Test("iteration waiting for a message is cancelled: nothing is lost, the next receive gets it")
     func cancelIteration() async throws {
         let (peer, port) = try await TestEnvironment.startPythonPeer()

@@ -9,6 +9,8 @@ Prints "listening PORT" once it accepts connections. Addresses:
   "reject"     every message is rejected with amqp:precondition-failed "rejected by test peer"
   "release"    every message is released
   "nocredit"   a sender attaches but never gets credit
+  "hold"       messages are taken and left unsettled until a message arrives on "settle-held",
+               which accepts them all; each one the sender then settles prints "sender settled hold"
   "missing"    attaching either way is refused with amqp:not-found
   "zoo"        a receiver gets one message with every AMQP type (make_zoo)
   "zoo-check"  a message equal to make_zoo() in every field Proton decodes is accepted; any other
@@ -72,6 +74,7 @@ class Broker(MessagingHandler):
         self.queues = collections.defaultdict(collections.deque)
         self.consumers = collections.defaultdict(list)
         self.source_sent = {}
+        self.held = []
 
     def on_start(self, event):
         if self.tls:
@@ -145,6 +148,13 @@ class Broker(MessagingHandler):
                 self.settle(delivery, Delivery.REJECTED)
             else:
                 self.accept(delivery)
+        elif address == "hold":
+            self.held.append(delivery)
+        elif address == "settle-held":
+            for held in self.held:
+                held.update(Delivery.ACCEPTED)
+            self.held = []
+            self.accept(delivery)
         elif address == "reject":
             delivery.local.condition = Condition("amqp:precondition-failed", "rejected by test peer")
             self.settle(delivery, Delivery.REJECTED)
@@ -161,6 +171,11 @@ class Broker(MessagingHandler):
         for link in self.consumers[address]:
             while queue and link.credit > 0 and link.state & link.LOCAL_ACTIVE:
                 link.send(queue.popleft())
+
+    def on_settled(self, event):
+        if event.link.is_receiver and event.link.target.address == "hold":
+            print("sender settled hold", flush=True)
+            event.delivery.settle()
 
     def on_link_closing(self, event):
         link = event.link
