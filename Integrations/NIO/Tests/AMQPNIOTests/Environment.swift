@@ -47,10 +47,20 @@ enum TestEnvironment {
     }()
 
     /// Starts the Proton Python broker and waits until it listens.
+    /// A free port can be taken before the peer binds it (it then exits): up to 3 ports are tried.
     static func startPythonPeer(_ arguments: [String] = []) async throws -> (Peer, Int) {
-        let port = try freePort()
-        let peer = try Peer("/usr/bin/python3", [peerScript, "\(port)"] + arguments, name: "proton_peer.py")
-        try await peer.waitForLine(startingWith: "listening")
-        return (peer, port)
+        var lastError: (any Error)?
+        for _ in 0..<3 {
+            let port = try freePort()
+            let peer = try Peer("/usr/bin/python3", [peerScript, "\(port)"] + arguments, name: "proton_peer.py")
+            do {
+                try await peer.waitForLine(startingWith: "listening")
+                return (peer, port)
+            } catch {
+                peer.stop()
+                lastError = error
+            }
+        }
+        throw lastError!
     }
 }
