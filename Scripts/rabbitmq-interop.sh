@@ -40,7 +40,7 @@ echo "RabbitMQ $(dpkg-query -W -f='${Version}' rabbitmq-server) listening on $po
 expect() {  # expect "OUTPUT" command...
   local want=$1; shift
   local got
-  got=$("$@") || { echo "FAILED: $* exited $?" >&2; exit 1; }
+  got=$(timeout 120 "$@") || { echo "FAILED: $* exited $? (124: still running after 120 s)" >&2; exit 1; }
   [ "$got" = "$want" ] || { echo "FAILED: $*: got '$got', wanted '$want'" >&2; exit 1; }
   echo "ok: $*"
 }

@@ -43,7 +43,9 @@ struct ReceiveCommand: ParsableCommand {
             self.total = total; self.listening = listening; self.progress = progress; self.failure = failure
         }
         func onConnectionOpen(_ c: MessagingConnection) {
-            if !listening { c.openReceiver() }
+            var options = ReceiverOptions()
+            options.creditWindow = 100
+            if !listening { c.openReceiver(options: options) }
         }
         func onMessage(_ c: MessagingConnection, _ d: Delivery, _ m: Message) {
             progress.add()
@@ -51,6 +53,16 @@ struct ReceiveCommand: ParsableCommand {
         }
         func onTransportError(_ c: MessagingConnection, _ e: AMQPError) {
             if !listening { failure.withLock { if $0 == nil { $0 = CommandText.describe(e) } } }
+        }
+        /// The peer took our receiver away: no more messages can come, so say why and stop.
+        func onReceiverClose(_ c: MessagingConnection, _ receiver: Link) {
+            guard !listening, progress.count < total else { return }
+            let why = receiver.remoteError.map(CommandText.describe)
+                ?? receiver.session.remoteError.map { "its session ended: " + CommandText.describe($0) }
+                ?? c.connection.remoteError.map { "the connection closed: " + CommandText.describe($0) }
+                ?? "without an error (session \(receiver.session.remoteState), connection \(c.connection.remoteState))"
+            failure.withLock { if $0 == nil { $0 = "the peer detached the receiver after \(progress.count) messages: \(why)" } }
+            c.close()
         }
         func onTransportClose(_ c: MessagingConnection) {
             if !listening || progress.count >= total { c.container.stop() }

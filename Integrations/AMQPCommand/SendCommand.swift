@@ -61,6 +61,11 @@ struct SendCommand: ParsableCommand {
         }
         func onTrackerRelease(_ c: MessagingConnection, _ t: Delivery) { stop(c, "a message was released by the peer") }
         func onTransportError(_ c: MessagingConnection, _ e: AMQPError) { stop(c, CommandText.describe(e)) }
+        /// The peer took our sender away: nothing more can be sent.
+        func onSenderClose(_ c: MessagingConnection, _ sender: Link) {
+            guard accepted < total else { return }
+            stop(c, "the peer detached the sender after \(accepted) accepted messages: \(sender.remoteError.map(CommandText.describe) ?? "without an error")")
+        }
         func onTransportClose(_ c: MessagingConnection) { c.container.stop() }
         private func stop(_ c: MessagingConnection, _ why: String) {
             failure.withLock { if $0 == nil { $0 = why } }
