@@ -19,8 +19,6 @@ gcc -O2 -I/usr/share/proton/examples/c -o .build/proton-broker /usr/share/proton
 swift build -c release --product amqp >&2
 out=$(mktemp -d)
 trap 'rm -rf "$out"; kill $(jobs -p) 2>/dev/null || true' EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && break; sleep 0.02; done; }
 # through BROKER: one timed run; appends messages per second to $out/BROKER.
 through() {
   local p start end bpid rpid; p=$(port)

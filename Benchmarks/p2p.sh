@@ -18,8 +18,6 @@ gcc -O2 -o .build/proton-c-arrow "$shared/tools/proton-c-arrow.c" -lqpid-proton
 swift build -c release --product amqp >&2
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && break; sleep 0.02; done; }
 program() {
   case $1 in
     io_uring|epoll) echo "env AMQP_BACKEND=$1 .build/release/amqp arrow" ;;

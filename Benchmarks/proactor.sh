@@ -32,8 +32,6 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && break; sleep 0.02; done; }
 
 # The programs, by name; Proton C's takes no backend= and no connections=.
 program() {

@@ -19,8 +19,6 @@ if [ -f "$shared/tools/proton-c-arrow.c" ]; then
 fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"; kill $(jobs -p) 2>/dev/null || true' EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && break; sleep 0.02; done; }
 
 # one SIDE: a broker and a receiving and a sending client through it; appends msg/s to $out/SIDE.
 one() {
