@@ -2,8 +2,6 @@
 # Installs the system packages the tests and benchmarks need, when they are missing (Debian).
 # Proton C 0.37 and its Python binding are the interop peers; liburing (with pkg-config) is for the io_uring backend;
 # python3-venv and python3-dev let Scripts/proton-venv.sh build Proton 0.40 from PyPI, the second peer.
-# Installing rabbitmq-server may start a node on 5672 (where there is an init system); the tests use
-# nodes of their own on free ports.
 set -euo pipefail
 need=()
 [ -f /usr/include/proton/message.h ] || need+=(libqpid-proton11-dev)
@@ -16,9 +14,7 @@ command -v pkg-config >/dev/null || need+=(pkg-config)
 [ -x /usr/bin/time ] || need+=(time)
 command -v strace >/dev/null || need+=(strace)
 command -v gcc >/dev/null || need+=(gcc)
-# RabbitMQ (with its AMQP 1.0 plugin) is the broker peer of Scripts/rabbitmq-interop.sh; stdbuf
-# (coreutils) keeps a killed peer's last lines.
-[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
+
 dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q 'ok installed' || need+=(python3-venv)
 [ -f "$(/usr/bin/python3 -c 'import sysconfig; print(sysconfig.get_path("include"))')/Python.h" ] || need+=(python3-dev)
 if [ ${#need[@]} -gt 0 ]; then

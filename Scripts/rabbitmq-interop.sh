@@ -6,6 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/install-deps.sh
+# RabbitMQ itself, with its AMQP 1.0 plugin (installing it may start a node on 5672 where there is
+# an init system; this script uses a node of its own on a free port).
+if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get install -y rabbitmq-server >/dev/null 2>&1 || { $sudo apt-get update >/dev/null; $sudo apt-get install -y rabbitmq-server >/dev/null; }
+fi
 amqp=.build/debug/amqp
 [ -x "$amqp" ] || swift build --product amqp
 
