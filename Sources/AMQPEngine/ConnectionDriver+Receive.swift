@@ -116,9 +116,11 @@ extension ConnectionDriver {
             if f.echo { sendFlow(s, link: link) }
         } else {
             link.available = f.available ?? 0
-            if let c = f.deliveryCount {
-                // The sender may have advanced its count by draining; what is left of our credit
-                // shrinks with it.
+            // A sender advances its count without transfers only when it drains (§2.6.7), and then
+            // what is left of our credit shrinks with it. Outside a drain a count ahead of the
+            // transfers we have is a flow that overtook them (RabbitMQ 3.10 sends its flows that
+            // way): the transfers still come, and are counted as they do.
+            if let c = f.deliveryCount, link.drain || f.drain {
                 let consumed = serialDistance(c, link.deliveryCount)
                 if consumed > 0 {
                     link.credit = clampedCount(Int64(link.credit) - consumed)

@@ -147,6 +147,27 @@ final class FlowControlTests: XCTestCase {
         XCTAssertEqual(peer.session.unsettledOutgoing.count, 1, "only the second delivery")
     }
 
+    /// A sender's flow that overtakes its own transfers (RabbitMQ 3.10 writes them so): its
+    /// delivery-count runs ahead of what has arrived, but no drain was asked for, so the transfers
+    /// still to come are counted when they do come, within our credit; they must not be taken for
+    /// transfers without credit (which detaches the link with amqp:link:transfer-limit-exceeded).
+    func testASenderFlowAheadOfItsTransfersCostsNoCredit() {
+        let peer = ScriptedPeer.withSession(credit: 10)
+        let receiver = peer.attachSender(handle: 0, name: "in")
+        _ = peer.read()
+        XCTAssertEqual(receiver.credit, 10)
+        peer.write(.flow(Flow(nextIncomingID: 0, incomingWindow: 2048, nextOutgoingID: 10, outgoingWindow: .max,
+                              handle: 0, deliveryCount: 10, linkCredit: 0)))
+        XCTAssertEqual(receiver.credit, 10, "the flow alone uses no credit")
+        for i in 0..<10 { peer.transfer(handle: 0, id: UInt32(i)) }
+        XCTAssertEqual(peer.takeEvents().deliveries.count, 10)
+        XCTAssertEqual(receiver.credit, 0)
+        XCTAssertEqual(receiver.deliveryCount, 10)
+        XCTAssertEqual(receiver.localState, .active, "not detached")
+        XCTAssertEqual(peer.readPerformatives().detaches.count, 0)
+        XCTAssertEqual(peer.transportErrors, [])
+    }
+
     /// Defect 6: a delivery settled on its last transfer leaves the unsettled table.
     func testSettledOnAContinuationTransferIsForgotten() {
         let peer = ScriptedPeer.withSession(credit: 10)
