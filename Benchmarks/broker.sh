@@ -9,14 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}; messages=${2:-200000}
-shared=${AMQP_SHARED_DIR:-../shared}
-[ -f "$shared/tools/proton-c-arrow.c" ] || { echo "needs $shared/tools/proton-c-arrow.c (set AMQP_SHARED_DIR)" >&2; exit 1; }
 source Benchmarks/common.sh
-bash Scripts/install-deps.sh
-mkdir -p .build
-gcc -O2 -o .build/proton-c-arrow "$shared/tools/proton-c-arrow.c" -lqpid-proton
+build_arrows
 gcc -O2 -I/usr/share/proton/examples/c -o .build/proton-broker /usr/share/proton/examples/c/broker.c -lqpid-proton -lpthread
-swift build -c release --product amqp >&2
 out=$(mktemp -d)
 trap 'rm -rf "$out"; kill $(jobs -p) 2>/dev/null || true' EXIT
 # through BROKER: one timed run; appends messages per second to $out/BROKER.

@@ -9,13 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}; messages=${2:-200000}
-shared=${AMQP_SHARED_DIR:-../shared}
-[ -f "$shared/tools/proton-c-arrow.c" ] || { echo "needs $shared/tools/proton-c-arrow.c (set AMQP_SHARED_DIR)" >&2; exit 1; }
 source Benchmarks/common.sh
-bash Scripts/install-deps.sh
-mkdir -p .build
-gcc -O2 -o .build/proton-c-arrow "$shared/tools/proton-c-arrow.c" -lqpid-proton
-swift build -c release --product amqp >&2
+build_arrows
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 program() {
