@@ -124,11 +124,15 @@ final class Arrow: MessagingHandler {
                 return
             }
         }
+        // The template is moved out for the loop: sending a stored property would copy it.
+        var message = Message()
+        swap(&message, &template)
+        defer { swap(&message, &template) }
         while s.credit > 0 && allowed > 0 && (o.count == 0 || sent < o.count) {
             let now = ArrowOptions.nowMilliseconds()
-            template.applicationProperties?[string: "SendTime"] = .long(now)
-            if o.setMessageID { template.properties = Properties(messageID: .string("\(o.id)-\(sent)")) }
-            s.send(template)
+            message.applicationProperties?[string: "SendTime"] = .long(now)
+            if o.setMessageID { message.properties = Properties(messageID: .string("\(o.id)-\(sent)")) }
+            s.send(message)
             sent += 1
             allowed -= 1
             if !o.quiet { out.line("\(now),0") }

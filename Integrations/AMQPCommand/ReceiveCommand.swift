@@ -57,6 +57,12 @@ struct ReceiveCommand: ParsableCommand {
         /// The peer took our receiver away: no more messages can come, so say why and stop.
         func onReceiverClose(_ c: MessagingConnection, _ receiver: Link) {
             guard !listening, progress.count < total else { return }
+            if let ours = receiver.localError {
+                // The engine detached it: the peer broke the protocol.
+                failure.withLock { if $0 == nil { $0 = "we detached the receiver after \(progress.count) messages: \(CommandText.describe(ours))" } }
+                c.close()
+                return
+            }
             let why = receiver.remoteError.map(CommandText.describe)
                 ?? receiver.session.remoteError.map { "its session ended: " + CommandText.describe($0) }
                 ?? c.connection.remoteError.map { "the connection closed: " + CommandText.describe($0) }

@@ -174,8 +174,9 @@ extension ConnectionDriver {
                 reopenIncomingWindow(s)
                 return
             }
-            guard link.credit > 0 else {
-                detachLink(link, AMQPError(condition: ErrorCondition.transferLimitExceeded, description: "transfer without credit"))
+            guard link.credit > 0 || link.overrun < configuration.creditOverrunLimit else {
+                detachLink(link, AMQPError(condition: ErrorCondition.transferLimitExceeded,
+                                           description: "\(link.overrun + 1) transfers beyond the credit granted"))
                 reopenIncomingWindow(s)
                 return
             }
@@ -184,7 +185,7 @@ extension ConnectionDriver {
                                         description: "more than \(configuration.maxUnsettledDeliveries) unsettled deliveries"))
                 return
             }
-            link.credit -= 1
+            if link.credit > 0 { link.credit -= 1 } else { link.overrun += 1 }
             link.deliveryCount &+= 1
             delivery = Delivery(link: link, tag: tag, payload: [])
             delivery.receive(payload)

@@ -69,6 +69,9 @@ public final class ConnectionDriver {
     @exclusivity(unchecked) var spareDispositions: [Delivery] = []
     @exclusivity(unchecked) var dispositionScratch: [(UInt32, Delivery)] = []
     @exclusivity(unchecked) var pendingFlows: [Link] = []
+    @exclusivity(unchecked) private var earlyWrite: ((ConnectionDriver) -> Void)?
+    @exclusivity(unchecked) private var earlyWriteThreshold = Int.max
+    @exclusivity(unchecked) private var inEarlyWrite = false
 
     /// The SASL mechanism settled on, once chosen (§5.3.3.2).
     public var saslMechanism: Symbol? { sasl.mechanism }
@@ -183,6 +186,26 @@ public final class ConnectionDriver {
         flushFlows()
         flushDispositions()
         return output.pending
+    }
+
+    /// Lets a host write while the application is still in a long call into the driver, such as
+    /// a loop that sends a thousand messages: once a send leaves at least `threshold` bytes
+    /// pending, `write` is called, from inside that send, on the thread making it. `write` may
+    /// read ``pendingOutput`` and call ``writeDone(_:)``, nothing else. Without it the peer gets
+    /// nothing until the loop ends, and two peers take turns instead of working at once.
+    /// Pass nil to turn it off.
+    public func setEarlyWrite(threshold: Int, _ write: ((ConnectionDriver) -> Void)?) {
+        earlyWriteThreshold = max(1, threshold)
+        earlyWrite = write
+    }
+
+    /// Called after each send: hands the output to the host's early write once enough waits.
+    @inline(__always)
+    func offerEarlyWrite() {
+        guard output.pendingCount >= earlyWriteThreshold, let write = earlyWrite, !inEarlyWrite else { return }
+        inEarlyWrite = true
+        write(self)
+        inEarlyWrite = false
     }
 
     /// Reports that the host wrote `count` bytes of ``pendingOutput``. Once everything is written

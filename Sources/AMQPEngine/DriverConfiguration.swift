@@ -30,6 +30,13 @@ public struct DriverConfiguration: Sendable {
     /// Unsettled incoming deliveries a session holds at most; one more ends the session with
     /// `amqp:resource-limit-exceeded`. Settle deliveries to make room.
     public var maxUnsettledDeliveries: Int = 65_536
+    /// Transfers a receiving link takes beyond the credit it granted before it detaches with
+    /// `amqp:link:transfer-limit-exceeded` (§2.6.7); counted from its last grant. Some brokers
+    /// overshoot: RabbitMQ 3.x's AMQP 1.0 plugin resets its consumer's credit without counting the
+    /// messages already on their way, and sends up to one credit window too many
+    /// (rabbitmq-server issue 2597). 0 is strict. Memory stays bounded by the session window and
+    /// ``maxUnsettledDeliveries`` either way.
+    public var creditOverrunLimit: UInt32 = 1024
     /// Received payload bytes a session holds, not yet read (``Delivery/readPayload()``) or settled,
     /// before it stops reopening its incoming window (§2.5.6): a slow reader throttles the sender.
     public var sessionBufferLimit: Int = 32 << 20

@@ -57,6 +57,9 @@ public final class Link {
     @exclusivity(unchecked) var initialDeliveryCount: UInt32 = 0
     /// Credit: for a sender, what the receiver granted; for a receiver, what we granted (§2.6.7).
     @exclusivity(unchecked) public internal(set) var credit: UInt32 = 0
+    /// Receiver: transfers taken with no credit left since the last grant (see
+    /// ``DriverConfiguration/creditOverrunLimit``).
+    @exclusivity(unchecked) var overrun: UInt32 = 0
     /// Whether the receiver asked us to use up our credit or give it back (§2.6.7).
     @exclusivity(unchecked) public internal(set) var drain = false
     /// Receiver: how many deliveries the sender says it has waiting (§2.7.4).
@@ -112,6 +115,7 @@ public final class Link {
     public func flow(credit more: UInt32, drain: Bool = false) {
         guard role == .receiver, !isReleased else { return }
         credit &+= more
+        if more > 0 { overrun = 0 }
         self.drain = drain
         withDriver { $0.queueFlow(self) }
     }
@@ -136,21 +140,27 @@ public final class Link {
             return d
         }
         outgoing.append(d)
-        withDriver { $0.flushTransfers(self) }
+        withDriver { driver in
+            driver.flushTransfers(self)
+            driver.offerEarlyWrite()
+        }
         return d
     }
 
     /// Sender: encodes and queues a message (see ``send(_:tag:settled:messageFormat:)``). A
     /// message that can go at once, whole, is encoded straight into the driver's output.
     @discardableResult
-    public func send(_ message: Message, settled: Bool = false) -> Delivery {
+    public func send(_ message: borrowing Message, settled: Bool = false) -> Delivery {
         let size = message.encodedSize
         let tag = DeliveryTag.counter(nextTag)
         if !isReleased && withDriver({ $0.canSendAtOnce(self, size: size, tagCount: tag.count) }) {
             nextTag &+= 1
             let d = Delivery(link: self, tag: tag, payload: [])
             d.locallySettled = settled || senderSettleMode == .settled
-            withDriver { $0.sendAtOnce(d, on: self) { message.encode(into: &$0) } }
+            withDriver { driver in
+                driver.sendAtOnce(d, on: self) { message.encode(into: &$0) }
+                driver.offerEarlyWrite()
+            }
             return d
         }
         var bytes: [UInt8] = []

@@ -28,6 +28,7 @@ struct OutputBuffer {
     /// What the host has yet to write.
     var pending: ArraySlice<UInt8> { bytes[start...] }
     var isEmpty: Bool { start == bytes.count }
+    var pendingCount: Int { bytes.count - start }
 
     /// The host wrote `n` bytes of ``pending``.
     mutating func consumed(_ n: Int) {

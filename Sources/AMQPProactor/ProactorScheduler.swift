@@ -183,6 +183,19 @@ package final class ProactorScheduler: @unchecked Sendable {
         }
     }
 
+    /// Readiness a backend found outside ``poll(until:)`` (the lock not held): a completion
+    /// backend that reaps its queue while a thread is in a batch.
+    package func deliver(_ events: [ReadinessEvent]) {
+        guard !events.isEmpty else { return }
+        lock.withLock {
+            for e in events {
+                guard let task = tasks[e.token] else { continue }
+                task.ready.formUnion(e.ready)
+                schedule(task)
+            }
+        }
+    }
+
     /// Queues `task` if it is neither queued nor held (the lock held), and makes sure a thread
     /// comes for it: a sleeper, or the poller woken from its wait.
     package func schedule(_ task: ProactorTask) {

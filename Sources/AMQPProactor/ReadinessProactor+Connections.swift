@@ -36,6 +36,7 @@ extension ReadinessProactor: ConnectionScheduler {
     public func release(_ batch: ProactorBatch) -> (driver: ConnectionDriver, socket: Socket?)? {
         guard !batch.isDone, let task = batch.owner as? ConnectionTask, !task.released else { return nil }
         task.released = true
+        task.driver.setEarlyWrite(threshold: .max, nil)
         if let socket = task.socket { try? poller.deregister(socket.descriptor) }
         let socket = task.socket
         task.socket = nil
@@ -49,6 +50,9 @@ extension ReadinessProactor: ConnectionScheduler {
 
     /// Registers a connection's socket with the poller (the lock held).
     func register(_ task: ConnectionTask, _ socket: Socket) {
+        task.driver.setEarlyWrite(threshold: earlyWriteThreshold) { [weak self, weak task] _ in
+            if let self, let task { self.writeEarly(task) }
+        }
         do {
             try poller.register(socket.descriptor, token: task.id)
             task.registered = true
@@ -136,6 +140,16 @@ extension ReadinessProactor: ConnectionScheduler {
     }
 
     /// Writes what the driver has, until the socket is full.
+    /// The driver's early write (the task held, from inside the application's send): one
+    /// non-blocking send of what is pending. A failure is left for ``flushOutput(_:)`` at the end
+    /// of the batch, which meets it again and closes the connection properly.
+    private func writeEarly(_ task: ConnectionTask) {
+        guard let socket = task.socket, case .connected = task.phase else { return }
+        let driver = task.driver
+        let sent = driver.pendingOutput.withUnsafeBytes { bytes in try? socket.send(bytes, flags: [.noSignal, .dontWait]) }
+        if let sent, sent > 0 { driver.writeDone(sent) }
+    }
+
     func flushOutput(_ task: ConnectionTask) {
         let driver = task.driver
         guard let socket = task.socket, case .connected = task.phase else { return }

@@ -20,9 +20,14 @@ public final class ReadinessProactor<Poller: ReadinessPoller>: Proactor, Schedul
     /// descriptor is closed sooner.
     public static var acceptBackoff: Duration { ProactorScheduler.acceptBackoff }
 
-    /// A proactor waiting on `poller`.
-    public init(poller: Poller) {
+    /// Output bytes at which a connection's driver writes in the middle of a batch (see
+    /// ``AMQPEngine/ConnectionDriver/setEarlyWrite(threshold:_:)``).
+    public let earlyWriteThreshold: Int
+
+    /// A proactor waiting on `poller`; `earlyWriteThreshold` as ``EarlyWrite/threshold``.
+    public init(poller: Poller, earlyWriteThreshold: Int = EarlyWrite.threshold) {
         self.poller = poller
+        self.earlyWriteThreshold = earlyWriteThreshold
         scheduler.attach(self)
     }
 

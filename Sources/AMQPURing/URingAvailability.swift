@@ -103,13 +103,6 @@ enum URingAvailability {
     }
 }
 
-/// Reads the environment (getenv(3)); the backend's only use is the simulated-failure switch.
-enum Environment {
-    static func value(of name: String) -> String? {
-        getenv(name).map { String(cString: $0) }
-    }
-}
-
 /// A proactor chosen at run time: io_uring when it works here, epoll otherwise.
 ///
 /// Threading: `Sendable`.

@@ -1,3 +1,5 @@
+import AMQPProactor
+import AMQPSystem
 import CURing
 
 /// How a ``URingProactor`` sizes its ring and buffers.
@@ -17,6 +19,9 @@ public struct URingConfiguration: Sendable {
     /// Entries prepared by threads running connections are submitted once this many wait, even
     /// if no thread is about to wait on the ring. `AMQP_URING_SUBMIT_BATCH` overrides it.
     public var submitBatch = 8
+    /// Output bytes at which a connection's driver sends in the middle of a batch (see
+    /// ``AMQPEngine/ConnectionDriver/setEarlyWrite(threshold:_:)``).
+    public var earlyWriteThreshold = EarlyWrite.threshold
     /// Accepts a listener keeps in flight at most (fewer when its backlog is fuller).
     public var acceptsInFlight = 16
     /// `IORING_SETUP_*` flags besides `CQSIZE`. The default, `COOP_TASKRUN`, lets the kernel

@@ -46,6 +46,9 @@ extension URingProactor: ConnectionScheduler {
         let c = ConnectionOperations(descriptor: socket.descriptor.rawValue, taskID: task.id)
         lock.withLock { slots.insert(c) }
         task.io = c
+        task.driver.setEarlyWrite(threshold: configuration.earlyWriteThreshold) { [weak self, weak task] _ in
+            if let self, let task { self.writeEarly(task) }
+        }
     }
 
     private func operations(_ task: ConnectionTask) -> ConnectionOperations? {
@@ -162,9 +165,20 @@ extension URingProactor: ConnectionScheduler {
         }
     }
 
+    /// The driver's early write (the task held, from inside the application's send): when the
+    /// send in flight is done (or none is), the pending output goes now, submitted at once. A
+    /// failed send is left for the end of the batch, which closes the connection properly.
+    private func writeEarly(_ task: ConnectionTask) {
+        guard let c = operations(task) else { return }
+        if lock.withLock({ c.sending && c.sendResult == nil }) { reapWithoutWaiting() }
+        guard lock.withLock({ !c.sending || (c.sendResult ?? -1) >= 0 }) else { return }
+        startSend(task, now: true)
+    }
+
     /// Sends the driver's pending output, unless a send is in flight already; then makes sure
-    /// that send's completion wakes the task if more output waits behind it.
-    private func startSend(_ task: ConnectionTask) {
+    /// that send's completion wakes the task if more output waits behind it. `now` submits it at
+    /// once rather than with the next wait.
+    private func startSend(_ task: ConnectionTask, now: Bool = false) {
         let driver = task.driver
         guard task.socket != nil, case .connected = task.phase, !driver.isHeadClosed, let c = operations(task) else { return }
         while takeSendResult(task, c) {
@@ -189,7 +203,7 @@ extension URingProactor: ConnectionScheduler {
                 c.sendLength = bytes.count
                 c.wakeOnCompleteSend = bytes.count < output.count || !quiet
                 prepare(.send(c, bytes))
-                submitIfWaiting()
+                if now { submitNow() } else { submitIfWaiting() }
             }
             return
         }

@@ -131,6 +131,28 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
         closeDescriptors(closed)
     }
 
+    /// Takes what has completed, without waiting, unless a thread waits on the ring (it takes
+    /// them itself): an early write calls it to learn that its send in flight is done.
+    func reapWithoutWaiting() {
+        var events: [ReadinessEvent] = []
+        var closed: [CInt] = []
+        lock.withLock {
+            guard !waiting else { return }
+            ring.reap { userData, result, flags in
+                complete(userData, result, flags, into: &events, closing: &closed)
+            }
+        }
+        closeDescriptors(closed)
+        scheduler.deliver(events)
+    }
+
+    /// Submits what was prepared now (the ring lock held), for a send that should not wait for
+    /// the end of the batch.
+    func submitNow() {
+        unsubmitted = 0
+        _ = try? ring.submit()
+    }
+
     // MARK: submissions (the ring lock held)
 
     /// What the proactor submits.

@@ -168,6 +168,56 @@ final class FlowControlTests: XCTestCase {
         XCTAssertEqual(peer.transportErrors, [])
     }
 
+    /// RabbitMQ 3.10 (rabbitmq-server#2597) resets its consumer's credit without counting the
+    /// messages already on their way and overshoots: 100 granted, 3 arrive, it confirms 97 more,
+    /// then sends 100. The overshoot is taken and counted; the next grant starts from it.
+    func testATransferBeyondCreditWithinTheOverrunLimitIsTaken() {
+        let peer = ScriptedPeer.withSession(credit: 100)
+        let receiver = peer.attachSender(handle: 0, name: "in")
+        _ = peer.read()
+        for i in 0..<103 { peer.transfer(handle: 0, id: UInt32(i)) }
+        XCTAssertEqual(peer.takeEvents().deliveries.count, 103)
+        XCTAssertEqual(receiver.credit, 0)
+        XCTAssertEqual(receiver.deliveryCount, 103, "the overshoot counts as delivered")
+        XCTAssertEqual(receiver.localState, .active, "not detached")
+        receiver.flow(credit: 10)
+        let flow = peer.readPerformatives().flows.last
+        XCTAssertEqual(flow?.deliveryCount, 103)
+        XCTAssertEqual(flow?.linkCredit, 10)
+        XCTAssertEqual(peer.readPerformatives().detaches.count, 0)
+        XCTAssertEqual(peer.transportErrors, [])
+    }
+
+    /// Past ``DriverConfiguration/creditOverrunLimit`` transfers beyond credit detach the link
+    /// with amqp:link:transfer-limit-exceeded; a grant in between starts the count again.
+    func testTransfersBeyondTheOverrunLimitDetachTheLink() {
+        let peer = ScriptedPeer.withSession(credit: 2) { $0.creditOverrunLimit = 3 }
+        let receiver = peer.attachSender(handle: 0, name: "in")
+        _ = peer.read()
+        for i in 0..<4 { peer.transfer(handle: 0, id: UInt32(i)) }   // 2 in credit, 2 over
+        receiver.flow(credit: 1)
+        for i in 4..<8 { peer.transfer(handle: 0, id: UInt32(i)) }   // 1 in credit, 3 over: the limit
+        XCTAssertEqual(peer.takeEvents().deliveries.count, 8)
+        XCTAssertEqual(receiver.localState, .active)
+        peer.transfer(handle: 0, id: 8)
+        let detach = peer.readPerformatives().detaches.last
+        XCTAssertEqual(detach?.error?.condition, ErrorCondition.transferLimitExceeded)
+        XCTAssertEqual(detach?.error?.description, "4 transfers beyond the credit granted")
+        XCTAssertEqual(receiver.localState, .closed)
+    }
+
+    /// With a limit of 0 the first transfer without credit detaches the link.
+    func testAStrictReceiverDetachesOnTheFirstTransferWithoutCredit() {
+        let peer = ScriptedPeer.withSession(credit: 1) { $0.creditOverrunLimit = 0 }
+        let receiver = peer.attachSender(handle: 0, name: "in")
+        _ = peer.read()
+        peer.transfer(handle: 0, id: 0)
+        peer.transfer(handle: 0, id: 1)
+        XCTAssertEqual(peer.takeEvents().deliveries.count, 1)
+        XCTAssertEqual(peer.readPerformatives().detaches.last?.error?.condition, ErrorCondition.transferLimitExceeded)
+        XCTAssertEqual(receiver.localState, .closed)
+    }
+
     /// Defect 6: a delivery settled on its last transfer leaves the unsettled table.
     func testSettledOnAContinuationTransferIsForgotten() {
         let peer = ScriptedPeer.withSession(credit: 10)
