@@ -66,9 +66,8 @@ bash Integrations/ProactorArrow/interop.sh .build/debug/proactor-arrow
 echo "== the SwiftNIO package (Integrations/NIO): Proton C and Python peers, TLS, then under TSan"
 bash Integrations/NIO/test.sh
 
-# The amqp command against RabbitMQ (Scripts/rabbitmq-interop.sh) is not run here for now: a receive
-# still stops now and then with the receiver detached (one cause found and fixed; see issue 12's
-# notes), which would make CI fail at random. Run it by hand: bash Scripts/rabbitmq-interop.sh
+echo "== the amqp command against RabbitMQ (a node of its own, PLAIN and ANONYMOUS, epoll and io_uring)"
+bash Scripts/rabbitmq-interop.sh
 
 fuzz_seconds=${FUZZ_SECONDS:-60}
 if [ "$fuzz_seconds" != 0 ]; then

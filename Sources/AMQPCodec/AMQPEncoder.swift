@@ -181,7 +181,7 @@ extension AMQPValue {
         case .list(let elements):
             if elements.isEmpty { buffer.append(Code.list0); return }
             let start = AMQPEncoder.beginList(&buffer)
-            for e in elements { e.encode(into: &buffer) }
+            for i in elements.indices { elements[i].encode(into: &buffer) }
             AMQPEncoder.endList(start, count: elements.count, &buffer)
         case .map(let m): m.encode(into: &buffer)
         case .array(let a): a.encode(into: &buffer)
@@ -219,7 +219,7 @@ extension AMQPValue {
         case .list(let elements):
             if elements.isEmpty { return 1 }
             var body = 0
-            for e in elements { body += e.encodedSize }
+            for i in elements.indices { body += elements[i].encodedSize }
             return Self.compoundSize(body: body, count: elements.count)
         case .map(let m): return m.encodedSize
         case .array(let a): return a.encodedSize
@@ -238,14 +238,15 @@ extension AMQPMap {
     /// Appends this map's encoding to `buffer`.
     public func encode(into buffer: inout [UInt8]) {
         let start = AMQPEncoder.beginMap(&buffer)
-        for v in flattened { v.encode(into: &buffer) }
+        // By index, not `for v in`: the iterator would copy (retain) each value.
+        for i in flattened.indices { flattened[i].encode(into: &buffer) }
         AMQPEncoder.endMap(start, count: flattened.count, &buffer)
     }
 
     /// The number of bytes ``encode(into:)`` appends.
     public var encodedSize: Int {
         var body = 0
-        for v in flattened { body += v.encodedSize }
+        for i in flattened.indices { body += flattened[i].encodedSize }
         return AMQPValue.compoundSize(body: body, count: flattened.count)
     }
 }

@@ -74,17 +74,15 @@ extension ConnectionDriver {
             && size + TransferCodec.maxOverhead + tagCount <= Int(min(remoteMaxFrameSize, 1 << 30))
     }
 
-    /// Sends a new delivery whose payload `encode` writes straight into the output, with no array
-    /// of its own: a message encoded in place. Only after ``canSendAtOnce(_:size:tagCount:)``.
-    func sendAtOnce(_ d: Delivery, on l: Link, encode: (inout [UInt8]) -> Void) {
+    /// Sends a new delivery whose payload is `message`, encoded straight into the output, with no
+    /// array of its own. Only after ``canSendAtOnce(_:size:tagCount:)``.
+    func sendAtOnce(_ d: Delivery, on l: Link, message: borrowing Message) {
         let s = l.session
-        guard let ch = s.localChannel, let handle = l.localHandle else { return }
+        guard let ch = s.localChannel, let handle = l.localHandle, output.gate == .open else { return }
         startDelivery(d, on: l, s)
         idle.outputSinceTick = true
-        output.writeAMQPFrame { out in
-            TransferCodec.append(channel: ch, handle: handle, deliveryID: d.id, tag: d.deliveryTag, messageFormat: d.messageFormat,
-                                 settled: d.locallySettled, more: false, into: &out, writePayload: encode)
-        }
+        output.writeTransfer(channel: ch, handle: handle, deliveryID: d.id, tag: d.deliveryTag, messageFormat: d.messageFormat,
+                             settled: d.locallySettled, message: message)
         s.nextOutgoingID &+= 1
         s.remoteIncomingWindow -= 1
         if l.drain { flushTransfers(l) }

@@ -9,8 +9,12 @@ public final class Delivery {
     /// The delivery tag (§2.8.7); unique among the link's unsettled deliveries.
     public var tag: Binary { deliveryTag.binary }
     let deliveryTag: DeliveryTag
+    // State other modules read per message is behind a getter: another module's direct read of
+    // a stored property is checked for exclusivity at run time (swift_beginAccess, ~3% of a
+    // sender's time), whatever `@exclusivity(unchecked)` says here; the getter's read is not.
     /// The delivery-id (§2.7.5), once the first transfer went out or arrived.
-    @exclusivity(unchecked) public internal(set) var id: UInt32?
+    public internal(set) var id: UInt32? { get { _id } set { _id = newValue } }
+    @exclusivity(unchecked) var _id: UInt32?
     /// The message-format of the transfer (§2.7.5); 0 is the standard AMQP message format.
     @exclusivity(unchecked) public internal(set) var messageFormat: UInt32 = 0
     /// Received bytes not yet taken with ``readPayload()`` (receiver), or bytes still to send (sender).
@@ -20,20 +24,27 @@ public final class Delivery {
     // Receiver: how many of `payload`'s bytes count towards the session's bufferedBytes.
     @exclusivity(unchecked) var bufferedCount = 0
     /// Receiver: more transfers of this delivery are still to come (§2.7.5 more).
-    @exclusivity(unchecked) public internal(set) var isPartial = false
+    public internal(set) var isPartial: Bool { get { _isPartial } set { _isPartial = newValue } }
+    @exclusivity(unchecked) var _isPartial: Bool = false
     /// The delivery was aborted (§2.6.14): by the peer (receiver) or by ``abort()`` (sender).
-    @exclusivity(unchecked) public internal(set) var isAborted = false
+    public internal(set) var isAborted: Bool { get { _isAborted } set { _isAborted = newValue } }
+    @exclusivity(unchecked) var _isAborted: Bool = false
     /// Sender: why the delivery was not sent, when it could not be: larger than the receiver's
     /// max-message-size (`amqp:link:message-size-exceeded`), or sent on a released link.
-    @exclusivity(unchecked) public internal(set) var error: AMQPError?
+    public internal(set) var error: AMQPError? { get { _error } set { _error = newValue } }
+    @exclusivity(unchecked) var _error: AMQPError?
     /// Our state, sent in dispositions (§2.7.6, §3.4).
-    @exclusivity(unchecked) public internal(set) var localState: DeliveryState?
+    public internal(set) var localState: DeliveryState? { get { _localState } set { _localState = newValue } }
+    @exclusivity(unchecked) var _localState: DeliveryState?
     /// The peer's state, from its dispositions.
-    @exclusivity(unchecked) public internal(set) var remoteState: DeliveryState?
+    public internal(set) var remoteState: DeliveryState? { get { _remoteState } set { _remoteState = newValue } }
+    @exclusivity(unchecked) var _remoteState: DeliveryState?
     /// Settled on our side (§2.6.12).
-    @exclusivity(unchecked) public internal(set) var locallySettled = false
+    public internal(set) var locallySettled: Bool { get { _locallySettled } set { _locallySettled = newValue } }
+    @exclusivity(unchecked) var _locallySettled: Bool = false
     /// Settled on the peer's side: it has forgotten the delivery.
-    @exclusivity(unchecked) public internal(set) var remotelySettled = false
+    public internal(set) var remotelySettled: Bool { get { _remotelySettled } set { _remotelySettled = newValue } }
+    @exclusivity(unchecked) var _remotelySettled: Bool = false
     @exclusivity(unchecked) var sentAnyFrame = false
     @exclusivity(unchecked) var abortRequested = false
     @exclusivity(unchecked) var dispositionQueued = false

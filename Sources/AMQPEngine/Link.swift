@@ -158,7 +158,7 @@ public final class Link {
             let d = Delivery(link: self, tag: tag, payload: [])
             d.locallySettled = settled || senderSettleMode == .settled
             withDriver { driver in
-                driver.sendAtOnce(d, on: self) { message.encode(into: &$0) }
+                driver.sendAtOnce(d, on: self, message: message)
                 driver.offerEarlyWrite()
             }
             return d

@@ -1,3 +1,5 @@
+import AMQPCodec
+
 /// The bytes waiting for the host to write, and the gate that decides what may still be written.
 ///
 /// The gate is the one place that enforces the output side of the protocol's phases:
@@ -90,6 +92,22 @@ struct OutputBuffer {
     /// being reallocated every round.
     @inline(__always)
     private mutating func append(_ write: (inout [UInt8]) -> Void) {
+        compact()
+        write(&bytes)
+    }
+
+    /// A transfer frame carrying `message`, when the gate is open (the caller checked it). No
+    /// closure: see ``TransferCodec/append(channel:handle:deliveryID:tag:messageFormat:settled:message:into:)``.
+    @inline(__always)
+    mutating func writeTransfer(channel: UInt16, handle: UInt32, deliveryID: UInt32?, tag: DeliveryTag?, messageFormat: UInt32?,
+                                settled: Bool?, message: borrowing Message) {
+        compact()
+        TransferCodec.append(channel: channel, handle: handle, deliveryID: deliveryID, tag: tag, messageFormat: messageFormat,
+                             settled: settled, message: message, into: &bytes)
+    }
+
+    @inline(__always)
+    private mutating func compact() {
         if start > 0 {
             if start == bytes.count {
                 bytes.removeAll(keepingCapacity: true)
@@ -99,6 +117,5 @@ struct OutputBuffer {
                 start = 0
             }
         }
-        write(&bytes)
     }
 }

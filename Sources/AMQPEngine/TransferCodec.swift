@@ -223,6 +223,27 @@ enum TransferCodec {
     /// encoded in place); the frame's size is set from what it wrote.
     static func append(channel: UInt16, handle: UInt32, deliveryID: UInt32?, tag: DeliveryTag?, messageFormat: UInt32?,
                        settled: Bool?, more: Bool, into out: inout [UInt8], writePayload: (inout [UInt8]) -> Void) {
+        let frameStart = appendFields(channel: channel, handle: handle, deliveryID: deliveryID, tag: tag,
+                                      messageFormat: messageFormat, settled: settled, more: more, into: &out)
+        writePayload(&out)
+        patchFrameSize(at: frameStart, in: &out)
+    }
+
+    /// The same, with a message encoded straight after the fields. No closure carries the
+    /// message: one that captured it would copy it (a retain of every part) per send.
+    static func append(channel: UInt16, handle: UInt32, deliveryID: UInt32?, tag: DeliveryTag?, messageFormat: UInt32?,
+                       settled: Bool?, message: borrowing Message, into out: inout [UInt8]) {
+        let frameStart = appendFields(channel: channel, handle: handle, deliveryID: deliveryID, tag: tag,
+                                      messageFormat: messageFormat, settled: settled, more: false, into: &out)
+        message.encode(into: &out)
+        patchFrameSize(at: frameStart, in: &out)
+    }
+
+    /// A transfer frame's header and fields, its size left to ``patchFrameSize(at:in:)`` once the
+    /// payload follows; returns where the frame starts.
+    @inline(__always)
+    private static func appendFields(channel: UInt16, handle: UInt32, deliveryID: UInt32?, tag: DeliveryTag?, messageFormat: UInt32?,
+                                     settled: Bool?, more: Bool, into out: inout [UInt8]) -> Int {
         let frameStart = out.count
         let tagCount = tag?.count ?? 0
         withUnsafeTemporaryAllocation(byteCount: maxOverhead + tagCount, alignment: 1) { buf in
@@ -269,7 +290,11 @@ enum TransferCodec {
             }
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[0..<end]))
         }
-        writePayload(&out)
+        return frameStart
+    }
+
+    @inline(__always)
+    private static func patchFrameSize(at frameStart: Int, in out: inout [UInt8]) {
         let size = UInt32(out.count - frameStart)
         out[frameStart] = UInt8(truncatingIfNeeded: size >> 24)
         out[frameStart + 1] = UInt8(truncatingIfNeeded: size >> 16)
