@@ -68,6 +68,11 @@ extension ConnectionDriver {
         if let l = s.links.first(where: { $0.name == a.name && $0.role == ourRole && $0.remoteHandle == nil && $0.remoteState == .uninitialized }) {
             link = l
         } else {
+            let held = connection.sessions.reduce(0) { $0 + $1.links.count }
+            guard held < configuration.maxLinks else {
+                protocolFailure(ErrorCondition.resourceLimitExceeded, "attach beyond the \(configuration.maxLinks) links a connection may hold")
+                return
+            }
             link = Link(session: s, name: a.name, role: ourRole)
             s.links.append(link)
         }

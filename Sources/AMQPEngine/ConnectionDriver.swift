@@ -190,7 +190,9 @@ public final class ConnectionDriver {
 
     /// Lets a host write while the application is still in a long call into the driver, such as
     /// a loop that sends a thousand messages: once a send leaves at least `threshold` bytes
-    /// pending, `write` is called, from inside that send, on the thread making it. `write` may
+    /// pending, `write` is called, from inside that send, on the thread making it; also when the
+    /// application grants a link at least as much credit as it had left (``Link/flow(credit:drain:)``),
+    /// as a sender may be waiting for it. `write` may
     /// read ``pendingOutput`` and call ``writeDone(_:)``, nothing else. Without it the peer gets
     /// nothing until the loop ends, and two peers take turns instead of working at once.
     /// Pass nil to turn it off.
@@ -199,10 +201,11 @@ public final class ConnectionDriver {
         earlyWrite = write
     }
 
-    /// Called after each send: hands the output to the host's early write once enough waits.
+    /// Called after each send: hands the output to the host's early write once enough waits, or
+    /// at once when `urgent` (a credit grant a sender may be waiting for).
     @inline(__always)
-    func offerEarlyWrite() {
-        guard output.pendingCount >= earlyWriteThreshold, let write = earlyWrite, !inEarlyWrite else { return }
+    func offerEarlyWrite(urgent: Bool = false) {
+        guard urgent || output.pendingCount >= earlyWriteThreshold, let write = earlyWrite, !inEarlyWrite else { return }
         inEarlyWrite = true
         write(self)
         inEarlyWrite = false

@@ -27,6 +27,11 @@ public struct DriverConfiguration: Sendable {
     public var maxMessageSize: UInt64?
     /// Highest link handle a peer may use in a session; announced in our begin (§2.7.2).
     public var handleMax: UInt32 = 65_535
+    /// Links a connection holds at most, over all its sessions, counting those not yet detached
+    /// both ways; an attach from the peer beyond it closes the connection with
+    /// `amqp:resource-limit-exceeded`. With channel-max and handle-max alone a peer could attach
+    /// 255 × 65,536 links, each kept in memory.
+    public var maxLinks: Int = 8192
     /// Unsettled incoming deliveries a session holds at most; one more ends the session with
     /// `amqp:resource-limit-exceeded`. Settle deliveries to make room.
     public var maxUnsettledDeliveries: Int = 65_536

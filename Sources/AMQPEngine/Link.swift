@@ -114,10 +114,17 @@ public final class Link {
     /// up or give it back. It goes out with the next output.
     public func flow(credit more: UInt32, drain: Bool = false) {
         guard role == .receiver, !isReleased else { return }
+        // A grant that at least doubles the credit is what a sender may be waiting for: it is
+        // offered to the host's early write at once, so the sender can go on while this side is
+        // still busy with the deliveries that used the credit up. Small top-ups per message wait.
+        let urgent = more > 0 && more >= credit
         credit &+= more
         if more > 0 { overrun = 0 }
         self.drain = drain
-        withDriver { $0.queueFlow(self) }
+        withDriver { driver in
+            driver.queueFlow(self)
+            if urgent { driver.offerEarlyWrite(urgent: true) }
+        }
     }
 
     /// Sender: queues an encoded message for sending; it goes out as credit and the session window

@@ -3,7 +3,7 @@ import SharedFixtures
 import XCTest
 
 /// Hostile connections to `amqp broker` (hostile.py: random bytes, lying sizes, deep nesting, huge
-/// counts, SASL garbage, a storm of sessions, sockets that never speak), five rounds, while Proton
+/// counts, SASL garbage, storms of sessions and of links, sockets that never speak), five rounds, while Proton
 /// C's arrows move messages through it: every bad connection is closed within seconds, with an AMQP
 /// close where the protocol allows one; the good clients finish; the broker's memory stays bounded.
 final class HostileInputTests: XCTestCase {
@@ -32,7 +32,7 @@ final class HostileInputTests: XCTestCase {
             XCTAssertEqual(python.terminationStatus, 0, "\(backend):\n\(text)")
             XCTAssertEqual(lines.last, "ok", "\(backend):\n\(text)")
             for protocolCase in ["a lying frame size", "a frame smaller than its header", "5000 nested lists",
-                                 "a list claiming 2^31 elements", "a storm of 300 sessions"] {
+                                 "a list claiming 2^31 elements", "a storm of 300 sessions", "a storm of 20000 links"] {
                 XCTAssertTrue(lines.contains { $0.hasPrefix(protocolCase) && $0.hasSuffix("with an AMQP close") }, "\(backend): \(protocolCase)\n\(text)")
             }
             for silent in ["a socket that never speaks", "half a protocol header"] {

@@ -26,6 +26,13 @@ def begin(channel):
     return frame(b"\x00\x53\x11\xc0\x0e\x04\x40\x43\x70\x00\x00\x08\x00\x70\x00\x00\x08\x00", channel)
 
 
+def attach(handle):
+    """An attach as a sender, with neither source nor target: name, handle, role."""
+    name = b"s%d" % handle
+    body = b"\xa1" + bytes([len(name)]) + name + b"\x70" + struct.pack(">I", handle) + b"\x42"
+    return frame(b"\x00\x53\x12\xc0" + bytes([len(body) + 1, 3]) + body)
+
+
 def nested(depth):
     inner = b"\x45"
     for _ in range(depth):
@@ -41,6 +48,7 @@ CASES = {
     "a list claiming 2^31 elements": lambda: HEADER + frame(b"\x00\x53\x10\xd0" + struct.pack(">II", 8, 0x7FFFFFFF) + b"\x40" * 4),
     "SASL garbage": lambda: SASL_HEADER + os.urandom(512),
     "a storm of 300 sessions": lambda: HEADER + OPEN + b"".join(begin(c) for c in range(300)),
+    "a storm of 20000 links": lambda: HEADER + OPEN + begin(0) + b"".join(attach(h) for h in range(20000)),
     "a socket that never speaks": lambda: b"",
     "half a protocol header": lambda: b"AMQ",
 }

@@ -66,4 +66,49 @@ final class EarlyWriteTests: XCTestCase {
         let messages = try pair.deliveries(pair.serverEvents).filter { !$0.isPartial }.map { try $0.message() }
         XCTAssertEqual(messages, (0..<20).map { message(Int64($0)) })
     }
+
+    /// A grant that at least doubles a receiver's credit is written at once, below the threshold,
+    /// with the dispositions queued before it (the flow first); a small top-up is not.
+    func testACreditGrantASenderMayWaitForIsWrittenAtOnce() throws {
+        let pair = DriverPair()
+        let (sender, receiver) = pair.openLinkPair(credit: 10)
+        for i in 0..<10 { sender.send(message(Int64(i))) }
+        pair.pump()
+        XCTAssertEqual(receiver.credit, 0)
+        var frames: [[UInt8]] = []
+        pair.server.setEarlyWrite(threshold: 1 << 20) { driver in
+            let out = driver.pendingOutput
+            frames.append(Array(out))
+            driver.writeDone(out.count)
+        }
+        for d in pair.deliveries(pair.serverEvents) { d.accept() }
+        XCTAssertEqual(frames.count, 0, "dispositions alone wait for the end of the batch")
+        receiver.flow(credit: 10)
+        XCTAssertEqual(frames.count, 1, "credit from 0 to 10: written at once")
+        let written = try frameList(frames[0])
+        XCTAssertEqual(written.count, 2)
+        guard case .flow(let flow)? = written.first?.performative, case .disposition(let disposition)? = written.last?.performative else {
+            return XCTFail("expected a flow and a disposition: \(written)")
+        }
+        XCTAssertEqual(disposition.first, 0)
+        XCTAssertEqual(disposition.last, 9)
+        XCTAssertEqual(flow.linkCredit, 10)
+        XCTAssertEqual(flow.deliveryCount, 10)
+        receiver.flow(credit: 1)
+        XCTAssertEqual(frames.count, 1, "10 to 11 is a top-up: it waits")
+        receiver.flow(credit: 11)
+        XCTAssertEqual(frames.count, 2, "11 more on 11 left doubles it")
+    }
+
+    /// The frames in `bytes`, one after another.
+    private func frameList(_ bytes: [UInt8]) throws -> [Frame] {
+        var frames: [Frame] = []
+        var at = 0
+        while at + 4 <= bytes.count {
+            let size = Int(bytes[at]) << 24 | Int(bytes[at + 1]) << 16 | Int(bytes[at + 2]) << 8 | Int(bytes[at + 3])
+            frames.append(try Frame.parse(bytes[at..<(at + size)]))
+            at += size
+        }
+        return frames
+    }
 }

@@ -35,6 +35,23 @@ final class LimitsTests: XCTestCase {
         XCTAssertEqual(d.connection.localError?.condition, ErrorCondition.framingError)
     }
 
+    /// A storm of attaches over two sessions: the connection holds `maxLinks` links, and the one
+    /// after closes it with amqp:resource-limit-exceeded.
+    func testAttachesBeyondMaxLinksCloseTheConnection() {
+        let begin = { (ch: UInt16) in Frame(channel: ch, .begin(Begin(nextOutgoingID: 0, incomingWindow: 10, outgoingWindow: 10))) }
+        let attach = { (ch: UInt16, h: UInt32) in Frame(channel: ch, .attach(Attach(name: "l\(ch)-\(h)", handle: h, role: .sender))) }
+        let (d, events) = serverFed([Frame(channel: 0, .open(Open(containerID: "c"))), begin(0), begin(1)]
+            + (0..<3).map { attach(0, $0) } + (0..<2).map { attach(1, $0) }) { $0.maxLinks = 5 }
+        XCTAssertNil(firstError(events), "5 links are allowed")
+        XCTAssertEqual(d.connection.allSessions.map(\.allLinks.count), [3, 2])
+        d.read(attach(1, 2).encoded)
+        var more: [AMQPEvent] = []
+        while let e = d.nextEvent() { more.append(e) }
+        XCTAssertEqual(firstError(more)?.condition, ErrorCondition.resourceLimitExceeded)
+        XCTAssertEqual(firstError(more)?.description, "attach beyond the 5 links a connection may hold")
+        XCTAssertTrue(d.isTailClosed)
+    }
+
     func testFrameAboveChannelMaxIsAFramingError() {
         let (d, events) = serverFed([
             Frame(channel: 0, .open(Open(containerID: "c"))),
