@@ -71,6 +71,7 @@ public final class ConnectionDriver {
     @exclusivity(unchecked) var pendingFlows: [Link] = []
     @exclusivity(unchecked) private var earlyWrite: ((ConnectionDriver) -> Void)?
     @exclusivity(unchecked) private var earlyWriteThreshold = Int.max
+    @exclusivity(unchecked) private var earlyWriteMark = Int.max
     @exclusivity(unchecked) private var inEarlyWrite = false
 
     /// The SASL mechanism settled on, once chosen (§5.3.3.2).
@@ -199,22 +200,32 @@ public final class ConnectionDriver {
     public func setEarlyWrite(threshold: Int, _ write: ((ConnectionDriver) -> Void)?) {
         earlyWriteThreshold = max(1, threshold)
         earlyWrite = write
+        resetEarlyWriteMark()
+    }
+
+    /// The next early write comes once another threshold's worth is pending: a host that could
+    /// not write (the socket full, a send in flight) is not asked again on every send.
+    private func resetEarlyWriteMark() {
+        let (mark, overflow) = output.pendingCount.addingReportingOverflow(earlyWriteThreshold)
+        earlyWriteMark = overflow ? .max : mark
     }
 
     /// Called after each send: hands the output to the host's early write once enough waits, or
     /// at once when `urgent` (a credit grant a sender may be waiting for).
     @inline(__always)
     func offerEarlyWrite(urgent: Bool = false) {
-        guard urgent || output.pendingCount >= earlyWriteThreshold, let write = earlyWrite, !inEarlyWrite else { return }
+        guard urgent || output.pendingCount >= earlyWriteMark, let write = earlyWrite, !inEarlyWrite else { return }
         inEarlyWrite = true
         write(self)
         inEarlyWrite = false
+        resetEarlyWriteMark()
     }
 
     /// Reports that the host wrote `count` bytes of ``pendingOutput``. Once everything is written
     /// after both closes, the head closes (and events may be posted: check ``hasEvent``).
     public func writeDone(_ count: Int) {
         output.consumed(count)
+        if earlyWrite != nil && !inEarlyWrite { resetEarlyWriteMark() }
         if output.isEmpty {
             if isTailClosed && (output.gate == .closeWritten || !openSent) || output.gate == .closeWritten && connection.remoteState == .closed {
                 finishOutput()

@@ -80,6 +80,12 @@ final class URing {
         return Int(n)
     }
 
+    /// Enters the kernel to run the task work it keeps for this thread (io_uring_get_events):
+    /// under `COOP_TASKRUN` a send that had to wait for room in the socket completes only then.
+    func runPendingWork() {
+        _ = io_uring_get_events(ring)
+    }
+
     /// Submits `count` flushed entries and waits for `wait` completions until `timeout` (nil:
     /// no limit), in one io_uring_enter(2).
     /// - Throws: ``Errno``: `ETIME` when the time passed, `EINTR`, `EBUSY`; none loses an entry.

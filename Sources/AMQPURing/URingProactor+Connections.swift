@@ -170,7 +170,11 @@ extension URingProactor: ConnectionScheduler {
     /// failed send is left for the end of the batch, which closes the connection properly.
     private func writeEarly(_ task: ConnectionTask) {
         guard let c = operations(task) else { return }
+        // A send in flight may have completed without anyone looking (or not gone out yet).
         if lock.withLock({ c.sending && c.sendResult == nil }) { reapWithoutWaiting() }
+        // Under COOP_TASKRUN one that waited for room completes only when this thread enters the
+        // kernel: it does so once, and a send still in flight then means the peer is behind.
+        if lock.withLock({ c.sending && c.sendResult == nil }) { reapWithoutWaiting(runningPendingWork: true) }
         guard lock.withLock({ !c.sending || (c.sendResult ?? -1) >= 0 }) else { return }
         startSend(task, now: true)
     }
@@ -295,3 +299,4 @@ extension URingProactor: ConnectionScheduler {
         }
     }
 }
+

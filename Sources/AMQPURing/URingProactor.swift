@@ -133,11 +133,15 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
 
     /// Takes what has completed, without waiting, unless a thread waits on the ring (it takes
     /// them itself): an early write calls it to learn that its send in flight is done.
-    func reapWithoutWaiting() {
+    func reapWithoutWaiting(runningPendingWork: Bool = false) {
         var events: [ReadinessEvent] = []
         var closed: [CInt] = []
         lock.withLock {
             guard !waiting else { return }
+            // A send prepared at the end of an earlier batch may not be submitted yet (the thread
+            // took the next task without waiting on the ring): it goes now.
+            if unsubmitted > 0 { submitNow() }
+            if runningPendingWork { ring.runPendingWork() }
             ring.reap { userData, result, flags in
                 complete(userData, result, flags, into: &events, closing: &closed)
             }
