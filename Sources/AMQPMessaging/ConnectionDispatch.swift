@@ -163,7 +163,7 @@ extension Container {
     /// A receiver's delivery: a whole message once (its payload is taken then), settlement later.
     private func received(_ d: Delivery, _ c: MessagingConnection) {
         let link = d.link
-        let options = c.options(ofReceiver: link) ?? ReceiverOptions()
+        let options = c.handling(ofReceiver: link)
         if d.isAborted {
             if !d.locallySettled { d.settle() }
         } else if !d.isPartial && !d.payload.isEmpty {

@@ -30,10 +30,11 @@ public final class MessagingConnection {
     @exclusivity(unchecked) public var incomingSenderOptions = SenderOptions()
 
     @exclusivity(unchecked) var senderOptions: [ObjectIdentifier: SenderOptions] = [:] { didSet { lastSender = nil } }
-    @exclusivity(unchecked) var receiverOptions: [ObjectIdentifier: ReceiverOptions] = [:] { didSet { lastReceiver = nil } }
+    @exclusivity(unchecked) var receiverOptions: [ObjectIdentifier: ReceiverOptions] = [:] { didSet { lastReceiver = nil; lastHandling = nil } }
     // The last look-up of each: deliveries come in runs on one link, and hashing per delivery shows.
     @exclusivity(unchecked) private var lastSender: (ObjectIdentifier, SenderOptions)?
     @exclusivity(unchecked) private var lastReceiver: (ObjectIdentifier, ReceiverOptions)?
+    @exclusivity(unchecked) private var lastHandling: (ObjectIdentifier, ReceiverHandling)?
 
     func options(ofSender link: Link) -> SenderOptions? {
         let key = ObjectIdentifier(link)
@@ -41,6 +42,16 @@ public final class MessagingConnection {
         guard let o = senderOptions[key] else { return nil }
         lastSender = (key, o)
         return o
+    }
+
+    /// What the container does with each delivery of a receiver, without copying its options
+    /// (their maps and strings) per message.
+    func handling(ofReceiver link: Link) -> ReceiverHandling {
+        let key = ObjectIdentifier(link)
+        if let (k, h) = lastHandling, k == key { return h }
+        let h = ReceiverHandling(receiverOptions[key] ?? ReceiverOptions())
+        lastHandling = (key, h)
+        return h
     }
 
     func options(ofReceiver link: Link) -> ReceiverOptions? {
@@ -171,3 +182,16 @@ public final class MessagingConnection {
 
 @available(*, unavailable)
 extension MessagingConnection: Sendable {}
+
+/// The part of ``ReceiverOptions`` the container reads per delivery: plain values.
+struct ReceiverHandling {
+    let creditWindow: UInt32
+    let autoAccept: Bool
+    let rawMessages: Bool
+
+    init(_ o: ReceiverOptions) {
+        creditWindow = o.creditWindow
+        autoAccept = o.autoAccept
+        rawMessages = o.rawMessages
+    }
+}
