@@ -195,7 +195,7 @@ extension Container {
             h.onTrackerReject(c, d)
             return
         }
-        let autoSettle = c.options(ofSender: d.link)?.autoSettle ?? true
+        let autoSettle = c.autoSettles(d.link)
         if let state = d.remoteState, state.isOutcome, c.reportedOutcomes.isEmpty || !c.reportedOutcomes.contains(id) {
             metrics.settled.increment()
             switch state {

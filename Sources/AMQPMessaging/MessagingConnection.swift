@@ -29,12 +29,23 @@ public final class MessagingConnection {
     /// Options for senders the peer opens from us (it attaches a receiver).
     @exclusivity(unchecked) public var incomingSenderOptions = SenderOptions()
 
-    @exclusivity(unchecked) var senderOptions: [ObjectIdentifier: SenderOptions] = [:] { didSet { lastSender = nil } }
+    @exclusivity(unchecked) var senderOptions: [ObjectIdentifier: SenderOptions] = [:] { didSet { lastSender = nil; lastAutoSettle = nil } }
     @exclusivity(unchecked) var receiverOptions: [ObjectIdentifier: ReceiverOptions] = [:] { didSet { lastReceiver = nil; lastHandling = nil } }
     // The last look-up of each: deliveries come in runs on one link, and hashing per delivery shows.
     @exclusivity(unchecked) private var lastSender: (ObjectIdentifier, SenderOptions)?
     @exclusivity(unchecked) private var lastReceiver: (ObjectIdentifier, ReceiverOptions)?
     @exclusivity(unchecked) private var lastHandling: (ObjectIdentifier, ReceiverHandling)?
+    @exclusivity(unchecked) private var lastAutoSettle: (ObjectIdentifier, Bool)?
+
+    /// Whether the container settles a sender's deliveries once their outcome is in; looked up
+    /// per disposition, so cached as a plain value.
+    func autoSettles(_ sender: Link) -> Bool {
+        let key = ObjectIdentifier(sender)
+        if let (k, b) = lastAutoSettle, k == key { return b }
+        let b = senderOptions[key]?.autoSettle ?? true
+        lastAutoSettle = (key, b)
+        return b
+    }
 
     func options(ofSender link: Link) -> SenderOptions? {
         let key = ObjectIdentifier(link)
