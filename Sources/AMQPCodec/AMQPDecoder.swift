@@ -174,20 +174,34 @@ public struct AMQPDecoder {
     /// word at a time and skips the generic validator.
     @usableFromInline
     static func makeString(_ slice: ArraySlice<UInt8>) -> String? {
-        slice.withUnsafeBufferPointer { buf -> String? in
-            let raw = UnsafeRawBufferPointer(buf)
+        slice.withUnsafeBytes { makeString($0) }
+    }
+
+    /// Validated UTF-8 to String, from bytes in memory.
+    @usableFromInline
+    static func makeString(_ raw: UnsafeRawBufferPointer) -> String? {
+        let n = raw.count
+        guard n > 0, let p = raw.baseAddress else { return "" }
+        var high: UInt64 = 0
+        if n >= 8 {
             var i = 0
-            var high: UInt64 = 0
-            while i + 8 <= raw.count {
-                high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                i += 8
+            // Safe: every load reads 8 bytes at i with i + 8 <= n, and the last one at n - 8 >= 0.
+            while i &+ 8 <= n {
+                high |= p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                i &+= 8
             }
-            while i < raw.count { high |= UInt64(raw[i]); i += 1 }
-            if high & 0x8080_8080_8080_8080 == 0 {
-                return String(decoding: buf, as: UTF8.self)
-            }
-            return String(validating: buf, as: UTF8.self)
+            if i < n { high |= p.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) }
+        } else {
+            // Safe: i < n.
+            for i in 0 ..< n { high |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) }
         }
+        // Safe: the bytes come from a [UInt8] or ArraySlice<UInt8> (the decoder's input), so the
+        // memory is bound to UInt8; the buffer covers exactly the n bytes of `raw`.
+        let buf = UnsafeBufferPointer(start: p.assumingMemoryBound(to: UInt8.self), count: n)
+        if high & 0x8080_8080_8080_8080 == 0 {
+            return String(decoding: buf, as: UTF8.self)
+        }
+        return String(validating: buf, as: UTF8.self)
     }
 
     /// Reads a compound header (size and count) and checks both against the bytes that remain.

@@ -238,16 +238,28 @@ extension AMQPMap {
     /// Appends this map's encoding to `buffer`.
     public func encode(into buffer: inout [UInt8]) {
         let start = AMQPEncoder.beginMap(&buffer)
-        // By index, not `for v in`: the iterator would copy (retain) each value.
-        for i in flattened.indices { flattened[i].encode(into: &buffer) }
-        AMQPEncoder.endMap(start, count: flattened.count, &buffer)
+        switch storage {
+        case .flat(let flattened):
+            // By index, not `for v in`: the iterator would copy (retain) each value.
+            for i in flattened.indices { flattened[i].encode(into: &buffer) }
+            AMQPEncoder.endMap(start, count: flattened.count, &buffer)
+        case .single(let k, let v):
+            AMQPEncoder.appendString(k, &buffer)
+            v.value.encode(into: &buffer)
+            AMQPEncoder.endMap(start, count: 2, &buffer)
+        }
     }
 
     /// The number of bytes ``encode(into:)`` appends.
     public var encodedSize: Int {
-        var body = 0
-        for i in flattened.indices { body += flattened[i].encodedSize }
-        return AMQPValue.compoundSize(body: body, count: flattened.count)
+        switch storage {
+        case .flat(let flattened):
+            var body = 0
+            for i in flattened.indices { body += flattened[i].encodedSize }
+            return AMQPValue.compoundSize(body: body, count: flattened.count)
+        case .single(let k, let v):
+            return AMQPValue.compoundSize(body: AMQPValue.variableSize(k.utf8.count) + v.value.encodedSize, count: 2)
+        }
     }
 }
 

@@ -26,7 +26,7 @@ public struct Message: Sendable, Hashable {
     }
     // Boxed: Properties is 264 bytes, and a Message is returned and moved often enough that
     // carrying it inline costs more than one allocation when it is present.
-    private var propertiesBox: Box<Properties>?
+    var propertiesBox: Box<Properties>?
     /// Application properties: string keys, simple values (§3.2.5).
     public var applicationProperties: AMQPMap?
     public var body: Body?
@@ -132,15 +132,13 @@ extension Message {
         // Each entry point decodes into self in place: delegating through a chain of initializers
         // would copy the whole struct at every step.
         self.init()
-        var d = AMQPDecoder(bytes[...], limits: limits)
-        try decodeSections(&d)
+        try decodeAll(bytes[...], limits: limits)
     }
 
     /// Decodes a message from a slice, such as the payload of a transfer; binary values share its storage.
     public init(decoding bytes: ArraySlice<UInt8>, limits: AMQPDecodingLimits = .default) throws(AMQPDecodingError) {
         self.init()
-        var d = AMQPDecoder(bytes, limits: limits)
-        try decodeSections(&d)
+        try decodeAll(bytes, limits: limits)
     }
 
     /// Decodes sections until the decoder's input ends.
@@ -151,65 +149,73 @@ extension Message {
 
     mutating func decodeSections(_ d: inout AMQPDecoder) throws(AMQPDecodingError) {
         var last: UInt64 = 0
-        while !d.isAtEnd {
-            let start = d.position
-            let code = try d.readByte()
-            guard code == Code.described else {
-                throw d.error(.unexpectedType(expected: "message section", found: Code.name(code)), at: start)
+        while !d.isAtEnd { try decodeSection(&d, &last) }
+    }
+
+    /// Decodes the section at the decoder's position; `last` is the code of the section before it.
+    mutating func decodeSection(_ d: inout AMQPDecoder, _ last: inout UInt64) throws(AMQPDecodingError) {
+        let start = d.position
+        let code = try d.readByte()
+        guard code == Code.described else {
+            throw d.error(.unexpectedType(expected: "message section", found: Code.name(code)), at: start)
+        }
+        let section = try d.readDescriptor()
+        let repeatable = section == Section.data || section == Section.sequence
+        guard section > last || (section == last && repeatable) else {
+            throw d.error(.invalidValue("section \(DescriptorTable.name(section)) out of order"), at: start)
+        }
+        // data and amqp-sequence sections cannot mix, and amqp-value stands alone (§3.2).
+        if (Section.data...Section.value).contains(section) && (Section.data...Section.value).contains(last) && section != last {
+            throw d.error(.invalidValue("body sections of different kinds"), at: start)
+        }
+        last = section
+        switch section {
+        case Section.header: header = try Header(fieldsFrom: &d)
+        case Section.deliveryAnnotations: deliveryAnnotations = try Self.readMap(&d)
+        case Section.messageAnnotations: messageAnnotations = try Self.readMap(&d)
+        case Section.properties:
+            // Proton writes an empty properties section (list0) on every message: one shared box.
+            if try d.peekByte() == Code.list0 {
+                d.position += 1
+                propertiesBox = Box.emptyProperties
+            } else {
+                propertiesBox = Box(try Properties(fieldsFrom: &d))
             }
-            let section = try d.readDescriptor()
-            let repeatable = section == Section.data || section == Section.sequence
-            guard section > last || (section == last && repeatable) else {
-                throw d.error(.invalidValue("section \(DescriptorTable.name(section)) out of order"), at: start)
+        case Section.applicationProperties: applicationProperties = try Self.readMap(&d)
+        case Section.data:
+            let at = d.position
+            guard let bytes = try d.readBinaryView() else {
+                throw d.error(.unexpectedType(expected: "binary", found: "null"), at: at)
             }
-            // data and amqp-sequence sections cannot mix, and amqp-value stands alone (§3.2).
-            if (Section.data...Section.value).contains(section) && (Section.data...Section.value).contains(last) && section != last {
-                throw d.error(.invalidValue("body sections of different kinds"), at: start)
+            appendData(Binary(bytes))
+        case Section.sequence:
+            let at = d.position
+            guard case .list(let elements) = try d.decodeValue() else {
+                throw d.error(.unexpectedType(expected: "list", found: "another type"), at: at)
             }
-            last = section
-            switch section {
-            case Section.header: header = try Header(fieldsFrom: &d)
-            case Section.deliveryAnnotations: deliveryAnnotations = try Self.readMap(&d)
-            case Section.messageAnnotations: messageAnnotations = try Self.readMap(&d)
-            case Section.properties:
-                // Proton writes an empty properties section (list0) on every message: one shared box.
-                if try d.peekByte() == Code.list0 {
-                    d.position += 1
-                    propertiesBox = Box.emptyProperties
-                } else {
-                    propertiesBox = Box(try Properties(fieldsFrom: &d))
-                }
-            case Section.applicationProperties: applicationProperties = try Self.readMap(&d)
-            case Section.data:
-                let at = d.position
-                guard let bytes = try d.readBinaryView() else {
-                    throw d.error(.unexpectedType(expected: "binary", found: "null"), at: at)
-                }
-                if case .data(var sections) = body {
-                    body = nil // drop the reference so the append does not copy
-                    sections.append(Binary(bytes))
-                    body = .data(sections)
-                } else {
-                    body = .data([Binary(bytes)])
-                }
-            case Section.sequence:
-                let at = d.position
-                guard case .list(let elements) = try d.decodeValue() else {
-                    throw d.error(.unexpectedType(expected: "list", found: "another type"), at: at)
-                }
-                if case .sequence(var sections) = body {
-                    body = nil
-                    sections.append(elements)
-                    body = .sequence(sections)
-                } else {
-                    body = .sequence([elements])
-                }
-            case Section.value:
-                body = .value(try d.decodeValue())
-            case Section.footer: footer = try Self.readMap(&d)
-            default:
-                throw d.error(.unexpectedDescriptor(expected: "a message section", found: DescriptorTable.name(section)), at: start)
+            if case .sequence(var sections) = body {
+                body = nil
+                sections.append(elements)
+                body = .sequence(sections)
+            } else {
+                body = .sequence([elements])
             }
+        case Section.value:
+            body = .value(try d.decodeValue())
+        case Section.footer: footer = try Self.readMap(&d)
+        default:
+            throw d.error(.unexpectedDescriptor(expected: "a message section", found: DescriptorTable.name(section)), at: start)
+        }
+    }
+
+    /// Adds a data section to the body, which is nil or already data.
+    mutating func appendData(_ section: Binary) {
+        if case .data(var sections) = body {
+            body = nil // drop the reference so the append does not copy
+            sections.append(section)
+            body = .data(sections)
+        } else {
+            body = .data([section])
         }
     }
 
