@@ -88,6 +88,20 @@ extension ConnectionDriver {
         if l.drain { flushTransfers(l) }
     }
 
+    /// Sends a new delivery whose encoded payload fits one transfer, without queueing it. Only
+    /// after ``canSendAtOnce(_:size:tagCount:)``.
+    func sendAtOnce(_ d: Delivery, on l: Link, payload: ArraySlice<UInt8>) {
+        let s = l.session
+        guard let ch = s.localChannel, let handle = l.localHandle, output.gate == .open else { return }
+        startDelivery(d, on: l, s)
+        idle.outputSinceTick = true
+        output.writeTransfer(channel: ch, handle: handle, deliveryID: d.id, tag: d.deliveryTag, messageFormat: d.messageFormat,
+                             settled: d.locallySettled, payload: payload)
+        s.nextOutgoingID &+= 1
+        s.remoteIncomingWindow -= 1
+        if l.drain { flushTransfers(l) }
+    }
+
     /// A delivery's first transfer takes the next delivery-id and a unit of credit.
     @inline(__always)
     private func startDelivery(_ d: Delivery, on l: Link, _ s: Session) {

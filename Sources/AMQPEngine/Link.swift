@@ -135,6 +135,17 @@ public final class Link {
     public func send(_ payload: [UInt8], tag: Binary? = nil, settled: Bool = false, messageFormat: UInt32 = 0) -> Delivery {
         let t = tag.map { DeliveryTag.bytes($0) } ?? .counter(nextTag)
         nextTag &+= 1
+        if !isReleased && withDriver({ $0.canSendAtOnce(self, size: payload.count, tagCount: t.count) }) {
+            // Straight into the output: no queue, no payload kept.
+            let d = Delivery(link: self, tag: t, payload: [])
+            d.locallySettled = settled || senderSettleMode == .settled
+            d.messageFormat = messageFormat
+            withDriver { driver in
+                driver.sendAtOnce(d, on: self, payload: payload[...])
+                driver.offerEarlyWrite()
+            }
+            return d
+        }
         let d = Delivery(link: self, tag: t, payload: payload[...])
         d.locallySettled = settled || senderSettleMode == .settled
         d.messageFormat = messageFormat

@@ -106,6 +106,15 @@ struct OutputBuffer {
                              settled: settled, message: message, into: &bytes)
     }
 
+    /// A transfer frame carrying `payload` whole, when the gate is open (the caller checked it).
+    @inline(__always)
+    mutating func writeTransfer(channel: UInt16, handle: UInt32, deliveryID: UInt32?, tag: DeliveryTag?, messageFormat: UInt32?,
+                                settled: Bool?, payload: ArraySlice<UInt8>) {
+        compact()
+        TransferCodec.append(channel: channel, handle: handle, deliveryID: deliveryID, tag: tag, messageFormat: messageFormat,
+                             settled: settled, more: false, payload: payload, into: &bytes)
+    }
+
     @inline(__always)
     private mutating func compact() {
         if start > 0 {

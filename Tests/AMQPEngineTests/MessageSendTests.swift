@@ -39,6 +39,27 @@ final class MessageSendTests: XCTestCase {
         XCTAssertNil(pair.firstTransportError)
     }
 
+    /// Encoded bytes that can go at once take the same path as a message: straight into the
+    /// output, nothing queued or kept; without credit they queue, and arrive in order.
+    func testBytesSentAtOnceAreNotQueued() throws {
+        let pair = DriverPair()
+        let (sender, receiver) = pair.openLinkPair(credit: 1)
+        pair.serverEvents.removeAll()
+        let first = sender.send(message(1).encoded)
+        XCTAssertEqual(first.id, 0)
+        XCTAssertTrue(first.payload.isEmpty)
+        XCTAssertTrue(first.hasBeenSent)
+        XCTAssertEqual(sender.queued, 0)
+        XCTAssertEqual(pair.client.pendingOutput.count, message(1).encoded.count + 21)
+        let second = sender.send(message(2).encoded)
+        XCTAssertNil(second.id, "no credit left: queued")
+        XCTAssertEqual(sender.queued, 1)
+        receiver.flow(credit: 1)
+        pair.pump()
+        XCTAssertEqual(second.id, 1)
+        XCTAssertEqual(try received(pair).map(\.1), [message(1), message(2)])
+    }
+
     func testWithoutCreditTheMessageIsQueuedEncodedAndSentLater() throws {
         let pair = DriverPair()
         let (sender, receiver) = pair.openLinkPair(credit: 0)
