@@ -185,8 +185,12 @@ extension ConnectionDriver {
     private func handleTransferFrame(_ bytes: ArraySlice<UInt8>) -> Bool {
         guard configuration.trace == nil, connection.remoteState == .active,
               let (channel, fields, payloadStart) = TransferCodec.decode(bytes),
-              channel <= configuration.channelMax, let session = connection.sessionsByRemoteChannel[channel] else { return false }
-        handleTransfer(fields, tag: fields.tagRange.map { DeliveryTag(received: bytes, $0) }, state: nil, payload: bytes[payloadStart...], session)
+              channel <= configuration.channelMax, let session = connection.sessionsByRemoteChannel.unretained(channel) else { return false }
+        // Borrowed, not retained: the connection holds its sessions until both sides ended,
+        // which no transfer can finish.
+        session._withUnsafeGuaranteedRef { s in
+            handleTransfer(fields, tag: fields.tagRange.map { DeliveryTag(received: bytes, $0) }, state: nil, payload: bytes[payloadStart...], s)
+        }
         return true
     }
 

@@ -146,10 +146,20 @@ extension ConnectionDriver {
         }
         s.nextIncomingID &+= 1
         s.incomingWindowLeft -= 1
-        guard let link = s.linksByRemoteHandle[t.handle], link.role == .receiver else {
+        // Borrowed, not retained: the session holds its links until both sides detached, which
+        // no transfer can finish.
+        guard let linkReference = s.linksByRemoteHandle.unretained(t.handle),
+              linkReference._withUnsafeGuaranteedRef({ $0.role == .receiver }) else {
             endSession(s, AMQPError(condition: ErrorCondition.unattachedHandle, description: "transfer for handle \(t.handle)"))
             return
         }
+        linkReference._withUnsafeGuaranteedRef { link in
+            handleTransfer(t, tag: tag, state: state, payload: payload, s, on: link)
+        }
+    }
+
+    private func handleTransfer(_ t: TransferFields, tag: DeliveryTag?, state: DeliveryState?, payload: ArraySlice<UInt8>,
+                                _ s: Session, on link: Link) {
         // Transfers already in flight when we detached are dropped, not errors; they still used
         // up the window, which must reopen or the session stalls.
         guard link.localState != .closed else {
@@ -249,6 +259,28 @@ extension ConnectionDriver {
         let ours = d.role == .receiver
         let last = d.last ?? d.first
         var matched = dispositionScratch
+        if d.settled {
+            // The common case, a range of settled outcomes: the deliveries are moved out of the
+            // table, then out of the list in order, each into its event.
+            if ours {
+                s.unsettledOutgoing.take(from: d.first, through: last, into: &matched)
+            } else {
+                s.unsettledIncoming.take(from: d.first, through: last, into: &matched)
+            }
+            matched.reverse()
+            while let (_, delivery) = matched.popLast() {
+                if let state = d.state { delivery.remoteState = state }
+                delivery.remotelySettled = true
+                // rcv-settle-mode second: an accept that waited for the sender settles now.
+                if !ours && delivery.settleWhenSenderSettles && !delivery.locallySettled {
+                    delivery.locallySettled = true
+                    delivery.releaseBuffered()
+                }
+                post(.delivery(delivery))
+            }
+            dispositionScratch = matched
+            return
+        }
         if ours {
             s.unsettledOutgoing.collect(from: d.first, through: last, into: &matched)
         } else {

@@ -384,6 +384,16 @@ extension ConnectionDriver {
     /// Sends queued dispositions, merging runs of consecutive ids with the same outcome into one
     /// first/last range (§2.7.5). A delivery updated twice before a flush goes out once, with its
     /// latest state.
+    /// Whether two states are equal, with the common cases decided without copying either.
+    @inline(__always)
+    static func sameState(_ a: DeliveryState?, _ b: DeliveryState?) -> Bool {
+        switch (a, b) {
+        case (.accepted?, .accepted?), (nil, nil), (.released?, .released?): return true
+        case (.accepted?, _), (_, .accepted?), (nil, _), (_, nil): return false
+        default: return a == b
+        }
+    }
+
     func flushDispositions() {
         guard !pendingDispositions.isEmpty else { return }
         // Swapped out rather than copied, so neither array is shared and both keep their storage.
@@ -401,8 +411,10 @@ extension ConnectionDriver {
             guard let id = d.id, s.canSend, let ch = s.localChannel else { i += 1; continue }
             var last = id
             var j = i + 1
-            while j < pending.count, let next = pending[j].id, next == last &+ 1, pending[j].link.session === s,
-                  pending[j].link.role == d.link.role, pending[j].localState == d.localState, pending[j].locallySettled == d.locallySettled {
+            // The same link (so the same session and role), settled alike, the same state: one
+            // range. Compared without copying the references or the states out.
+            while j < pending.count, let next = pending[j].id, next == last &+ 1, pending[j].link === d.link,
+                  pending[j].locallySettled == d.locallySettled, Self.sameState(pending[j].localState, d.localState) {
                 pending[j].dispositionQueued = false
                 last = next
                 j += 1

@@ -67,8 +67,9 @@ public final class Delivery {
     /// Receiver: takes the bytes that arrived so far, so that a large message can be consumed as it
     /// streams in instead of sitting whole in memory. Taking them frees room in the session's buffer.
     public func readPayload() -> ArraySlice<UInt8> {
-        let taken = payload
-        payload = []
+        // Swapped out: a copy then an assignment would cost a retain and a release.
+        var taken: ArraySlice<UInt8> = []
+        swap(&taken, &payload)
         releaseBuffered()
         return taken
     }

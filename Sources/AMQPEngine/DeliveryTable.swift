@@ -86,6 +86,43 @@ struct DeliveryTable {
         }
     }
 
+    /// Removes each delivery whose id is in first...last (serial order) and appends it to `out`:
+    /// ``collect(from:through:into:)`` and ``remove(_:)`` in one, the references moved out of the
+    /// table rather than copied (no retain or release per delivery).
+    mutating func take(from first: UInt32, through last: UInt32, into out: inout [(UInt32, Delivery)]) {
+        let width = last &- first
+        if Int(width) < count + span {
+            var id = first
+            var touchedFront = false
+            while true {
+                let i = Int(id &- base)
+                if i < span {
+                    let slot = (head + i) & (ring.count - 1)
+                    var taken: Delivery? = nil
+                    swap(&taken, &ring[slot])
+                    if let d = taken {
+                        out.append((id, d))
+                        count -= 1
+                        if i == 0 { touchedFront = true }
+                    }
+                } else if !overflow.isEmpty, let d = overflow.removeValue(forKey: id) {
+                    out.append((id, d))
+                    count -= 1
+                }
+                if id == last { break }
+                id &+= 1
+            }
+            if touchedFront { dropSettledPrefix() }
+        } else {
+            var held: [(UInt32, Delivery)] = []
+            collect(from: first, through: last, into: &held)
+            for (id, d) in held {
+                remove(id)
+                out.append((id, d))
+            }
+        }
+    }
+
     /// Every delivery held, in no particular order.
     var all: [Delivery] {
         var out: [Delivery] = []

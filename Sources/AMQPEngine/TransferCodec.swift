@@ -215,8 +215,11 @@ enum TransferCodec {
     /// writes; longer tags get a list32.
     static func append(channel: UInt16, handle: UInt32, deliveryID: UInt32?, tag: DeliveryTag?, messageFormat: UInt32?,
                        settled: Bool?, more: Bool, payload: ArraySlice<UInt8>, into out: inout [UInt8]) {
-        append(channel: channel, handle: handle, deliveryID: deliveryID, tag: tag, messageFormat: messageFormat,
-               settled: settled, more: more, into: &out) { $0.append(contentsOf: payload) }
+        // No closure: one capturing the payload retained it per frame.
+        let frameStart = appendFields(channel: channel, handle: handle, deliveryID: deliveryID, tag: tag,
+                                      messageFormat: messageFormat, settled: settled, more: more, into: &out)
+        out.append(contentsOf: payload)
+        patchFrameSize(at: frameStart, in: &out)
     }
 
     /// The same, with the payload written by `writePayload` straight after the fields (a message

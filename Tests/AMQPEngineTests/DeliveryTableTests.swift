@@ -155,4 +155,53 @@ final class DeliveryTableTests: XCTestCase {
         XCTAssertGreaterThan(hits, 0, seed)
         XCTAssertGreaterThan(lookups - hits, 0, seed)
     }
+
+    /// `take` removes a range and hands the deliveries over in id order, across the wrap-around of
+    /// ids, holes and the dictionary of ids far from the ring, exactly as look-ups then removals
+    /// would; checked against a dictionary under random inserts and takes.
+    func testTakeMatchesCollectThenRemove() {
+        var rng = SplitMix64(seed: SplitMix64.testSeed)
+        let seed = SplitMix64.replay
+        var taken = 0
+        for round in 0..<20 {
+            var table = DeliveryTable()
+            var model: [UInt32: Delivery] = [:]
+            var next = UInt32.max &- UInt32.random(in: 0..<2000, using: &rng)
+            for step in 0..<2000 {
+                if Int.random(in: 0..<3, using: &rng) > 0 {
+                    let id: UInt32 = Int.random(in: 0..<10, using: &rng) == 0 ? next &+ UInt32.random(in: 0..<3000, using: &rng) : next
+                    if id == next { next &+= 1 }
+                    let d = delivery(UInt64(step))
+                    table.insert(d, id: id)
+                    model[id] = d
+                } else {
+                    let first = next &- UInt32.random(in: 0..<100, using: &rng)
+                    let last = first &+ UInt32.random(in: 0..<(Int.random(in: 0..<20, using: &rng) == 0 ? 5000 : 30), using: &rng)
+                    var out: [(UInt32, Delivery)] = []
+                    table.take(from: first, through: last, into: &out)
+                    let expected = model.keys.filter { $0 &- first <= last &- first }.sorted { ($0 &- first) < ($1 &- first) }
+                    XCTAssertEqual(Set(out.map(\.0)), Set(expected), "round \(round) step \(step); \(seed)")
+                    for (id, d) in out { XCTAssertTrue(model.removeValue(forKey: id) === d, "round \(round) step \(step), id \(id); \(seed)") }
+                    taken += out.count
+                }
+                XCTAssertEqual(table.count, model.count, "round \(round) step \(step); \(seed)")
+            }
+            for (id, d) in model { XCTAssertTrue(table[id] === d, "round \(round), id \(id) at the end; \(seed)") }
+        }
+        XCTAssertGreaterThan(taken, 5_000, seed)
+    }
+
+    /// Within the ring the deliveries come out in id order, and the front slots are freed.
+    func testTakeHandsOverInOrderAndFreesTheFront() {
+        var table = DeliveryTable()
+        let ds = (0..<10).map { delivery(UInt64($0)) }
+        for (i, d) in ds.enumerated() { table.insert(d, id: (UInt32.max - 4) &+ UInt32(i)) }
+        var out: [(UInt32, Delivery)] = []
+        table.take(from: UInt32.max - 4, through: 2, into: &out)
+        XCTAssertEqual(out.map(\.0), [UInt32.max - 4, UInt32.max - 3, UInt32.max - 2, UInt32.max - 1, UInt32.max, 0, 1, 2])
+        XCTAssertTrue(zip(out.map(\.1), ds).allSatisfy { $0 === $1 })
+        XCTAssertEqual(table.count, 2)
+        XCTAssertTrue(table[3] === ds[8])
+        XCTAssertNil(table[2])
+    }
 }
