@@ -75,17 +75,25 @@ extension ConnectionDriver {
     }
 
     /// Sends a new delivery whose payload is `message`, encoded straight into the output, with no
-    /// array of its own. Only after ``canSendAtOnce(_:size:tagCount:)``.
-    func sendAtOnce(_ d: Delivery, on l: Link, message: borrowing Message) {
+    /// array of its own, when it can go at once, whole, in one transfer (see
+    /// ``canSendAtOnce(_:size:tagCount:)``; its size is checked once encoded). Returns nil, having
+    /// changed nothing, when it cannot: the caller queues it.
+    func trySendAtOnce(_ message: borrowing Message, on l: Link, tag: DeliveryTag, settled: Bool) -> Delivery? {
         let s = l.session
-        guard let ch = s.localChannel, let handle = l.localHandle, output.gate == .open else { return }
+        guard canSendAtOnce(l, size: 0, tagCount: tag.count), let ch = s.localChannel, let handle = l.localHandle else { return nil }
+        // The id the delivery takes if it stays (startDelivery below gives it the same).
+        let id = s.nextDeliveryID
+        guard output.writeTransfer(channel: ch, handle: handle, deliveryID: id, tag: tag, messageFormat: 0, settled: settled,
+                                   message: message, maxFrame: Int(min(remoteMaxFrameSize, 1 << 30)),
+                                   maxMessage: l.peerMaxMessageSize) else { return nil }
+        let d = Delivery(link: l, tag: tag, payload: [])
+        d.locallySettled = settled
         startDelivery(d, on: l, s)
         idle.outputSinceTick = true
-        output.writeTransfer(channel: ch, handle: handle, deliveryID: d.id, tag: d.deliveryTag, messageFormat: d.messageFormat,
-                             settled: d.locallySettled, message: message)
         s.nextOutgoingID &+= 1
         s.remoteIncomingWindow -= 1
         if l.drain { flushTransfers(l) }
+        return d
     }
 
     /// Sends a new delivery whose encoded payload fits one transfer, without queueing it. Only

@@ -169,20 +169,15 @@ public final class Link {
     /// message that can go at once, whole, is encoded straight into the driver's output.
     @discardableResult
     public func send(_ message: borrowing Message, settled: Bool = false) -> Delivery {
-        let size = message.encodedSize
         let tag = DeliveryTag.counter(nextTag)
-        if !isReleased && withDriver({ $0.canSendAtOnce(self, size: size, tagCount: tag.count) }) {
+        let settles = settled || senderSettleMode == .settled
+        if !isReleased, let d = withDriver({ $0.trySendAtOnce(message, on: self, tag: tag, settled: settles) }) {
             nextTag &+= 1
-            let d = Delivery(link: self, tag: tag, payload: [])
-            d.locallySettled = settled || senderSettleMode == .settled
-            withDriver { driver in
-                driver.sendAtOnce(d, on: self, message: message)
-                driver.offerEarlyWrite()
-            }
+            withDriver { $0.offerEarlyWrite() }
             return d
         }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(size)
+        bytes.reserveCapacity(message.encodedSize)
         message.encode(into: &bytes)
         return send(bytes, settled: settled)
     }

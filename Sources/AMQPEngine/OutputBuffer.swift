@@ -99,11 +99,20 @@ struct OutputBuffer {
     /// A transfer frame carrying `message`, when the gate is open (the caller checked it). No
     /// closure: see ``TransferCodec/append(channel:handle:deliveryID:tag:messageFormat:settled:message:into:)``.
     @inline(__always)
+    /// Encoded first and measured after, rather than sized in a pass of its own: a frame over
+    /// `maxFrame` bytes or a message over `maxMessage` (0: no limit) is taken back out, and the
+    /// caller sends it the long way. Returns whether it stayed.
     mutating func writeTransfer(channel: UInt16, handle: UInt32, deliveryID: UInt32?, tag: DeliveryTag?, messageFormat: UInt32?,
-                                settled: Bool?, message: borrowing Message) {
+                                settled: Bool?, message: borrowing Message, maxFrame: Int, maxMessage: UInt64) -> Bool {
         compact()
-        TransferCodec.append(channel: channel, handle: handle, deliveryID: deliveryID, tag: tag, messageFormat: messageFormat,
-                             settled: settled, message: message, into: &bytes)
+        let start = bytes.count
+        let size = TransferCodec.append(channel: channel, handle: handle, deliveryID: deliveryID, tag: tag, messageFormat: messageFormat,
+                                        settled: settled, message: message, into: &bytes)
+        guard bytes.count - start <= maxFrame && (maxMessage == 0 || UInt64(size) <= maxMessage) else {
+            bytes.removeLast(bytes.count - start)
+            return false
+        }
+        return true
     }
 
     /// A transfer frame carrying `payload` whole, when the gate is open (the caller checked it).

@@ -234,12 +234,16 @@ enum TransferCodec {
 
     /// The same, with a message encoded straight after the fields. No closure carries the
     /// message: one that captured it would copy it (a retain of every part) per send.
+    /// - Returns: the size of the encoded message.
+    @discardableResult
     static func append(channel: UInt16, handle: UInt32, deliveryID: UInt32?, tag: DeliveryTag?, messageFormat: UInt32?,
-                       settled: Bool?, message: borrowing Message, into out: inout [UInt8]) {
+                       settled: Bool?, message: borrowing Message, into out: inout [UInt8]) -> Int {
         let frameStart = appendFields(channel: channel, handle: handle, deliveryID: deliveryID, tag: tag,
                                       messageFormat: messageFormat, settled: settled, more: false, into: &out)
+        let payloadStart = out.count
         message.encode(into: &out)
         patchFrameSize(at: frameStart, in: &out)
+        return out.count - payloadStart
     }
 
     /// A transfer frame's header and fields, its size left to ``patchFrameSize(at:in:)`` once the

@@ -93,6 +93,46 @@ final class MessageSendTests: XCTestCase {
         XCTAssertEqual(try received(pair).map(\.1), [big])
     }
 
+    /// A message is encoded into the output before its size is known; one too big for a frame is
+    /// taken back out whole (no stray bytes, no id or credit used) and sent the long way, and the
+    /// next message follows it with the next id.
+    func testAMessageTooBigForOneFrameLeavesNothingBehindWhenTakenBack() throws {
+        var client = DriverConfiguration(containerID: "client")
+        client.maxFrameSize = 512
+        var server = DriverConfiguration(containerID: "server")
+        server.maxFrameSize = 512
+        let pair = DriverPair(client: client, server: server)
+        let (sender, _) = pair.openLinkPair(credit: 10)
+        pair.serverEvents.removeAll()
+        let small = message(1)
+        let first = sender.send(small)
+        let afterSmall = pair.client.pendingOutput.count
+        XCTAssertEqual(afterSmall, small.encoded.count + 21)
+        let big = message(2, body: 600)
+        let second = sender.send(big)
+        XCTAssertEqual(second.id, 1)
+        XCTAssertEqual(sender.credit, 8)
+        // After the small one's frame: the big one's frames and nothing else.
+        var frames: [Frame] = []
+        let out = Array(pair.client.pendingOutput)
+        var at = afterSmall
+        while at + 4 <= out.count {
+            let size = Int(out[at]) << 24 | Int(out[at + 1]) << 16 | Int(out[at + 2]) << 8 | Int(out[at + 3])
+            frames.append(try Frame.parse(out[at..<(at + size)]))
+            at += size
+        }
+        XCTAssertEqual(at, out.count)
+        let transfers = frames.compactMap { if case .transfer(let t)? = $0.performative { return t } else { return nil } }
+        XCTAssertEqual(transfers.count, frames.count)
+        XCTAssertEqual(transfers.map(\.more), [true, false])
+        XCTAssertEqual(transfers.first?.deliveryID, 1)
+        XCTAssertEqual(frames.flatMap { Array($0.payload) }, big.encoded)
+        let third = sender.send(small)
+        XCTAssertEqual([first.id, third.id], [0, 2])
+        pair.pump()
+        XCTAssertEqual(try received(pair).map(\.1), [small, big, small])
+    }
+
     func testOverTheReceiversMaxMessageSizeFailsWithoutSending() {
         let pair = DriverPair { $0.maxMessageSize = 50 }
         let (sender, _) = pair.openLinkPair(credit: 10)
