@@ -261,13 +261,12 @@ extension ConnectionDriver {
         var matched = dispositionScratch
         if d.settled {
             // The common case, a range of settled outcomes: the deliveries are moved out of the
-            // table, then out of the list in order, each into its event.
+            // table (highest id first), then popped off the list in order, each into its event.
             if ours {
                 s.unsettledOutgoing.take(from: d.first, through: last, into: &matched)
             } else {
                 s.unsettledIncoming.take(from: d.first, through: last, into: &matched)
             }
-            matched.reverse()
             while let (_, delivery) = matched.popLast() {
                 if let state = d.state { delivery.remoteState = state }
                 delivery.remotelySettled = true

@@ -86,13 +86,14 @@ struct DeliveryTable {
         }
     }
 
-    /// Removes each delivery whose id is in first...last (serial order) and appends it to `out`:
-    /// ``collect(from:through:into:)`` and ``remove(_:)`` in one, the references moved out of the
-    /// table rather than copied (no retain or release per delivery).
+    /// Removes each delivery whose id is in first...last (serial order) and appends it to `out`,
+    /// the highest id first, so that `popLast()` hands them over in order: ``collect(from:through:into:)``
+    /// and ``remove(_:)`` in one, the references moved out of the table rather than copied (no
+    /// retain or release per delivery, and no reversal, which would copy each one).
     mutating func take(from first: UInt32, through last: UInt32, into out: inout [(UInt32, Delivery)]) {
         let width = last &- first
         if Int(width) < count + span {
-            var id = first
+            var id = last
             var touchedFront = false
             while true {
                 let i = Int(id &- base)
@@ -109,13 +110,14 @@ struct DeliveryTable {
                     out.append((id, d))
                     count -= 1
                 }
-                if id == last { break }
-                id &+= 1
+                if id == first { break }
+                id &-= 1
             }
             if touchedFront { dropSettledPrefix() }
         } else {
             var held: [(UInt32, Delivery)] = []
             collect(from: first, through: last, into: &held)
+            held.sort { ($0.0 &- first) > ($1.0 &- first) }
             for (id, d) in held {
                 remove(id)
                 out.append((id, d))

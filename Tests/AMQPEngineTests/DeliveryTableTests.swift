@@ -156,7 +156,7 @@ final class DeliveryTableTests: XCTestCase {
         XCTAssertGreaterThan(lookups - hits, 0, seed)
     }
 
-    /// `take` removes a range and hands the deliveries over in id order, across the wrap-around of
+    /// `take` removes a range and hands the deliveries over highest id first, across the wrap-around of
     /// ids, holes and the dictionary of ids far from the ring, exactly as look-ups then removals
     /// would; checked against a dictionary under random inserts and takes.
     func testTakeMatchesCollectThenRemove() {
@@ -180,7 +180,7 @@ final class DeliveryTableTests: XCTestCase {
                     var out: [(UInt32, Delivery)] = []
                     table.take(from: first, through: last, into: &out)
                     let expected = model.keys.filter { $0 &- first <= last &- first }.sorted { ($0 &- first) < ($1 &- first) }
-                    XCTAssertEqual(Set(out.map(\.0)), Set(expected), "round \(round) step \(step); \(seed)")
+                    XCTAssertEqual(out.map(\.0), expected.reversed(), "round \(round) step \(step); \(seed)")
                     for (id, d) in out { XCTAssertTrue(model.removeValue(forKey: id) === d, "round \(round) step \(step), id \(id); \(seed)") }
                     taken += out.count
                 }
@@ -191,15 +191,16 @@ final class DeliveryTableTests: XCTestCase {
         XCTAssertGreaterThan(taken, 5_000, seed)
     }
 
-    /// Within the ring the deliveries come out in id order, and the front slots are freed.
+    /// Within the ring the deliveries come out highest id first, and the front slots are freed.
     func testTakeHandsOverInOrderAndFreesTheFront() {
         var table = DeliveryTable()
         let ds = (0..<10).map { delivery(UInt64($0)) }
         for (i, d) in ds.enumerated() { table.insert(d, id: (UInt32.max - 4) &+ UInt32(i)) }
         var out: [(UInt32, Delivery)] = []
         table.take(from: UInt32.max - 4, through: 2, into: &out)
-        XCTAssertEqual(out.map(\.0), [UInt32.max - 4, UInt32.max - 3, UInt32.max - 2, UInt32.max - 1, UInt32.max, 0, 1, 2])
-        XCTAssertTrue(zip(out.map(\.1), ds).allSatisfy { $0 === $1 })
+        XCTAssertEqual(out.map(\.0), [2, 1, 0, UInt32.max, UInt32.max - 1, UInt32.max - 2, UInt32.max - 3, UInt32.max - 4],
+                       "highest first, for popLast")
+        XCTAssertTrue(zip(out.map(\.1).reversed(), ds).allSatisfy { $0 === $1 })
         XCTAssertEqual(table.count, 2)
         XCTAssertTrue(table[3] === ds[8])
         XCTAssertNil(table[2])
