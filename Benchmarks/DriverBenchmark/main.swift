@@ -6,8 +6,9 @@
 // settles and tops its credit back up to 1000; the sender checks each outcome is accepted and
 // settles. Also the heap held by an idle open connection with one session and one link.
 // The message case does what a quiver arrow does per message: the sender sets the application
-// property SendTime (a long: the count sent so far) on a Message with the 100-character string
-// body and sends it with Link.send(_ message:); the receiver decodes it with Delivery.message()
+// property SendTime (a long: the count sent so far) on its one Message with the 100-character
+// string body (the C side keeps one pn_message_t) and sends it with Link.send(_ message:); the
+// receiver decodes it with Delivery.message()
 // and checks SendTime and the body. Allocations per message are counted in one extra run of each
 // case (Benchmarks/CMallocStats/counting.c), charged to the side the pump is working for.
 //
@@ -85,6 +86,13 @@ final class Pair {
     @exclusivity(unchecked) var accepted = 0
     /// The message case: Message objects encoded and decoded on each side.
     @exclusivity(unchecked) var messages = false
+    // The sender's one message, its SendTime set per send: the C harness keeps one pn_message_t
+    // per side and sets its property per send, as Proton's arrow does, and so does `amqp arrow`.
+    @exclusivity(unchecked) var outgoing: Message = {
+        var m = messageTemplate
+        m.applicationProperties = ["SendTime": .long(0)]
+        return m
+    }()
     let responder = Responder(initialCredit: 1000)
 
     init() {
@@ -96,10 +104,13 @@ final class Pair {
     }
 
     func sendAsCreditAllows() {
+        // Moved out for the loop: sending a stored property would copy it per send.
+        var m = Message()
+        swap(&m, &outgoing)
+        defer { swap(&m, &outgoing) }
         while sent < goal && sender.credit > 0 && sender.queued == 0 {
             if messages {
-                var m = messageTemplate
-                m.applicationProperties = ["SendTime": .long(Int64(sent))]
+                m.applicationProperties?[string: "SendTime"] = .long(Int64(sent))
                 sender.send(m)
             } else {
                 sender.send(payload)
