@@ -77,12 +77,17 @@ final class MessageSendTests: XCTestCase {
         XCTAssertEqual(try received(pair).map(\.1), (0..<4).map { message(Int64($0)) })
     }
 
-    func testMessageLargerThanAFrameIsSplit() throws {
+    /// A pair whose both sides take frames of at most 512 bytes.
+    private func smallFramePair() -> DriverPair {
         var client = DriverConfiguration(containerID: "client")
         client.maxFrameSize = 512
         var server = DriverConfiguration(containerID: "server")
         server.maxFrameSize = 512
-        let pair = DriverPair(client: client, server: server)
+        return DriverPair(client: client, server: server)
+    }
+
+    func testMessageLargerThanAFrameIsSplit() throws {
+        let pair = smallFramePair()
         let (sender, _) = pair.openLinkPair(credit: 10)
         pair.serverEvents.removeAll()
         let big = message(7, body: 2000)
@@ -97,11 +102,7 @@ final class MessageSendTests: XCTestCase {
     /// taken back out whole (no stray bytes, no id or credit used) and sent the long way, and the
     /// next message follows it with the next id.
     func testAMessageTooBigForOneFrameLeavesNothingBehindWhenTakenBack() throws {
-        var client = DriverConfiguration(containerID: "client")
-        client.maxFrameSize = 512
-        var server = DriverConfiguration(containerID: "server")
-        server.maxFrameSize = 512
-        let pair = DriverPair(client: client, server: server)
+        let pair = smallFramePair()
         let (sender, _) = pair.openLinkPair(credit: 10)
         pair.serverEvents.removeAll()
         let small = message(1)
@@ -113,15 +114,7 @@ final class MessageSendTests: XCTestCase {
         XCTAssertEqual(second.id, 1)
         XCTAssertEqual(sender.credit, 8)
         // After the small one's frame: the big one's frames and nothing else.
-        var frames: [Frame] = []
-        let out = Array(pair.client.pendingOutput)
-        var at = afterSmall
-        while at + 4 <= out.count {
-            let size = Int(out[at]) << 24 | Int(out[at + 1]) << 16 | Int(out[at + 2]) << 8 | Int(out[at + 3])
-            frames.append(try Frame.parse(out[at..<(at + size)]))
-            at += size
-        }
-        XCTAssertEqual(at, out.count)
+        let frames = try frameList(Array(pair.client.pendingOutput.dropFirst(afterSmall)))
         let transfers = frames.compactMap { if case .transfer(let t)? = $0.performative { return t } else { return nil } }
         XCTAssertEqual(transfers.count, frames.count)
         XCTAssertEqual(transfers.map(\.more), [true, false])
