@@ -14,6 +14,8 @@ command -v pkg-config >/dev/null || need+=(pkg-config)
 [ -x /usr/bin/time ] || need+=(time)
 command -v strace >/dev/null || need+=(strace)
 command -v gcc >/dev/null || need+=(gcc)
+# script(1) gives AMQPCommandTests a terminal, to check the command's progress display.
+[ -x /usr/bin/script ] || need+=(bsdutils)
 
 dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q 'ok installed' || need+=(python3-venv)
 [ -f "$(/usr/bin/python3 -c 'import sysconfig; print(sysconfig.get_path("include"))')/Python.h" ] || need+=(python3-dev)

@@ -21,12 +21,7 @@ struct BrokerCommand: ParsableCommand {
         guard (0...65535).contains(port) else { throw CommandFailure("--port must be 0 to 65535") }
         guard threads > 0 else { throw CommandFailure("--threads must be at least 1") }
         guard openTimeout > 0 else { throw CommandFailure("--open-timeout must be positive") }
-        // Signals wait in a thread of their own, so stopping runs no code in a signal handler.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGINT)
-        sigaddset(&signals, SIGTERM)
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        let signals = TerminationSignals.block()
 
         let container = try backend.container(id: "amqp-broker")
         let broker = Broker(queueLimit: queueLimit)
@@ -45,13 +40,7 @@ struct BrokerCommand: ParsableCommand {
         }
         print("amqp broker listening on \(host):\(bound) (\(container.backendDescription))")
         fflush(nil)
-        let blocked = signals
-        _ = try SystemThread.spawn(name: "signals") {
-            var set = blocked
-            var received: Int32 = 0
-            sigwait(&set, &received)
-            container.stop()
-        }
+        try signals.onSignal { container.stop() }
         try container.run(threads: threads)
         print("amqp broker stopped")
     }

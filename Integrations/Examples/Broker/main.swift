@@ -17,24 +17,14 @@ let port = args.count > 2 ? args[2] : "5672"
 let threads = args.count > 3 ? Int(args[3]) ?? 4 : 4
 
 // Signals go to one thread that waits for them, so stopping runs no code in a signal handler.
-var signals = sigset_t()
-sigemptyset(&signals)
-sigaddset(&signals, SIGINT)
-sigaddset(&signals, SIGTERM)
-pthread_sigmask(SIG_BLOCK, &signals, nil)
+let signals = TerminationSignals.block()
 
 do {
     let broker = Broker()
     let container = try Container(id: "example-broker")
     let listener = try container.listen("amqp://\(host):\(port)") { broker.handler() }
     print("broker listening on \(host):\(listener.port.map(String.init) ?? port)")
-    let blocked = signals
-    _ = try SystemThread.spawn(name: "signals") {
-        var set = blocked
-        var received: Int32 = 0
-        sigwait(&set, &received)
-        container.stop()
-    }
+    try signals.onSignal { container.stop() }
     try container.run(threads: threads)
     print("broker stopped; queues: \(broker.queueNames.map { "\($0)=\(broker.depth(of: $0))" }.joined(separator: " "))")
 } catch {

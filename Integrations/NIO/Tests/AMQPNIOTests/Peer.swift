@@ -1,8 +1,9 @@
 import Foundation
 
 /// A peer program run for one test: its output lines collected, killed at the end.
+/// @unchecked Sendable, and what makes it safe: `process` is set in init and only read after;
+/// `lines` and `partial` are touched only with `lock` held.
 final class Peer: @unchecked Sendable {
-    // @unchecked: `process` is set in init and only read after; `lines` is guarded by `lock`.
     let process = Process()
     private let lock = NSLock()
     private var lines: [String] = []
