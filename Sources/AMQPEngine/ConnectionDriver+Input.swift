@@ -3,29 +3,52 @@ import AMQPCodec
 // Input: protocol headers, framing, the SASL layer, and dispatch of AMQP frames to their handlers
 // (in ConnectionDriver+Receive.swift).
 extension ConnectionDriver {
+    /// Processes what the input buffer holds, keeping the incomplete rest for the next read.
     func process() {
+        let consumed = process(input.bytes)
+        input.consume(consumed)
+        if inputPhase == .amqp || inputPhase == .sasl, let size = input.declaredFrameSize(at: 0) {
+            input.reserve(size)
+        }
+    }
+
+    /// Processes the complete headers and frames at the front of `bytes`, which may be the input
+    /// buffer or the host's own memory (``read(_:)-(UnsafeRawBufferPointer)``); returns how many
+    /// bytes that was. Nothing keeps a pointer into `bytes`: what outlives the call is copied.
+    func process(_ bytes: UnsafeRawBufferPointer) -> Int {
         var pos = 0
         loop: while true {
             switch inputPhase {
             case .closed:
                 break loop
             case .header:
-                guard input.count - pos >= 8 else { break loop }
-                let header = ProtocolHeader(input.bytes[pos..<(pos + 8)])
+                guard bytes.count - pos >= 8 else { break loop }
+                let header = ProtocolHeader(bytes[pos..<(pos + 8)])
                 pos += 8
                 handleHeader(header)
             case .sasl:
-                guard let size = completeFrameSize(at: pos) else { break loop }
-                handleSASLFrame(Array(input.bytes[pos..<(pos + size)])[...])
+                guard let size = completeFrameSize(in: bytes, at: pos) else { break loop }
+                handleSASLFrame(Array(bytes[pos..<(pos + size)])[...])
                 pos += size
             case .amqp:
-                guard let size = completeFrameSize(at: pos) else { break loop }
                 // Take the whole run of complete frames and copy it out in one array, so that
-                // payloads handed to the application can share it.
-                var end = pos + size
-                while let next = completeFrameSize(at: end) { end += next }
-                if isTailClosed { break loop }
-                let chunk = Array(input.bytes[pos..<end])
+                // payloads handed to the application can share it. A malformed frame after the
+                // run fails the transport only once the run is handled: what the peer sent
+                // before it counts, however the reads split the stream.
+                var end = pos
+                var malformed: String?
+                scan: while true {
+                    switch frameSize(in: bytes, at: end) {
+                    case .complete(let size): end += size
+                    case .incomplete: break scan
+                    case .malformed(let reason): malformed = reason; break scan
+                    }
+                }
+                if end == pos {
+                    if let malformed { protocolFailure(ErrorCondition.framingError, malformed) }
+                    break loop
+                }
+                let chunk = Array(bytes[pos..<end])
                 var i = 0
                 // Frames after one that closed the input (the peer's close, or a violation) in the
                 // same read are not looked at: nothing follows close (§2.7.9).
@@ -35,27 +58,41 @@ extension ConnectionDriver {
                     i += size
                 }
                 pos = end
+                if let malformed, !isTailClosed {
+                    protocolFailure(ErrorCondition.framingError, malformed)
+                }
             }
         }
-        input.consume(pos)
-        if inputPhase == .amqp || inputPhase == .sasl, let size = input.declaredFrameSize(at: 0) {
-            input.reserve(size)
+        return pos
+    }
+
+    /// The size of the complete frame at `index` of `bytes`; nil when more input is needed, or
+    /// when the frame is malformed, in which case the transport is closed.
+    private func completeFrameSize(in bytes: UnsafeRawBufferPointer, at index: Int) -> Int? {
+        switch frameSize(in: bytes, at: index) {
+        case .complete(let size): return size
+        case .incomplete: return nil
+        case .malformed(let reason):
+            protocolFailure(ErrorCondition.framingError, reason)
+            return nil
         }
     }
 
-    /// The size of the complete frame at `index`; nil when more input is needed, or when the frame
-    /// is malformed, in which case the transport is closed.
-    private func completeFrameSize(at index: Int) -> Int? {
-        guard let size = input.declaredFrameSize(at: index) else { return nil }
-        guard size >= 8 else {
-            protocolFailure(ErrorCondition.framingError, "frame size \(size) is below 8")
-            return nil
-        }
+    private enum FrameSize {
+        case complete(Int)
+        case incomplete
+        case malformed(String)
+    }
+
+    /// What the frame at `index` of `bytes` is, as far as its size field tells (§2.3.1).
+    private func frameSize(in bytes: UnsafeRawBufferPointer, at index: Int) -> FrameSize {
+        guard bytes.count - index >= 4 else { return .incomplete }
+        let size = Int(bytes[index]) << 24 | Int(bytes[index + 1]) << 16 | Int(bytes[index + 2]) << 8 | Int(bytes[index + 3])
+        guard size >= 8 else { return .malformed("frame size \(size) is below 8") }
         guard size <= Int(configuration.maxFrameSize) else {
-            protocolFailure(ErrorCondition.framingError, "frame of \(size) bytes exceeds max-frame-size \(configuration.maxFrameSize)")
-            return nil
+            return .malformed("frame of \(size) bytes exceeds max-frame-size \(configuration.maxFrameSize)")
         }
-        return index + size <= input.count ? size : nil
+        return index + size <= bytes.count ? .complete(size) : .incomplete
     }
 
     // MARK: protocol headers (§2.2, §5.3.1)

@@ -146,6 +146,29 @@ public final class ConnectionDriver {
         }
     }
 
+    /// Processes `bytes` read into the host's own memory (a completion-based backend's receive
+    /// buffer), copying into the driver's buffer only what does not end a frame: complete frames
+    /// at the front are taken from `bytes` themselves, so they are copied once, as with
+    /// ``readBuffer()``. `bytes` may be reused as soon as this returns.
+    public func read(_ bytes: UnsafeRawBufferPointer) {
+        var rest = bytes[...]
+        while !rest.isEmpty && !isTailClosed {
+            if input.count == 0 {
+                idle.inputSinceTick = true
+                let taken = process(UnsafeRawBufferPointer(rebasing: rest))
+                rest = rest.dropFirst(taken)
+                if rest.isEmpty || isTailClosed { return }
+            }
+            // A frame begun and not ended: into the buffer, only as much as finishes it, so that
+            // what follows it can again be taken in place.
+            let space = readBuffer()
+            let n = min(space.count, rest.count, input.bytesToFinishFrame)
+            space.copyMemory(from: UnsafeRawBufferPointer(rebasing: rest.prefix(n)))
+            rest = rest.dropFirst(n)
+            readDone(n)
+        }
+    }
+
     /// Reports that the host wrote `count` bytes into ``readBuffer()``, and processes them: events
     /// are posted and output written.
     public func readDone(_ count: Int) {

@@ -47,6 +47,13 @@ struct InputBuffer: ~Copyable {
         return Int(b[index]) << 24 | Int(b[index + 1]) << 16 | Int(b[index + 2]) << 8 | Int(b[index + 3])
     }
 
+    /// How many more bytes the frame (or protocol header) begun in the buffer needs, as far as
+    /// is known: the rest of an 8-byte header until the frame's size is here.
+    var bytesToFinishFrame: Int {
+        if let size = declaredFrameSize(at: 0), size > count { return size - count }
+        return max(1, 8 - count)
+    }
+
     /// Drops the first `n` bytes, moving the rest to the front.
     mutating func consume(_ n: Int) {
         let left = count - n

@@ -13,8 +13,9 @@ public struct URingConfiguration: Sendable {
     /// the kernel (`IORING_FEAT_NODROP`, required) and arrive at the next wait: never lost.
     public var completionEntries: UInt32 = 2048
     /// Receive buffers shared by every connection: a power of two, at most 32768.
+    /// `AMQP_URING_BUFFERS` overrides it.
     public var bufferCount = 512
-    /// The size of one receive buffer.
+    /// The size of one receive buffer. `AMQP_URING_BUFFER_KB` overrides it, in KiB.
     public var bufferSize = 16 * 1024
     /// Entries prepared by threads running connections are submitted once this many wait, even
     /// if no thread is about to wait on the ring. `AMQP_URING_SUBMIT_BATCH` overrides it.
@@ -52,6 +53,8 @@ public struct URingConfiguration: Sendable {
     /// The defaults: a 256-entry ring, 2048 completions, 512 buffers of 16 KiB.
     public init() {
         if let value = Environment.value(of: "AMQP_URING_FLAGS"), let flags = UInt32(value) { setupFlags = flags }
+        if let value = Environment.value(of: "AMQP_URING_BUFFERS"), let n = Int(value), n > 0, n <= 32768, n & (n - 1) == 0 { bufferCount = n }
+        if let value = Environment.value(of: "AMQP_URING_BUFFER_KB"), let n = Int(value), n > 0, n <= 1024 { bufferSize = n * 1024 }
         if let value = Environment.value(of: "AMQP_URING_SUBMIT_BATCH"), let n = Int(value) { submitBatch = max(1, n) }
         if let value = Environment.value(of: "AMQP_URING_SIMULATE") {
             simulatedFailure = SimulatedFailure(rawValue: value)

@@ -73,7 +73,10 @@ extension URingProactor: ConnectionScheduler {
         }
         if work.wake { driver.wake() }
         if let error = work.disconnect { closeTransport(task, error) }
-        startSend(task)
+        // What the input called for (flow, dispositions, a reply) goes before the application's
+        // turn, as epoll writes it: held for the next wait, it sat while the thread went on with
+        // this connection's next batch (one pair: 2.28M against 2.51M msg/s, Docs/Pollers.md).
+        startSend(task, now: true)
         return driver.hasEvent
     }
 
@@ -122,7 +125,8 @@ extension URingProactor: ConnectionScheduler {
             return (c.received, c.endOfInput, c.receiveError.take())
         }
         if !received.isEmpty {
-            for (id, count) in received { copy(buffers.bytes(of: id, length: count), into: driver) }
+            // Complete frames are decoded from the ring's buffer itself: no copy into the driver's.
+            for (id, count) in received { driver.read(buffers.bytes(of: id, length: count)) }
             lock.withLock { giveBack(received.lazy.map(\.id)) }
         }
         guard takeSendResult(task, c) else { return }
@@ -151,18 +155,6 @@ extension URingProactor: ConnectionScheduler {
             return false
         }
         return true
-    }
-
-    /// Copies one received buffer into the driver (the driver's own buffer may be smaller).
-    private func copy(_ bytes: UnsafeRawBufferPointer, into driver: ConnectionDriver) {
-        var rest = bytes[...]
-        while !rest.isEmpty && !driver.isTailClosed {
-            let space = driver.readBuffer()
-            let n = min(space.count, rest.count)
-            space.copyMemory(from: UnsafeRawBufferPointer(rebasing: rest.prefix(n)))
-            driver.readDone(n)
-            rest = rest.dropFirst(n)
-        }
     }
 
     /// The driver's early write (the task held, from inside the application's send): when the

@@ -45,6 +45,8 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
     private var unsubmitted = 0          // entries prepared since the last submit
     private var enabled: Bool            // false until the first wait for a ring set up disabled
     var starved: [ConnectionOperations] = []
+    /// Buffers the kernel filled whose completions were seen and that are not given back yet.
+    private var buffersHeld = 0
     var counters = URingStatistics()   // guarded by `lock`
     // Not guarded: written by wakeIO from any thread (async-signal-safe) and read by the kernel.
     private let wakeEvent: EventDescriptor
@@ -289,6 +291,7 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
             return
         }
         let hasBuffer = flags & UInt32(IORING_CQE_F_BUFFER) != 0
+        if hasBuffer { buffersHeld += 1 }
         guard let socket = slots[tag] else {
             // Not expected (a slot is freed only after its last completion), but never act on it.
             counters.staleCompletions += 1
@@ -338,9 +341,17 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
         if result == 0 {
             c.endOfInput = true
         } else if result == -ENOBUFS {
-            // Re-armed when buffers come back, not at once: the ring is empty.
             counters.starvedReceives += 1
-            if c.ending == nil && !c.starved { c.starved = true; starved.append(c) }
+            guard c.ending == nil, !c.starved, last else { return }
+            if buffersHeld < buffers.count {
+                // Buffers came back between the kernel finding none and this completion being
+                // seen: no give-back is coming to re-arm it, so re-arm now.
+                prepare(.receive(c))
+            } else {
+                // Re-armed when buffers come back: every one is held.
+                c.starved = true
+                starved.append(c)
+            }
         } else if result < 0 && result != -ECANCELED {
             c.receiveError = Errno(rawValue: -result)
         } else if last && c.ending == nil {
@@ -353,6 +364,7 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
     /// Gives buffers back to the kernel, and re-arms the receives that ran out of them.
     func giveBack(_ ids: some Collection<UInt16>) {
         buffers.giveBack(ids)
+        buffersHeld -= ids.count
         guard !ids.isEmpty, !starved.isEmpty else { return }
         let waiting = starved
         starved = []

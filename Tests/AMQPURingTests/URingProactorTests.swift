@@ -70,6 +70,63 @@ struct URingProactorTests {
         #expect(stats.starvedReceives > 0, "the 4-entry ring never ran dry")
     }
 
+    /// The kernel finds the buffer ring empty (`ENOBUFS` ends the receive), and the buffers come
+    /// back before that completion is seen: no later give-back would re-arm the receive, so
+    /// seeing it must. Found by Benchmarks/proactor.sh with 4 buffers: the receiver stopped with
+    /// 157,000 bytes in its socket.
+    @Test func starvationSeenAfterTheBuffersCameBackRearmsTheReceive() throws {
+        var configuration = URingConfiguration()
+        configuration.simulatedFailure = nil
+        configuration.bufferCount = 1
+        configuration.bufferSize = 16
+        let proactor = try URingProactor(configuration: configuration)
+        let (mine, peer) = try Socket.pair()
+        let c = ConnectionOperations(descriptor: mine.descriptor.rawValue, taskID: 9)
+        proactor.lock.withLock {
+            proactor.slots.insert(c)
+            proactor.prepare(.receive(c))
+            _ = try? proactor.ring.submit()
+        }
+        let deadline = ContinuousClock.now.advanced(by: .seconds(5))
+        func waitForCompletions() {
+            while proactor.lock.withLock({ proactor.ring.readyCompletions }) == 0 && ContinuousClock.now < deadline { usleep(1000) }
+        }
+        // The one buffer fills, and its completion is taken: the connection holds the buffer.
+        let first = [UInt8](repeating: 1, count: 16)
+        _ = try first.withUnsafeBytes { try peer.send($0) }
+        waitForCompletions()
+        proactor.reapWithoutWaiting()
+        #expect(proactor.lock.withLock { c.received.map(\.count) } == [16])
+        // More arrives while the ring is empty: the kernel ends the receive with ENOBUFS...
+        let second = [UInt8](repeating: 2, count: 10)
+        _ = try second.withUnsafeBytes { try peer.send($0) }
+        waitForCompletions()
+        // ...and the connection gives its buffer back before that completion is looked at.
+        proactor.lock.withLock {
+            proactor.giveBack(c.received.map(\.id))
+            c.received = []
+        }
+        proactor.reapWithoutWaiting()
+        var state = proactor.lock.withLock { (proactor.counters.starvedReceives, c.starved, c.receiving) }
+        #expect(state == (1, false, true), "starved receives, starved, receiving")
+        // The re-armed receive takes the 10 bytes that waited in the socket.
+        var events: [ReadinessEvent] = []
+        while proactor.lock.withLock({ c.received.isEmpty }) && ContinuousClock.now < deadline {
+            proactor.waitForIO(until: .now.advanced(by: .milliseconds(50)), into: &events)
+        }
+        let got = proactor.lock.withLock { c.received.first.map { Array(proactor.buffers.bytes(of: $0.id, length: $0.count)) } }
+        #expect(got == second)
+        state = proactor.lock.withLock { (proactor.counters.starvedReceives, c.starved, c.receiving) }
+        #expect(state.0 == 1)
+        try peer.close()
+        var closing: [CInt] = []
+        proactor.lock.withLock { proactor.finish(c, .close, closing: &closing) }
+        while proactor.lock.withLock({ proactor.slots.count }) > 0 && ContinuousClock.now < deadline {
+            proactor.waitForIO(until: .now.advanced(by: .milliseconds(50)), into: &events)
+        }
+        #expect(proactor.lock.withLock { proactor.slots.count } == 0)
+    }
+
     @Test func forcedEndsOfMultishotReceivesLoseNoByte() {
         var configuration = URingConfiguration()
         configuration.simulatedFailure = nil

@@ -80,15 +80,11 @@ final class DriverChannelHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var bytes = unwrapInboundIn(data)
-        while bytes.readableBytes > 0 && !driver.isTailClosed {
-            let space = driver.readBuffer()
-            let n = min(space.count, bytes.readableBytes)
-            bytes.withUnsafeReadableBytes { space.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0.prefix(n))) }
-            bytes.moveReaderIndex(forwardBy: n)
-            driver.readDone(n)
-            drainEvents()  // keep the driver's event queue short between reads
-        }
+        let bytes = unwrapInboundIn(data)
+        // Complete frames are decoded from NIO's buffer itself; only a frame cut at its end is
+        // copied into the driver's.
+        bytes.withUnsafeReadableBytes { driver.read($0) }
+        drainEvents()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
