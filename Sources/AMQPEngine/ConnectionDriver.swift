@@ -212,12 +212,36 @@ public final class ConnectionDriver {
         return output.pending
     }
 
+    /// The pending output as a block that stays where it is, unchanged, until ``writeDone(_:)``
+    /// has reported all of it, however the driver is used meanwhile: for a host that writes
+    /// asynchronously from the driver's memory (a completion-based backend), while the
+    /// application goes on producing output, which collects apart from the block. Keep the slice
+    /// until the write completes (it keeps the memory alive even if the driver goes first), then
+    /// report with ``writeDone(_:)`` as usual and drop it. Called again before all of the block is
+    /// reported, it returns the unreported rest; once all is reported, the next block. Empty when
+    /// nothing is pending. While a block is out, ``pendingOutput`` shows only what came after it:
+    /// a host uses one or the other, and ``returnOutputBlock()`` puts the block back if it stops.
+    public func takeOutputBlock() -> ArraySlice<UInt8> {
+        flushFlows()
+        flushDispositions()
+        let block = output.takeBlock()
+        if earlyWrite != nil && !inEarlyWrite { resetEarlyWriteMark() }
+        return block
+    }
+
+    /// Ends asynchronous writing (``takeOutputBlock()``), for instance when a backend hands the
+    /// driver back after cancelling its write: the unreported rest of the block goes back in
+    /// front of ``pendingOutput``.
+    public func returnOutputBlock() {
+        output.returnBlock()
+    }
+
     /// Lets a host write while the application is still in a long call into the driver, such as
     /// a loop that sends a thousand messages: once a send leaves at least `threshold` bytes
     /// pending, `write` is called, from inside that send, on the thread making it; also when the
     /// application grants a link at least as much credit as it had left (``Link/flow(credit:drain:)``),
     /// as a sender may be waiting for it. `write` may
-    /// read ``pendingOutput`` and call ``writeDone(_:)``, nothing else. Without it the peer gets
+    /// read ``pendingOutput`` (or take ``takeOutputBlock()``) and call ``writeDone(_:)``, nothing else. Without it the peer gets
     /// nothing until the loop ends, and two peers take turns instead of working at once.
     /// Pass nil to turn it off.
     public func setEarlyWrite(threshold: Int, _ write: ((ConnectionDriver) -> Void)?) {
@@ -244,7 +268,8 @@ public final class ConnectionDriver {
         resetEarlyWriteMark()
     }
 
-    /// Reports that the host wrote `count` bytes of ``pendingOutput``. Once everything is written
+    /// Reports that the host wrote `count` bytes: of the block from ``takeOutputBlock()`` first,
+    /// then of ``pendingOutput``. Once everything is written
     /// after both closes, the head closes (and events may be posted: check ``hasEvent``).
     public func writeDone(_ count: Int) {
         output.consumed(count)

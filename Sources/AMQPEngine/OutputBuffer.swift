@@ -27,14 +27,48 @@ struct OutputBuffer {
     /// Whether any protocol header was written, AMQP or SASL.
     private(set) var wroteHeader = false
 
-    /// What the host has yet to write.
-    var pending: ArraySlice<UInt8> { bytes[start...] }
-    var isEmpty: Bool { start == bytes.count }
-    var pendingCount: Int { bytes.count - start }
+    // The block a host writes asynchronously (``takeBlock()``), never changed until all of it is
+    // reported written: new output collects in `bytes` meanwhile.
+    private var block: [UInt8] = []
+    private var blockStart = 0
 
-    /// The host wrote `n` bytes of ``pending``.
+    /// What the host has yet to write, after the block being written asynchronously if any.
+    var pending: ArraySlice<UInt8> { bytes[start...] }
+    var isEmpty: Bool { start == bytes.count && blockStart == block.count }
+    var pendingCount: Int { bytes.count - start }
+    /// Bytes of the asynchronously written block not yet reported written.
+    var blockRemaining: Int { block.count - blockStart }
+
+    /// The host wrote `n` bytes: of the block first, then of ``pending``.
     mutating func consumed(_ n: Int) {
-        start = min(bytes.count, start + max(0, n))
+        let fromBlock = min(max(0, n), blockRemaining)
+        blockStart += fromBlock
+        start = min(bytes.count, start + max(0, n - fromBlock))
+    }
+
+    /// The rest of the block being written; when all of it is written, the pending output becomes
+    /// the next block, by swapping arrays (no copy: the spent block's storage takes new output).
+    mutating func takeBlock() -> ArraySlice<UInt8> {
+        if blockRemaining == 0 && start < bytes.count {
+            swap(&block, &bytes)
+            blockStart = start
+            start = 0
+            // Unique unless the host still holds a slice of the spent block: then this allocates.
+            bytes.removeAll(keepingCapacity: true)
+        }
+        return block[blockStart...]
+    }
+
+    /// Puts the unwritten rest of the block back in front of the pending output (a host that
+    /// stops writing asynchronously: its write was cancelled).
+    mutating func returnBlock() {
+        guard blockRemaining > 0 else { return }
+        var merged = Array(block[blockStart...])
+        merged.append(contentsOf: bytes[start...])
+        bytes = merged
+        start = 0
+        block.removeAll(keepingCapacity: true)
+        blockStart = 0
     }
 
     /// Protocol headers and SASL frames: anything before the AMQP layer.
@@ -84,6 +118,8 @@ struct OutputBuffer {
         bytes = []
         held = []
         start = 0
+        block = []
+        blockStart = 0
     }
 
     /// Output the host has already written is dropped before appending, rather than when it

@@ -49,49 +49,24 @@ final class ConnectionOperations: SocketOperations {
     var receiveError: Errno?
     /// A send is in flight, or its result not yet seen by the thread holding the connection.
     var sending = false
-    /// What the send in flight sends: a copy of the driver's pending output, so that the driver's
-    /// own buffer is never shared (and copied on write) while the kernel reads. Not guarded by
-    /// the ring lock: only the thread holding the connection writes it, while `sending` is false.
-    let sendBuffer = SendBuffer()
+    /// What the send in flight carries: part of the driver's output block
+    /// (``AMQPEngine/ConnectionDriver/takeOutputBlock()``), sent from the driver's own memory,
+    /// which the slice keeps alive and the driver leaves unchanged until the send is reported.
+    /// Not guarded by the ring lock: only the thread holding the connection touches it, and the
+    /// kernel only reads the memory, during the send.
+    var sendBlock: ArraySlice<UInt8> = []
     /// The send's result once it completed: bytes sent, or -errno.
     var sendResult: Int32?
     /// How many bytes the send in flight carries.
     var sendLength = 0
+    /// The most one send carries; the rest of the block goes with the next.
+    static let sendLimit = 256 * 1024
     /// Whether a send that carries everything should wake the connection's task. When it need
     /// not (more of the stream is still to come either way), the result waits for the task's next
     /// batch, which sees it before anything else: one batch per round trip instead of two.
     var wakeOnCompleteSend = true
     /// The connect's poll result once it completed.
     var connectResult: Int32?
-}
-
-/// Memory the kernel sends from: grown to the largest send, reused for the next.
-///
-/// Its pointer is shared with the kernel: the thread holding the connection fills it only while
-/// no send is in flight, the kernel reads it only during one, and the memory is freed only with
-/// the connection's operations, after their last completion.
-final class SendBuffer {
-    /// The most one send carries; the rest of the output goes with the next.
-    static let limit = 256 * 1024
-    private(set) var bytes = UnsafeMutableRawBufferPointer(start: nil, count: 0)
-
-    /// Copies up to ``limit`` bytes of `output` in; returns what the send is to carry.
-    func fill(from output: ArraySlice<UInt8>) -> UnsafeRawBufferPointer {
-        let n = min(output.count, Self.limit)
-        if bytes.count < n {
-            bytes.deallocate()
-            bytes = .allocate(byteCount: max(n, 4096).nextPowerOfTwo, alignment: 16)
-        }
-        output.prefix(n).withUnsafeBytes { bytes.copyMemory(from: $0) }
-        return UnsafeRawBufferPointer(rebasing: bytes[..<n])
-    }
-
-    deinit { bytes.deallocate() }
-}
-
-extension Int {
-    /// The smallest power of two not below this (positive) number.
-    var nextPowerOfTwo: Int { 1 << (Int.bitWidth - (self - 1).leadingZeroBitCount) }
 }
 
 /// A listener's one-shot accepts.

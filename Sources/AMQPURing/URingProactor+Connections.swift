@@ -34,6 +34,9 @@ extension URingProactor: ConnectionScheduler {
         let socket = task.socket
         task.socket = nil
         end(task, .release)
+        // What a cancelled send had not reported goes back to the pending output, for whoever
+        // drives the connection next.
+        task.driver.returnOutputBlock()
         scheduler.lock.withLock {
             task.freed = true
             scheduler.remove(task)
@@ -148,6 +151,9 @@ extension URingProactor: ConnectionScheduler {
         }
         guard let sent = result else { return true }
         if sent >= 0 {
+            // Let go of the driver's memory before reporting: once all of its block is written,
+            // the driver reuses that storage for new output, which must not need a copy.
+            c.sendBlock = []
             task.driver.writeDone(Int(sent))
         } else if sent != -ECANCELED {
             task.writeFailed(Errno(rawValue: -sent))
@@ -178,26 +184,30 @@ extension URingProactor: ConnectionScheduler {
         let driver = task.driver
         guard task.socket != nil, case .connected = task.phase, !driver.isHeadClosed, let c = operations(task) else { return }
         while takeSendResult(task, c) {
-            let output = driver.pendingOutput
             let quiet = mayCompleteQuietly(driver)
-            // The pending output starts with what is in flight: more than that is new.
-            let inFlight: Bool = lock.withLock {
-                guard c.sending else { return false }
-                if output.count > c.sendLength || !quiet { c.wakeOnCompleteSend = true }
-                return true
-            }
-            if inFlight {
+            if lock.withLock({ c.sending }) {
+                // Output beyond what is in flight (the rest of the block, or new output after it)
+                // needs the send's completion to wake the task.
+                let more = driver.takeOutputBlock().count > c.sendLength || !driver.pendingOutput.isEmpty
+                let completed: Bool = lock.withLock {
+                    if more || !quiet { c.wakeOnCompleteSend = true }
+                    return c.sendResult != nil
+                }
                 // A quiet completion may have come meanwhile: then take it and send the rest.
-                if lock.withLock({ c.sendResult != nil }) { continue }
+                if completed { continue }
                 return
             }
-            guard !output.isEmpty, !driver.isHeadClosed else { return }
-            // The buffer stays as filled until the completion is seen: nothing writes it meanwhile.
-            let bytes = c.sendBuffer.fill(from: output)
+            let block = driver.takeOutputBlock()
+            guard !block.isEmpty, !driver.isHeadClosed else { return }
+            c.sendBlock = block.prefix(ConnectionOperations.sendLimit)
+            // The pointer outlives the closure, and is safe: `c.sendBlock` keeps the storage alive
+            // until the completion is taken, and the driver does not change its block until then.
+            let bytes = c.sendBlock.withUnsafeBytes { $0 }
+            let more = bytes.count < block.count || !driver.pendingOutput.isEmpty
             lock.withLock {
                 c.sending = true
                 c.sendLength = bytes.count
-                c.wakeOnCompleteSend = bytes.count < output.count || !quiet
+                c.wakeOnCompleteSend = more || !quiet
                 prepare(.send(c, bytes))
                 if now { submitNow() } else { submitIfWaiting() }
             }
@@ -226,6 +236,8 @@ extension URingProactor: ConnectionScheduler {
         if !driver.isTailClosed { driver.failTransport(error) }
         if let socket = task.socket, case .connected = task.phase, let c = operations(task),
            takeSendResult(task, c), !lock.withLock({ c.sending }), !driver.isHeadClosed {
+            // The rest of a block a send left behind goes first.
+            driver.returnOutputBlock()
             let sent = driver.pendingOutput.withUnsafeBytes { bytes in try? socket.send(bytes, flags: [.noSignal, .dontWait]) }
             if let sent { driver.writeDone(sent) }
         }
