@@ -38,10 +38,16 @@ public final class Connection {
     let driverReference: Unmanaged<ConnectionDriver>
     var driver: ConnectionDriver { driverReference.takeUnretainedValue() }
     @inline(__always) func withDriver<R>(_ body: (ConnectionDriver) -> R) -> R { driverReference._withUnsafeGuaranteedRef(body) }
+    // Read by other modules through the accessors: a direct read from another module is
+    // checked for exclusivity at run time whatever `@exclusivity(unchecked)` says.
+    @exclusivity(unchecked) var _localState: EndpointState = .uninitialized
     /// Our side: open after ``open()``, closed after ``close(_:)`` or a transport failure.
-    @exclusivity(unchecked) public internal(set) var localState: EndpointState = .uninitialized
+    public internal(set) var localState: EndpointState { get { _localState } set { _localState = newValue } }
+    // Read by other modules through the accessors: a direct read from another module is
+    // checked for exclusivity at run time whatever `@exclusivity(unchecked)` says.
+    @exclusivity(unchecked) var _remoteState: EndpointState = .uninitialized
     /// The peer's side: open once its open arrived (§2.7.1), closed once its close did (§2.7.9).
-    @exclusivity(unchecked) public internal(set) var remoteState: EndpointState = .uninitialized
+    public internal(set) var remoteState: EndpointState { get { _remoteState } set { _remoteState = newValue } }
     /// The peer's open, once it arrived (§2.7.1).
     @exclusivity(unchecked) public internal(set) var remoteOpen: Open?
     /// The error we closed with, if any (§2.7.9).

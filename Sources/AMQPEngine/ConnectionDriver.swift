@@ -57,9 +57,12 @@ public final class ConnectionDriver {
     // Taken out with Optional.take(), so handing an event over moves it instead of copying it.
     @exclusivity(unchecked) private var events: [AMQPEvent?] = []
     @exclusivity(unchecked) private var eventHead = 0
+    // Read by other modules through the accessors: a direct read from another module is
+    // checked for exclusivity at run time whatever `@exclusivity(unchecked)` says.
+    @exclusivity(unchecked) var _isHeadClosed: Bool = false
     /// True once no more output is written: everything after our close went out, the host
     /// reported ``writeClose()``, or the transport failed before the AMQP layer.
-    @exclusivity(unchecked) public private(set) var isHeadClosed = false
+    public private(set) var isHeadClosed: Bool { get { _isHeadClosed } set { _isHeadClosed = newValue } }
     @exclusivity(unchecked) private var closedPosted = false
 
     /// The peer's max-frame-size, once known; frames before its open are held to 512 (§2.7.1).

@@ -15,10 +15,16 @@ public final class Link {
     public let name: String
     /// Our role: a sender sends transfers, a receiver grants credit.
     public let role: Role
+    // Read by other modules through the accessors: a direct read from another module is
+    // checked for exclusivity at run time whatever `@exclusivity(unchecked)` says.
+    @exclusivity(unchecked) var _localState: EndpointState = .uninitialized
     /// Our side: active after ``attach()``, closed after ``detach(closing:_:)``.
-    @exclusivity(unchecked) public internal(set) var localState: EndpointState = .uninitialized
+    public internal(set) var localState: EndpointState { get { _localState } set { _localState = newValue } }
+    // Read by other modules through the accessors: a direct read from another module is
+    // checked for exclusivity at run time whatever `@exclusivity(unchecked)` says.
+    @exclusivity(unchecked) var _remoteState: EndpointState = .uninitialized
     /// The peer's side: active once its attach arrived (§2.7.3), closed once its detach did (§2.7.6).
-    @exclusivity(unchecked) public internal(set) var remoteState: EndpointState = .uninitialized
+    public internal(set) var remoteState: EndpointState { get { _remoteState } set { _remoteState = newValue } }
     /// The source our attach names (§3.5.3); nil refuses the link when answering a peer's attach (§2.6.3).
     @exclusivity(unchecked) public var localSource: Source?
     /// The target our attach names (§3.5.4); nil refuses the link when answering a peer's attach (§2.6.3).

@@ -11,10 +11,16 @@ public final class Session {
     let driverReference: Unmanaged<ConnectionDriver>
     var driver: ConnectionDriver { driverReference.takeUnretainedValue() }
     @inline(__always) func withDriver<R>(_ body: (ConnectionDriver) -> R) -> R { driverReference._withUnsafeGuaranteedRef(body) }
+    // Read by other modules through the accessors: a direct read from another module is
+    // checked for exclusivity at run time whatever `@exclusivity(unchecked)` says.
+    @exclusivity(unchecked) var _localState: EndpointState = .uninitialized
     /// Our side: active after ``begin()``, closed after ``end(_:)``.
-    @exclusivity(unchecked) public internal(set) var localState: EndpointState = .uninitialized
+    public internal(set) var localState: EndpointState { get { _localState } set { _localState = newValue } }
+    // Read by other modules through the accessors: a direct read from another module is
+    // checked for exclusivity at run time whatever `@exclusivity(unchecked)` says.
+    @exclusivity(unchecked) var _remoteState: EndpointState = .uninitialized
     /// The peer's side: active once its begin arrived (§2.7.2), closed once its end did (§2.7.7).
-    @exclusivity(unchecked) public internal(set) var remoteState: EndpointState = .uninitialized
+    public internal(set) var remoteState: EndpointState { get { _remoteState } set { _remoteState = newValue } }
     /// The channel our frames for this session use (§2.5.1).
     @exclusivity(unchecked) public internal(set) var localChannel: UInt16?
     /// The channel the peer's frames for this session use.

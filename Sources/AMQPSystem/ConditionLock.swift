@@ -78,6 +78,10 @@ public final class ConditionLock: @unchecked Sendable {
     /// Runs `body` with the lock held.
     /// - Returns: what `body` returns.
     /// - Throws: what `body` throws; the lock is released either way.
+    ///
+    /// Inlinable, so that it is specialized where it is called: called across modules as a generic
+    /// function it cost about 15 instructions more per call (callgrind of the io_uring backend).
+    @inlinable
     public func withLock<R>(_ body: () throws -> R) rethrows -> R {
         lock()
         defer { unlock() }

@@ -123,16 +123,24 @@ extension URingProactor: ConnectionScheduler {
     private func absorb(_ task: ConnectionTask) {
         guard let c = operations(task) else { return }
         let driver = task.driver
-        let (received, endOfInput, receiveError) = lock.withLock {
+        // One turn of the lock for what came in and for the send's result.
+        var (received, endOfInput, receiveError, sent) = lock.withLock {
             defer { c.received = [] }
-            return (c.received, c.endOfInput, c.receiveError.take())
+            return (c.received, c.endOfInput, c.receiveError.take(), takeSendCompletion(c))
         }
         if !received.isEmpty {
             // Complete frames are decoded from the ring's buffer itself: no copy into the driver's.
             for (id, count) in received { driver.read(buffers.bytes(of: id, length: count)) }
-            lock.withLock { giveBack(received.lazy.map(\.id)) }
+            lock.withLock {
+                giveBack(received.lazy.map(\.id))
+                // The list's storage serves the next batch, unless more came in meanwhile.
+                if c.received.isEmpty {
+                    received.removeAll(keepingCapacity: true)
+                    swap(&c.received, &received)
+                }
+            }
         }
-        guard takeSendResult(task, c) else { return }
+        if let sent, !report(task, c, sent: sent) { return }
         if let receiveError {
             task.readFailed(receiveError)
             closeSocket(task)
@@ -144,12 +152,20 @@ extension URingProactor: ConnectionScheduler {
     /// Tells the driver how much the last send carried, once it completed; false when it failed
     /// (the connection is then closing).
     private func takeSendResult(_ task: ConnectionTask, _ c: ConnectionOperations) -> Bool {
-        let result: Int32? = lock.withLock {
-            guard let r = c.sendResult.take() else { return nil }
-            c.sending = false
-            return r
-        }
-        guard let sent = result else { return true }
+        guard let sent = lock.withLock({ takeSendCompletion(c) }) else { return true }
+        return report(task, c, sent: sent)
+    }
+
+    /// The completed send's result, if any, taken (the ring lock held): no send is in flight then.
+    private func takeSendCompletion(_ c: ConnectionOperations) -> Int32? {
+        guard let r = c.sendResult.take() else { return nil }
+        c.sending = false
+        return r
+    }
+
+    /// Tells the driver what a completed send carried (the task held, the lock not); false when
+    /// it failed (the connection is then closing).
+    private func report(_ task: ConnectionTask, _ c: ConnectionOperations, sent: Int32) -> Bool {
         if sent >= 0 {
             // Let go of the driver's memory before reporting: once all of its block is written,
             // the driver reuses that storage for new output, which must not need a copy.
@@ -168,12 +184,18 @@ extension URingProactor: ConnectionScheduler {
     /// failed send is left for the end of the batch, which closes the connection properly.
     private func writeEarly(_ task: ConnectionTask) {
         guard let c = operations(task) else { return }
+        // Whether a send is in flight with no result seen, and whether a new one may start: none
+        // in flight, or it completed without failing.
+        func state() -> (busy: Bool, free: Bool) {
+            lock.withLock { (c.sending && c.sendResult == nil, !c.sending || (c.sendResult ?? -1) >= 0) }
+        }
+        var now = state()
         // A send in flight may have completed without anyone looking (or not gone out yet).
-        if lock.withLock({ c.sending && c.sendResult == nil }) { reapWithoutWaiting() }
+        if now.busy { reapWithoutWaiting(); now = state() }
         // Under COOP_TASKRUN one that waited for room completes only when this thread enters the
         // kernel: it does so once, and a send still in flight then means the peer is behind.
-        if lock.withLock({ c.sending && c.sendResult == nil }) { reapWithoutWaiting(runningPendingWork: true) }
-        guard lock.withLock({ !c.sending || (c.sendResult ?? -1) >= 0 }) else { return }
+        if now.busy { reapWithoutWaiting(runningPendingWork: true); now = state() }
+        guard now.free else { return }
         startSend(task, now: true)
     }
 
@@ -182,10 +204,13 @@ extension URingProactor: ConnectionScheduler {
     /// once rather than with the next wait.
     private func startSend(_ task: ConnectionTask, now: Bool = false) {
         let driver = task.driver
-        guard task.socket != nil, case .connected = task.phase, !driver.isHeadClosed, let c = operations(task) else { return }
-        while takeSendResult(task, c) {
+        guard task.socket != nil, task.isConnected, !driver.isHeadClosed, let c = operations(task) else { return }
+        while true {
+            // One turn of the lock for the last send's result and whether one is in flight.
+            let (sent, sending) = lock.withLock { (takeSendCompletion(c), c.sending) }
+            if let sent, !report(task, c, sent: sent) { return }
             let quiet = mayCompleteQuietly(driver)
-            if lock.withLock({ c.sending }) {
+            if sending {
                 // Output beyond what is in flight (the rest of the block, or new output after it)
                 // needs the send's completion to wake the task.
                 let more = driver.takeOutputBlock().count > c.sendLength || !driver.pendingOutput.isEmpty
@@ -234,7 +259,7 @@ extension URingProactor: ConnectionScheduler {
     private func closeTransport(_ task: ConnectionTask, _ error: AMQPError) {
         let driver = task.driver
         if !driver.isTailClosed { driver.failTransport(error) }
-        if let socket = task.socket, case .connected = task.phase, let c = operations(task),
+        if let socket = task.socket, task.isConnected, let c = operations(task),
            takeSendResult(task, c), !lock.withLock({ c.sending }), !driver.isHeadClosed {
             // The rest of a block a send left behind goes first.
             driver.returnOutputBlock()
@@ -273,8 +298,19 @@ extension URingProactor: ConnectionScheduler {
             return
         }
         let driver = task.driver
-        // A quiet send's result first: the tick looks at what was written.
-        if let c = operations(task) { _ = takeSendResult(task, c) }
+        if let c = operations(task) {
+            // In one turn of the lock: a quiet send's result first (the tick looks at what was
+            // written), and the receive kept armed.
+            let armed = task.isConnected && !driver.isTailClosed
+            let sent: Int32? = lock.withLock {
+                if armed && !c.receiving && !c.starved && !c.endOfInput && c.ending == nil {
+                    prepare(.receive(c))
+                    submitIfWaiting()
+                }
+                return takeSendCompletion(c)
+            }
+            if let sent { _ = report(task, c, sent: sent) }
+        }
         let deadline = driver.isHeadClosed ? nil : driver.tick(now: now)
         startSend(task)
         if driver.isFinished {
@@ -285,13 +321,6 @@ extension URingProactor: ConnectionScheduler {
                 scheduler.remove(task)
             }
             return
-        }
-        if case .connected = task.phase, !driver.isTailClosed, let c = operations(task) {
-            lock.withLock {
-                guard !c.receiving && !c.starved && !c.endOfInput && c.ending == nil else { return }
-                prepare(.receive(c))
-                submitIfWaiting()
-            }
         }
         scheduler.lock.withLock {
             task.working = false

@@ -39,15 +39,16 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
     // Guarded by `lock`:
     let ring: URing
     let buffers: ProvidedBuffers
-    var slots = SlotTable()
-    private var waiting = false          // a thread is in io_uring_enter for this ring
-    private var backlog: [Submission] = []   // prepared while the submission queue was full
-    private var unsubmitted = 0          // entries prepared since the last submit
-    private var enabled: Bool            // false until the first wait for a ring set up disabled
-    var starved: [ConnectionOperations] = []
+    // The lock is also why these opt out of run-time exclusivity checks: accesses never overlap.
+    @exclusivity(unchecked) var slots = SlotTable()
+    @exclusivity(unchecked) private var waiting = false          // a thread is in io_uring_enter for this ring
+    @exclusivity(unchecked) private var backlog: [Submission] = []   // prepared while the submission queue was full
+    @exclusivity(unchecked) private var unsubmitted = 0          // entries prepared since the last submit
+    @exclusivity(unchecked) private var enabled: Bool            // false until the first wait for a ring set up disabled
+    @exclusivity(unchecked) var starved: [ConnectionOperations] = []
     /// Buffers the kernel filled whose completions were seen and that are not given back yet.
-    private var buffersHeld = 0
-    var counters = URingStatistics()   // guarded by `lock`
+    @exclusivity(unchecked) private var buffersHeld = 0
+    @exclusivity(unchecked) var counters = URingStatistics()   // guarded by `lock`
     // Not guarded: written by wakeIO from any thread (async-signal-safe) and read by the kernel.
     private let wakeEvent: EventDescriptor
     // The pending wake read's 8 bytes; only the kernel writes them, and nothing reads them.
