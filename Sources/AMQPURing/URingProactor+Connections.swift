@@ -206,24 +206,31 @@ extension URingProactor: ConnectionScheduler {
         let driver = task.driver
         guard task.socket != nil, task.isConnected, !driver.isHeadClosed, let c = operations(task) else { return }
         while true {
+            // The rest of the block in flight, or the next one. None means nothing to write, and
+            // no turn of the lock: a completed send's result waits for the batch's end to take it.
+            let block = driver.takeOutputBlock()
+            if block.isEmpty { return }
             // One turn of the lock for the last send's result and whether one is in flight.
             let (sent, sending) = lock.withLock { (takeSendCompletion(c), c.sending) }
-            if let sent, !report(task, c, sent: sent) { return }
+            if let sent {
+                guard report(task, c, sent: sent) else { return }
+                continue   // the block moved on
+            }
             let quiet = mayCompleteQuietly(driver)
             if sending {
                 // Output beyond what is in flight (the rest of the block, or new output after it)
-                // needs the send's completion to wake the task.
-                let more = driver.takeOutputBlock().count > c.sendLength || !driver.pendingOutput.isEmpty
+                // needs the send's completion to wake the task, and so does the stream's end.
+                let more = block.count > c.sendLength || !driver.pendingOutput.isEmpty
+                guard more || !quiet else { return }
                 let completed: Bool = lock.withLock {
-                    if more || !quiet { c.wakeOnCompleteSend = true }
+                    c.wakeOnCompleteSend = true
                     return c.sendResult != nil
                 }
                 // A quiet completion may have come meanwhile: then take it and send the rest.
                 if completed { continue }
                 return
             }
-            let block = driver.takeOutputBlock()
-            guard !block.isEmpty, !driver.isHeadClosed else { return }
+            guard !driver.isHeadClosed else { return }
             c.sendBlock = block.prefix(ConnectionOperations.sendLimit)
             // The pointer outlives the closure, and is safe: `c.sendBlock` keeps the storage alive
             // until the completion is taken, and the driver does not change its block until then.
