@@ -6,12 +6,6 @@ import XCTest
 /// `ConnectionDriver.setEarlyWrite(threshold:_:)`: the host gets the output during a long send
 /// loop, once enough of it waits, and whatever it writes then is gone from the pending output.
 final class EarlyWriteTests: XCTestCase {
-    private func message(_ n: Int64) -> Message {
-        var m = Message(value: .string(String(repeating: "x", count: 100)))
-        m.applicationProperties = ["SendTime": .long(n)]
-        return m
-    }
-
     func testTheHostWritesDuringASendLoopAndThePeerGetsEveryMessageOnce() throws {
         let pair = DriverPair()
         let (sender, _) = pair.openLinkPair(credit: 100)
@@ -25,7 +19,7 @@ final class EarlyWriteTests: XCTestCase {
             driver.writeDone(out.count)
         }
         XCTAssertEqual(pair.client.pendingOutput.count, 0)
-        for i in 0..<50 { sender.send(message(Int64(i))) }
+        for i in 0..<50 { sender.send(quiverMessage(Int64(i))) }
         // A message is 145 bytes with its transfer frame (the first 144: its tag is a byte
         // shorter): a write after every 7, the last one left.
         XCTAssertEqual(calls, [1014, 1015, 1015, 1015, 1015, 1015, 1015])
@@ -35,7 +29,7 @@ final class EarlyWriteTests: XCTestCase {
         pair.server.read(written)
         pair.pump()
         let messages = try pair.deliveries(pair.serverEvents).filter { !$0.isPartial }.map { try $0.message() }
-        XCTAssertEqual(messages, (0..<50).map { message(Int64($0)) })
+        XCTAssertEqual(messages, (0..<50).map { quiverMessage(Int64($0)) })
         XCTAssertNil(pair.firstTransportError)
     }
 
@@ -44,10 +38,10 @@ final class EarlyWriteTests: XCTestCase {
         let (sender, _) = pair.openLinkPair(credit: 100)
         var calls = 0
         pair.client.setEarlyWrite(threshold: 1 << 20) { _ in calls += 1 }
-        for i in 0..<50 { sender.send(message(Int64(i))) }
+        for i in 0..<50 { sender.send(quiverMessage(Int64(i))) }
         XCTAssertEqual(calls, 0, "under the threshold")
         pair.client.setEarlyWrite(threshold: 1, nil)
-        for i in 0..<50 { sender.send(message(Int64(i))) }
+        for i in 0..<50 { sender.send(quiverMessage(Int64(i))) }
         XCTAssertEqual(calls, 0, "turned off")
         XCTAssertEqual(pair.client.pendingOutput.count, 144 + 99 * 145)
     }
@@ -60,13 +54,13 @@ final class EarlyWriteTests: XCTestCase {
         pair.serverEvents.removeAll()
         var calls = 0
         pair.client.setEarlyWrite(threshold: 500) { _ in calls += 1 }
-        for i in 0..<20 { sender.send(message(Int64(i)).encoded) }
+        for i in 0..<20 { sender.send(quiverMessage(Int64(i)).encoded) }
         // 500 bytes pending at the 4th message; the hook wrote nothing, so it is asked again once
         // another 500 bytes wait, not on every send: at the 8th, 12th, 16th and 20th.
         XCTAssertEqual(calls, 5)
         pair.pump()
         let messages = try pair.deliveries(pair.serverEvents).filter { !$0.isPartial }.map { try $0.message() }
-        XCTAssertEqual(messages, (0..<20).map { message(Int64($0)) })
+        XCTAssertEqual(messages, (0..<20).map { quiverMessage(Int64($0)) })
     }
 
     /// A grant that at least doubles a receiver's credit is written at once, below the threshold,
@@ -74,7 +68,7 @@ final class EarlyWriteTests: XCTestCase {
     func testACreditGrantASenderMayWaitForIsWrittenAtOnce() throws {
         let pair = DriverPair()
         let (sender, receiver) = pair.openLinkPair(credit: 10)
-        for i in 0..<10 { sender.send(message(Int64(i))) }
+        for i in 0..<10 { sender.send(quiverMessage(Int64(i))) }
         pair.pump()
         XCTAssertEqual(receiver.credit, 0)
         var frames: [[UInt8]] = []

@@ -6,12 +6,6 @@ import XCTest
 /// `Link.send(_ message:)` encodes a message that can go at once straight into the output, and
 /// queues an encoded copy otherwise; both must put the same bytes on the wire.
 final class MessageSendTests: XCTestCase {
-    private func message(_ n: Int64, body: Int = 100) -> Message {
-        var m = Message(value: .string(String(repeating: "x", count: body)))
-        m.applicationProperties = ["SendTime": .long(n)]
-        return m
-    }
-
     /// The messages that arrived, decoded, and the deliveries that carried them.
     private func received(_ pair: DriverPair) throws -> [(Delivery, Message)] {
         // A delivery in several transfers posts an event for each: keep its last.
@@ -24,17 +18,17 @@ final class MessageSendTests: XCTestCase {
         let pair = DriverPair()
         let (sender, _) = pair.openLinkPair(credit: 10)
         pair.serverEvents.removeAll()
-        let d = sender.send(message(42))
+        let d = sender.send(quiverMessage(42))
         XCTAssertEqual(d.id, 0, "sent at once: the delivery has its id before any pump")
         XCTAssertTrue(d.payload.isEmpty, "nothing kept: the message went straight into the output")
         XCTAssertEqual(sender.queued, 0)
         XCTAssertEqual(sender.credit, 9)
-        let expected = message(42).encoded
+        let expected = quiverMessage(42).encoded
         XCTAssertEqual(pair.client.pendingOutput.count, expected.count + 21,
                        "frame header 8, descriptor 3, list8 header 3, handle 1, delivery-id 1, tag 3, format 1, settled 1")
         pair.pump()
         let got = try received(pair)
-        XCTAssertEqual(got.map(\.1), [message(42)])
+        XCTAssertEqual(got.map(\.1), [quiverMessage(42)])
         XCTAssertEqual(got.first.map { Array($0.0.payload) }, expected)
         XCTAssertNil(pair.firstTransportError)
     }
@@ -45,36 +39,36 @@ final class MessageSendTests: XCTestCase {
         let pair = DriverPair()
         let (sender, receiver) = pair.openLinkPair(credit: 1)
         pair.serverEvents.removeAll()
-        let first = sender.send(message(1).encoded)
+        let first = sender.send(quiverMessage(1).encoded)
         XCTAssertEqual(first.id, 0)
         XCTAssertTrue(first.payload.isEmpty)
         XCTAssertTrue(first.hasBeenSent)
         XCTAssertEqual(sender.queued, 0)
-        XCTAssertEqual(pair.client.pendingOutput.count, message(1).encoded.count + 21)
-        let second = sender.send(message(2).encoded)
+        XCTAssertEqual(pair.client.pendingOutput.count, quiverMessage(1).encoded.count + 21)
+        let second = sender.send(quiverMessage(2).encoded)
         XCTAssertNil(second.id, "no credit left: queued")
         XCTAssertEqual(sender.queued, 1)
         receiver.flow(credit: 1)
         pair.pump()
         XCTAssertEqual(second.id, 1)
-        XCTAssertEqual(try received(pair).map(\.1), [message(1), message(2)])
+        XCTAssertEqual(try received(pair).map(\.1), [quiverMessage(1), quiverMessage(2)])
     }
 
     func testWithoutCreditTheMessageIsQueuedEncodedAndSentLater() throws {
         let pair = DriverPair()
         let (sender, receiver) = pair.openLinkPair(credit: 0)
-        let queued = (0..<3).map { sender.send(message(Int64($0))) }
+        let queued = (0..<3).map { sender.send(quiverMessage(Int64($0))) }
         XCTAssertEqual(sender.queued, 3)
-        XCTAssertEqual(queued.map { Array($0.payload) }, (0..<3).map { message(Int64($0)).encoded })
+        XCTAssertEqual(queued.map { Array($0.payload) }, (0..<3).map { quiverMessage(Int64($0)).encoded })
         // Even with credit now, a message may not overtake the queue.
         receiver.flow(credit: 2)
         pair.pump()
-        let late = sender.send(message(3))
+        let late = sender.send(quiverMessage(3))
         XCTAssertEqual(sender.queued, 2, "one of the queue still waits for credit; the new one queues behind it")
-        XCTAssertEqual(Array(late.payload), message(3).encoded)
+        XCTAssertEqual(Array(late.payload), quiverMessage(3).encoded)
         receiver.flow(credit: 2)
         pair.pump()
-        XCTAssertEqual(try received(pair).map(\.1), (0..<4).map { message(Int64($0)) })
+        XCTAssertEqual(try received(pair).map(\.1), (0..<4).map { quiverMessage(Int64($0)) })
     }
 
     /// A pair whose both sides take frames of at most 512 bytes.
@@ -90,7 +84,7 @@ final class MessageSendTests: XCTestCase {
         let pair = smallFramePair()
         let (sender, _) = pair.openLinkPair(credit: 10)
         pair.serverEvents.removeAll()
-        let big = message(7, body: 2000)
+        let big = quiverMessage(7, body: 2000)
         let d = sender.send(big)
         XCTAssertTrue(d.payload.isEmpty, "with credit and window, every piece went out at once")
         pair.pump()
@@ -105,11 +99,11 @@ final class MessageSendTests: XCTestCase {
         let pair = smallFramePair()
         let (sender, _) = pair.openLinkPair(credit: 10)
         pair.serverEvents.removeAll()
-        let small = message(1)
+        let small = quiverMessage(1)
         let first = sender.send(small)
         let afterSmall = pair.client.pendingOutput.count
         XCTAssertEqual(afterSmall, small.encoded.count + 21)
-        let big = message(2, body: 600)
+        let big = quiverMessage(2, body: 600)
         let second = sender.send(big)
         XCTAssertEqual(second.id, 1)
         XCTAssertEqual(sender.credit, 8)
@@ -130,7 +124,7 @@ final class MessageSendTests: XCTestCase {
         let pair = DriverPair { $0.maxMessageSize = 50 }
         let (sender, _) = pair.openLinkPair(credit: 10)
         pair.serverEvents.removeAll()
-        let d = sender.send(message(1))
+        let d = sender.send(quiverMessage(1))
         XCTAssertEqual(d.error?.condition, ErrorCondition.messageSizeExceeded)
         XCTAssertEqual(sender.credit, 10, "no credit used")
         pair.pump()
@@ -144,10 +138,10 @@ final class MessageSendTests: XCTestCase {
         let pair = DriverPair(client: client)
         let (sender, _) = pair.openLinkPair(credit: 10)
         pair.serverEvents.removeAll()
-        sender.send(message(5))
+        sender.send(quiverMessage(5))
         pair.pump()
         XCTAssertEqual(lines.lines.filter { $0.hasPrefix("-> [0] transfer") }.count, 1)
-        XCTAssertEqual(try received(pair).map(\.1), [message(5)])
+        XCTAssertEqual(try received(pair).map(\.1), [quiverMessage(5)])
     }
 
     func testDrainAfterASendAtOnceGivesTheRestOfTheCreditBack() {
@@ -156,7 +150,7 @@ final class MessageSendTests: XCTestCase {
         receiver.flow(credit: 5, drain: true)
         pair.pump()
         XCTAssertTrue(sender.drain)
-        sender.send(message(1))
+        sender.send(quiverMessage(1))
         XCTAssertEqual(sender.credit, 0, "the unused 4 are given back at once")
         pair.pump()
         XCTAssertEqual(receiver.credit, 0)

@@ -6,12 +6,6 @@ import XCTest
 /// `ConnectionDriver.takeOutputBlock()`: output a host writes asynchronously from the driver's
 /// own memory, which stays put and unchanged while the application goes on sending.
 final class OutputBlockTests: XCTestCase {
-    private func message(_ n: Int64) -> Message {
-        var m = Message(value: .string(String(repeating: "x", count: 100)))
-        m.applicationProperties = ["SendTime": .long(n)]
-        return m
-    }
-
     private func address(_ bytes: ArraySlice<UInt8>) -> UnsafeRawPointer? {
         bytes.withUnsafeBytes { $0.baseAddress.map { UnsafeRawPointer($0) } }
     }
@@ -20,7 +14,7 @@ final class OutputBlockTests: XCTestCase {
         let pair = DriverPair()
         let (sender, _) = pair.openLinkPair(credit: 100)
         pair.serverEvents.removeAll()
-        for i in 0..<10 { sender.send(message(Int64(i))) }
+        for i in 0..<10 { sender.send(quiverMessage(Int64(i))) }
         // Ten messages: 144 bytes for the first (a one-byte tag), 145 for each other.
         let block = pair.client.takeOutputBlock()
         XCTAssertEqual(block.count, 144 + 9 * 145)
@@ -28,7 +22,7 @@ final class OutputBlockTests: XCTestCase {
         let memory = address(block)
         XCTAssertEqual(pair.client.pendingOutput.count, 0, "the block is out, nothing after it yet")
         // The application goes on: its output collects apart, and the block does not change.
-        for i in 10..<30 { sender.send(message(Int64(i))) }
+        for i in 10..<30 { sender.send(quiverMessage(Int64(i))) }
         XCTAssertEqual(pair.client.pendingOutput.count, 20 * 145)
         XCTAssertEqual(Array(block), copy)
         XCTAssertEqual(address(block), memory)
@@ -49,22 +43,22 @@ final class OutputBlockTests: XCTestCase {
         pair.client.writeDone(next.count)
         pair.pump()
         let messages = try pair.deliveries(pair.serverEvents).filter { !$0.isPartial }.map { try $0.message() }
-        XCTAssertEqual(messages, (0..<30).map { message(Int64($0)) })
+        XCTAssertEqual(messages, (0..<30).map { quiverMessage(Int64($0)) })
         XCTAssertNil(pair.firstTransportError)
     }
 
     func testSpentBlocksStorageTakesNewOutputWithoutAllocating() {
         let pair = DriverPair()
         let (sender, _) = pair.openLinkPair(credit: 100)
-        for i in 0..<5 { sender.send(message(Int64(i))) }
+        for i in 0..<5 { sender.send(quiverMessage(Int64(i))) }
         var first: ArraySlice<UInt8>? = pair.client.takeOutputBlock()
         let firstMemory = first.flatMap { address($0) }
-        for i in 5..<10 { sender.send(message(Int64(i))) }
+        for i in 5..<10 { sender.send(quiverMessage(Int64(i))) }
         pair.client.writeDone(first!.count)
         first = nil   // the host lets go of the memory before the driver reuses it
         let second = pair.client.takeOutputBlock()
         XCTAssertEqual(second.count, 5 * 145)
-        for i in 10..<15 { sender.send(message(Int64(i))) }
+        for i in 10..<15 { sender.send(quiverMessage(Int64(i))) }
         pair.client.writeDone(second.count)
         let third = pair.client.takeOutputBlock()
         XCTAssertEqual(third.count, 5 * 145)
@@ -95,18 +89,18 @@ final class OutputBlockTests: XCTestCase {
         let pair = DriverPair()
         let (sender, _) = pair.openLinkPair(credit: 100)
         pair.serverEvents.removeAll()
-        for i in 0..<4 { sender.send(message(Int64(i))) }
+        for i in 0..<4 { sender.send(quiverMessage(Int64(i))) }
         let block = pair.client.takeOutputBlock()
         pair.server.read(Array(block.prefix(300)))
         pair.client.writeDone(300)
-        for i in 4..<8 { sender.send(message(Int64(i))) }
+        for i in 4..<8 { sender.send(quiverMessage(Int64(i))) }
         // The host stops writing asynchronously: the unwritten rest comes first again.
         pair.client.returnOutputBlock()
         XCTAssertEqual(pair.client.pendingOutput.count, block.count - 300 + 4 * 145)
         XCTAssertEqual(Array(pair.client.pendingOutput.prefix(block.count - 300)), Array(block.dropFirst(300)))
         pair.pump()
         let messages = try pair.deliveries(pair.serverEvents).filter { !$0.isPartial }.map { try $0.message() }
-        XCTAssertEqual(messages, (0..<8).map { message(Int64($0)) })
+        XCTAssertEqual(messages, (0..<8).map { quiverMessage(Int64($0)) })
         XCTAssertNil(pair.firstTransportError)
     }
 
@@ -128,14 +122,14 @@ final class OutputBlockTests: XCTestCase {
         }
         pair.client.setEarlyWrite(threshold: 700) { _ in writeSome() }
         for i in 0..<1000 {
-            sender.send(message(Int64(i)))
+            sender.send(quiverMessage(Int64(i)))
             if i % 37 == 0 { writeSome() }
         }
         while !pair.client.takeOutputBlock().isEmpty { writeSome() }
         pair.pump()
         let messages = try pair.deliveries(pair.serverEvents).filter { !$0.isPartial }.map { try $0.message() }
         XCTAssertEqual(messages.count, 1000)
-        XCTAssertEqual(messages, (0..<1000).map { message(Int64($0)) })
+        XCTAssertEqual(messages, (0..<1000).map { quiverMessage(Int64($0)) })
         XCTAssertNil(pair.firstTransportError)
     }
 }

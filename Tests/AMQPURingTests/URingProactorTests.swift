@@ -43,6 +43,19 @@ func run(_ name: String, _ configuration: URingConfiguration,
 }
 
 
+/// One end of a socket pair with a slot on `proactor`'s ring and a multishot receive submitted;
+/// returns its operations, that end (kept open by the caller) and the other end.
+func armedReceive(on proactor: URingProactor, taskID: UInt64) throws -> (ConnectionOperations, Socket, Socket) {
+    let (mine, peer) = try Socket.pair()
+    let c = ConnectionOperations(descriptor: mine.descriptor.rawValue, taskID: taskID)
+    proactor.lock.withLock {
+        proactor.slots.insert(c)
+        proactor.prepare(.receive(c))
+        _ = try? proactor.ring.submit()
+    }
+    return (c, mine, peer)
+}
+
 /// The io_uring backend's own cases, beyond the conformance suite: the paths a ring takes
 /// only when it is short of room, and the races of closing.
 @Suite(.serialized, .enabled(if: URingSupport.runs, URingSupport.reason))
@@ -80,13 +93,8 @@ struct URingProactorTests {
         configuration.bufferCount = 1
         configuration.bufferSize = 16
         let proactor = try URingProactor(configuration: configuration)
-        let (mine, peer) = try Socket.pair()
-        let c = ConnectionOperations(descriptor: mine.descriptor.rawValue, taskID: 9)
-        proactor.lock.withLock {
-            proactor.slots.insert(c)
-            proactor.prepare(.receive(c))
-            _ = try? proactor.ring.submit()
-        }
+        let (c, mine, peer) = try armedReceive(on: proactor, taskID: 9)
+        defer { try? mine.close() }
         let deadline = ContinuousClock.now.advanced(by: .seconds(5))
         func waitForCompletions() {
             while proactor.lock.withLock({ proactor.ring.readyCompletions }) == 0 && ContinuousClock.now < deadline { usleep(1000) }
@@ -139,13 +147,7 @@ struct URingProactorTests {
         var configuration = URingConfiguration()
         configuration.simulatedFailure = nil
         let proactor = try URingProactor(configuration: configuration)
-        let (mine, peer) = try Socket.pair()
-        let c = ConnectionOperations(descriptor: mine.descriptor.rawValue, taskID: 12345)
-        proactor.lock.withLock {
-            proactor.slots.insert(c)
-            proactor.prepare(.receive(c))
-            _ = try? proactor.ring.submit()
-        }
+        let (c, mine, peer) = try armedReceive(on: proactor, taskID: 12345)
         // The receive completes (bytes, then end of input ends the multishot) in the kernel...
         let hello: [UInt8] = Array("hello".utf8)
         _ = try hello.withUnsafeBytes { try peer.send($0) }
