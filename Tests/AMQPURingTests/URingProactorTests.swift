@@ -56,6 +56,18 @@ func armedReceive(on proactor: URingProactor, taskID: UInt64) throws -> (Connect
     return (c, mine, peer)
 }
 
+/// Closes `c`'s socket as the proactor does and reaps until its slot is gone (or `deadline`);
+/// returns how many slots are left.
+func closeAndDrain(_ c: ConnectionOperations, on proactor: URingProactor, until deadline: ContinuousClock.Instant,
+                   events: inout [ReadinessEvent]) -> Int {
+    var closing: [CInt] = []
+    proactor.lock.withLock { proactor.finish(c, .close, closing: &closing) }
+    while proactor.lock.withLock({ proactor.slots.count }) > 0 && ContinuousClock.now < deadline {
+        proactor.waitForIO(until: .now.advanced(by: .milliseconds(50)), into: &events)
+    }
+    return proactor.lock.withLock { proactor.slots.count }
+}
+
 /// The io_uring backend's own cases, beyond the conformance suite: the paths a ring takes
 /// only when it is short of room, and the races of closing.
 @Suite(.serialized, .enabled(if: URingSupport.runs, URingSupport.reason))
@@ -127,12 +139,7 @@ struct URingProactorTests {
         state = proactor.lock.withLock { (proactor.counters.starvedReceives, c.starved, c.receiving) }
         #expect(state.0 == 1)
         try peer.close()
-        var closing: [CInt] = []
-        proactor.lock.withLock { proactor.finish(c, .close, closing: &closing) }
-        while proactor.lock.withLock({ proactor.slots.count }) > 0 && ContinuousClock.now < deadline {
-            proactor.waitForIO(until: .now.advanced(by: .milliseconds(50)), into: &events)
-        }
-        #expect(proactor.lock.withLock { proactor.slots.count } == 0)
+        #expect(closeAndDrain(c, on: proactor, until: deadline, events: &events) == 0)
     }
 
     @Test func forcedEndsOfMultishotReceivesLoseNoByte() {
@@ -214,11 +221,6 @@ struct URingThreadExitTests {
         let id = try #require(proactor.lock.withLock { c.received.first?.id })
         #expect(Array(proactor.buffers.bytes(of: id, length: 2)) == hi)
         try peer.close()
-        var closing: [CInt] = []
-        proactor.lock.withLock { proactor.finish(c, .close, closing: &closing) }
-        while proactor.lock.withLock({ proactor.slots.count }) > 0 && ContinuousClock.now < deadline {
-            proactor.waitForIO(until: .now.advanced(by: .milliseconds(50)), into: &events)
-        }
-        #expect(proactor.lock.withLock { proactor.slots.count } == 0)
+        #expect(closeAndDrain(c, on: proactor, until: deadline, events: &events) == 0)
     }
 }
