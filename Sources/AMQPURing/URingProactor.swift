@@ -15,11 +15,14 @@ import Glibc
 ///   entries prepared since its last turn and waits for completions in one `io_uring_enter`. An
 ///   entry prepared while it waits is submitted by the thread that prepared it.
 /// - **Receives** are multishot into a provided-buffer ring; the thread holding the connection
-///   copies the bytes into the driver and gives the buffers back. A receive ended for want of
-///   buffers (`ENOBUFS`) is re-armed when buffers come back.
-/// - **Sends**: at most one per connection, of its pending output copied into the connection's
-///   own send buffer (so the driver's buffer is never shared while the kernel reads), up to
-///   256 KiB; the driver hears how much went when the completion is seen.
+///   has the driver decode complete frames straight from the buffers
+///   (`ConnectionDriver.read(_: UnsafeRawBufferPointer)`) and gives them back. A receive ended for
+///   want of buffers (`ENOBUFS`) is re-armed when buffers come back, or at once if they came back
+///   before its completion was seen.
+/// - **Sends**: at most one per connection, of the driver's output block
+///   (`ConnectionDriver.takeOutputBlock()`), sent from the driver's memory, which stays put and
+///   unchanged until the send is reported; up to 256 KiB; the driver hears how much went when the
+///   completion is seen.
 /// - **Close**: cancel what is in flight on the socket, close it when the last completion is in.
 ///   Every `user_data` carries the socket's slot and generation (``CompletionTag``).
 /// - **Wake**: a read of an eventfd, kept pending; **timers**: the wait's own timeout.
