@@ -28,9 +28,7 @@ final class EarlyWriteTests: XCTestCase {
         // The rest goes the usual way; the server sees the early bytes first, then the rest.
         pair.server.read(written)
         pair.pump()
-        let messages = try pair.deliveries(pair.serverEvents).filter { !$0.isPartial }.map { try $0.message() }
-        XCTAssertEqual(messages, (0..<50).map { quiverMessage(Int64($0)) })
-        XCTAssertNil(pair.firstTransportError)
+        try assertServerReceivedQuiverMessages(pair, 50)
     }
 
     func testNoHookOrABigThresholdWritesNothingEarly() {

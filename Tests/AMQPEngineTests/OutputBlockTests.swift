@@ -11,10 +11,7 @@ final class OutputBlockTests: XCTestCase {
     }
 
     func testTheBlockStaysPutWhileNewOutputCollectsApart() throws {
-        let pair = DriverPair()
-        let (sender, _) = pair.openLinkPair(credit: 100)
-        pair.serverEvents.removeAll()
-        for i in 0..<10 { sender.send(quiverMessage(Int64(i))) }
+        let (pair, sender) = pairWithQuiverMessagesSent(10)
         // Ten messages: 144 bytes for the first (a one-byte tag), 145 for each other.
         let block = pair.client.takeOutputBlock()
         XCTAssertEqual(block.count, 144 + 9 * 145)
@@ -42,9 +39,7 @@ final class OutputBlockTests: XCTestCase {
         pair.server.read(Array(next))
         pair.client.writeDone(next.count)
         pair.pump()
-        let messages = try pair.deliveries(pair.serverEvents).filter { !$0.isPartial }.map { try $0.message() }
-        XCTAssertEqual(messages, (0..<30).map { quiverMessage(Int64($0)) })
-        XCTAssertNil(pair.firstTransportError)
+        try assertServerReceivedQuiverMessages(pair, 30)
     }
 
     func testSpentBlocksStorageTakesNewOutputWithoutAllocating() {
@@ -86,10 +81,7 @@ final class OutputBlockTests: XCTestCase {
     }
 
     func testReturnedBlockGoesBackInFrontOfNewOutput() throws {
-        let pair = DriverPair()
-        let (sender, _) = pair.openLinkPair(credit: 100)
-        pair.serverEvents.removeAll()
-        for i in 0..<4 { sender.send(quiverMessage(Int64(i))) }
+        let (pair, sender) = pairWithQuiverMessagesSent(4)
         let block = pair.client.takeOutputBlock()
         pair.server.read(Array(block.prefix(300)))
         pair.client.writeDone(300)
@@ -99,9 +91,7 @@ final class OutputBlockTests: XCTestCase {
         XCTAssertEqual(pair.client.pendingOutput.count, block.count - 300 + 4 * 145)
         XCTAssertEqual(Array(pair.client.pendingOutput.prefix(block.count - 300)), Array(block.dropFirst(300)))
         pair.pump()
-        let messages = try pair.deliveries(pair.serverEvents).filter { !$0.isPartial }.map { try $0.message() }
-        XCTAssertEqual(messages, (0..<8).map { quiverMessage(Int64($0)) })
-        XCTAssertNil(pair.firstTransportError)
+        try assertServerReceivedQuiverMessages(pair, 8)
     }
 
     /// A host that writes blocks in random pieces while the application keeps sending, and
@@ -127,9 +117,6 @@ final class OutputBlockTests: XCTestCase {
         }
         while !pair.client.takeOutputBlock().isEmpty { writeSome() }
         pair.pump()
-        let messages = try pair.deliveries(pair.serverEvents).filter { !$0.isPartial }.map { try $0.message() }
-        XCTAssertEqual(messages.count, 1000)
-        XCTAssertEqual(messages, (0..<1000).map { quiverMessage(Int64($0)) })
-        XCTAssertNil(pair.firstTransportError)
+        try assertServerReceivedQuiverMessages(pair, 1000)
     }
 }
