@@ -1,14 +1,5 @@
 import AMQPCodec
 
-/// The signed distance from `b` to `a` in serial number arithmetic (RFC 1982, AMQP 1.0 §2.6.7):
-/// negative when `a` is behind `b`.
-@inline(__always)
-func serialDistance(_ a: UInt32, _ b: UInt32) -> Int64 { Int64(Int32(bitPattern: a &- b)) }
-
-/// Clamps a count to 0...UInt32.max.
-@inline(__always)
-func clampedCount(_ n: Int64) -> UInt32 { n <= 0 ? 0 : UInt32(clamping: n) }
-
 // One handler per performative the peer sends (AMQP 1.0 §2.7).
 extension ConnectionDriver {
     func handleOpen(_ o: Open) {
@@ -21,6 +12,16 @@ extension ConnectionDriver {
         c.remoteState = .active
         remoteMaxFrameSize = max(512, o.maxFrameSize)
         idle.remoteTimeout = o.idleTimeOut ?? 0
+        // What waited for the peer's limits: sessions beyond channel 0, attaches over 512 bytes.
+        for s in c.sessions where s.localState != .uninitialized {
+            if !s.beginSent { sendBegin(s) }
+            if s.canSend {
+                for l in s.links where l.localState != .uninitialized && !l.attachSent {
+                    sendAttach(l)
+                    if l.localState == .closed { sendDetach(l, closed: l.detachCloses) }
+                }
+            }
+        }
         post(.connectionRemoteOpen(c))
     }
 
@@ -43,11 +44,11 @@ extension ConnectionDriver {
         }
         session.remoteChannel = channel
         session.remoteState = .active
-        session.nextIncomingID = b.nextOutgoingID
+        session.nextIncomingID = SerialNumber(b.nextOutgoingID)
         session.remoteOutgoingWindow = b.outgoingWindow
         session.remoteHandleMax = b.handleMax
         // §2.5.6 with nothing sent yet: the peer's incoming-window is all ours to use.
-        session.remoteIncomingWindow = clampedCount(Int64(b.incomingWindow) - serialDistance(session.nextOutgoingID, Session.initialOutgoingID))
+        session.remoteIncomingWindow = clampedCount(Int64(b.incomingWindow) - session.nextOutgoingID.distance(from: Session.initialOutgoingID))
         c.sessionsByRemoteChannel[channel] = session
         post(.sessionRemoteBegin(session))
         flushSenders(session)
@@ -75,6 +76,7 @@ extension ConnectionDriver {
             }
             link = Link(session: s, name: a.name, role: ourRole)
             s.links.append(link)
+            stealLink(named: a.name, role: ourRole, for: link)
         }
         link.remoteAttach = a
         link.peerMaxMessageSize = a.maxMessageSize ?? 0
@@ -82,11 +84,24 @@ extension ConnectionDriver {
         link.remoteState = .active
         if ourRole == .receiver {
             // Credit granted before this attach counted from the sender's initial count (§2.6.7).
-            link.deliveryCount = a.initialDeliveryCount ?? 0
+            link.deliveryCountNumber = SerialNumber(a.initialDeliveryCount ?? 0)
         }
         s.linksByRemoteHandle[a.handle] = link
         post(.linkRemoteOpen(link))
         if ourRole == .sender { flushTransfers(link) }
+    }
+
+    /// §2.6.1: a link's name is unique per direction between two containers, so a second attach
+    /// of a name that is attached already, from the same peer, takes the link over: the old one
+    /// is detached with `amqp:link:stolen`.
+    private func stealLink(named name: String, role: Role, for newLink: Link) {
+        for session in connection.sessions {
+            for old in session.links where old !== newLink && old.role == role && old.remoteState == .active && old.name == name {
+                detachLink(old, AMQPError(condition: ErrorCondition.stolen,
+                                          description: "link \(name) was attached again by the same container"))
+                return
+            }
+        }
     }
 
     func handleFlow(_ f: Flow, _ s: Session) {
@@ -94,14 +109,18 @@ extension ConnectionDriver {
         // Computed as the window less what is in flight, a signed serial difference, so that
         // transfers still on their way when the window shrank count as using it up, not as 2^32.
         // Without next-incoming-id the peer has not seen our begin: counting starts at our first id.
-        let theirNext = f.nextIncomingID ?? Session.initialOutgoingID
-        let inFlight = max(0, serialDistance(s.nextOutgoingID, theirNext))
+        let theirNext = f.nextIncomingID.map(SerialNumber.init) ?? Session.initialOutgoingID
+        let inFlight = max(0, s.nextOutgoingID.distance(from: theirNext))
         let wasBlocked = s.remoteIncomingWindow == 0
         s.remoteIncomingWindow = clampedCount(Int64(f.incomingWindow) - inFlight)
         s.remoteOutgoingWindow = f.outgoingWindow
         guard let h = f.handle else {
             flushSenders(s)
             if f.echo { sendFlow(s, link: nil) }
+            return
+        }
+        guard h <= configuration.handleMax else {
+            protocolFailure(ErrorCondition.framingError, "flow with handle \(h), above handle-max \(configuration.handleMax)")
             return
         }
         guard let link = s.linksByRemoteHandle[h] else {
@@ -113,8 +132,8 @@ extension ConnectionDriver {
             // signed serial difference: deliveries the receiver has not counted yet use up its
             // credit. A flow without delivery-count comes from a receiver that has not seen our
             // attach, so it counts from our initial delivery-count.
-            let theirCount = f.deliveryCount ?? link.initialDeliveryCount
-            link.credit = clampedCount(Int64(f.linkCredit ?? 0) - serialDistance(link.deliveryCount, theirCount))
+            let theirCount = f.deliveryCount.map(SerialNumber.init) ?? link.initialDeliveryCount
+            link.credit = clampedCount(Int64(f.linkCredit ?? 0) - link.deliveryCountNumber.distance(from: theirCount))
             link.drain = f.drain
             // Completes a drain too, when nothing is left to send (see flushTransfers).
             flushTransfers(link)
@@ -125,11 +144,11 @@ extension ConnectionDriver {
             // what is left of our credit shrinks with it. Outside a drain a count ahead of the
             // transfers we have is a flow that overtook them (RabbitMQ 3.10 sends its flows that
             // way): the transfers still come, and are counted as they do.
-            if let c = f.deliveryCount, link.drain || f.drain {
-                let consumed = serialDistance(c, link.deliveryCount)
+            if let c = f.deliveryCount.map(SerialNumber.init), link.drain || f.drain {
+                let consumed = c.distance(from: link.deliveryCountNumber)
                 if consumed > 0 {
                     link.credit = clampedCount(Int64(link.credit) - consumed)
-                    link.deliveryCount = c
+                    link.deliveryCountNumber = c
                 }
             }
             if f.echo { sendFlow(s, link: link) }
@@ -140,11 +159,15 @@ extension ConnectionDriver {
     }
 
     func handleTransfer(_ t: TransferFields, tag: DeliveryTag?, state: DeliveryState?, payload: ArraySlice<UInt8>, _ s: Session) {
+        guard t.handle <= configuration.handleMax else {
+            protocolFailure(ErrorCondition.framingError, "transfer with handle \(t.handle), above handle-max \(configuration.handleMax)")
+            return
+        }
         guard s.incomingWindowLeft > 0 else {
             endSession(s, AMQPError(condition: ErrorCondition.windowViolation, description: "transfer beyond the incoming window"))
             return
         }
-        s.nextIncomingID &+= 1
+        s.nextIncomingID.increment()
         s.incomingWindowLeft -= 1
         // Borrowed, not retained: the session holds its links until both sides detached, which
         // no transfer can finish.
@@ -189,6 +212,12 @@ extension ConnectionDriver {
                 reopenIncomingWindow(s)
                 return
             }
+            guard tag.count <= DeliveryTag.maxCount else {
+                detachLink(link, AMQPError(condition: ErrorCondition.invalidField,
+                                           description: "delivery-tag of \(tag.count) bytes on delivery \(id): at most \(DeliveryTag.maxCount) (§2.8.7)"))
+                reopenIncomingWindow(s)
+                return
+            }
             guard link.credit > 0 || link.overrun < configuration.creditOverrunLimit else {
                 detachLink(link, AMQPError(condition: ErrorCondition.transferLimitExceeded,
                                            description: "\(link.overrun + 1) transfers beyond the credit granted"))
@@ -201,7 +230,7 @@ extension ConnectionDriver {
                 return
             }
             if link.credit > 0 { link.credit -= 1 } else { link.overrun += 1 }
-            link.deliveryCount &+= 1
+            link.deliveryCountNumber.increment()
             delivery = Delivery(link: link, tag: tag, payload: [])
             delivery.receive(payload)
             delivery.id = id
@@ -221,6 +250,11 @@ extension ConnectionDriver {
             reopenIncomingWindow(s)
             return
         }
+        if t.more && delivery.bufferedCount >= configuration.sessionBufferLimit && !link.bufferCheckQueued {
+            // The window reopens only as the application reads: checked after its turn.
+            link.bufferCheckQueued = true
+            pendingBufferChecks.append(link)
+        }
         if t.aborted {
             delivery.isAborted = true
             delivery.isPartial = false
@@ -236,6 +270,27 @@ extension ConnectionDriver {
         }
         post(.delivery(delivery))
         reopenIncomingWindow(s)
+    }
+
+    /// Receivers whose delivery in progress filled the session buffer, checked once the
+    /// application had its turn: one that read none of it waits for the whole message, which can
+    /// never come as the window stays shut until it reads. Its link is refused with
+    /// `message-size-exceeded` rather than left stalled; one that read (a streaming receiver) goes on.
+    func refuseStalledDeliveries() {
+        guard !pendingBufferChecks.isEmpty else { return }
+        let links = pendingBufferChecks
+        pendingBufferChecks.removeAll()
+        for link in links {
+            link.bufferCheckQueued = false
+            let limit = configuration.sessionBufferLimit
+            guard let d = link.current, d.bufferedCount >= limit, link.localState == .active else { continue }
+            let s = link.session
+            let held = d.bufferedCount
+            dropDelivery(d, s)
+            detachLink(link, AMQPError(condition: ErrorCondition.messageSizeExceeded,
+                                       description: "message over the session buffer limit of \(limit) bytes (\(held) received and not read); raise sessionBufferLimit or read partial deliveries"))
+            reopenIncomingWindow(s)
+        }
     }
 
     /// Forgets an incoming delivery that will not complete.
@@ -303,6 +358,10 @@ extension ConnectionDriver {
     }
 
     func handleDetach(_ d: Detach, _ s: Session) {
+        guard d.handle <= configuration.handleMax else {
+            protocolFailure(ErrorCondition.framingError, "detach with handle \(d.handle), above handle-max \(configuration.handleMax)")
+            return
+        }
         guard let link = s.linksByRemoteHandle[d.handle] else {
             endSession(s, AMQPError(condition: ErrorCondition.unattachedHandle, description: "detach for handle \(d.handle)"))
             return

@@ -12,7 +12,7 @@ extension ConnectionDriver {
 
     /// Writes the AMQP header, then whatever AMQP frames waited for it.
     func startAMQPOutput() {
-        guard output.gate == .beforeAMQP else { return }
+        guard output.gate == .beforeAMQP || output.gate == .closeHeld else { return }
         output.openAMQP()
         trace("-> amqp header")
     }
@@ -82,7 +82,7 @@ extension ConnectionDriver {
         let s = l.session
         guard canSendAtOnce(l, size: 0, tagCount: tag.count), let ch = s.localChannel, let handle = l.localHandle else { return nil }
         // The id the delivery takes if it stays (startDelivery below gives it the same).
-        let id = s.nextDeliveryID
+        let id = s.nextDeliveryID.value
         guard output.writeTransfer(channel: ch, handle: handle, deliveryID: id, tag: tag, messageFormat: 0, settled: settled,
                                    message: message, maxFrame: Int(min(remoteMaxFrameSize, 1 << 30)),
                                    maxMessage: l.peerMaxMessageSize) else { return nil }
@@ -90,7 +90,7 @@ extension ConnectionDriver {
         d.locallySettled = settled
         startDelivery(d, on: l, s)
         idle.outputSinceTick = true
-        s.nextOutgoingID &+= 1
+        s.nextOutgoingID.increment()
         s.remoteIncomingWindow -= 1
         if l.drain { flushTransfers(l) }
         return d
@@ -105,7 +105,7 @@ extension ConnectionDriver {
         idle.outputSinceTick = true
         output.writeTransfer(channel: ch, handle: handle, deliveryID: d.id, tag: d.deliveryTag, messageFormat: d.messageFormat,
                              settled: d.locallySettled, payload: payload)
-        s.nextOutgoingID &+= 1
+        s.nextOutgoingID.increment()
         s.remoteIncomingWindow -= 1
         if l.drain { flushTransfers(l) }
     }
@@ -113,11 +113,11 @@ extension ConnectionDriver {
     /// A delivery's first transfer takes the next delivery-id and a unit of credit.
     @inline(__always)
     private func startDelivery(_ d: Delivery, on l: Link, _ s: Session) {
-        let id = s.nextDeliveryID
-        s.nextDeliveryID &+= 1
+        let id = s.nextDeliveryID.value
+        s.nextDeliveryID.increment()
         d.id = id
         l.credit -= 1
-        l.deliveryCount &+= 1
+        l.deliveryCountNumber.increment()
         d.sentAnyFrame = true
         if !d.locallySettled { s.unsettledOutgoing.insert(d, id: id) }
     }
@@ -178,8 +178,11 @@ extension ConnectionDriver {
         let c = connection
         if s.localChannel == nil {
             let used = Set(c.sessions.compactMap(\.localChannel))
-            // Both sides' channel-max bound us; the peer's is known once its open arrived.
-            let limit = min(configuration.channelMax, c.remoteOpen?.channelMax ?? .max)
+            // Until the peer's open tells its channel-max only channel 0 is sure to exist (§2.7.1):
+            // a second session waits for the open (handleOpen begins it).
+            if c.remoteOpen == nil && used.contains(0) { return }
+            // Both sides' channel-max bound us.
+            let limit = min(configuration.channelMax, c.remoteOpen?.channelMax ?? 0)
             guard let channel = (0...limit).first(where: { !used.contains($0) }) else {
                 s.localError = AMQPError(condition: ErrorCondition.resourceLimitExceeded, description: "no free channel below channel-max \(limit)")
                 s.localState = .closed
@@ -191,8 +194,8 @@ extension ConnectionDriver {
         }
         // Before our open, the begin waits for it (sendOpenIfReady).
         guard openSent, let channel = s.localChannel, !s.beginSent else { return }
-        s.beginSent = true
-        writeFrame(channel: channel, .begin(Begin(remoteChannel: s.remoteChannel, nextOutgoingID: s.nextOutgoingID,
+        s.written = .begin
+        writeFrame(channel: channel, .begin(Begin(remoteChannel: s.remoteChannel, nextOutgoingID: s.nextOutgoingID.value,
                                                   incomingWindow: s.incomingWindowLeft, outgoingWindow: s.outgoingWindow,
                                                   handleMax: configuration.handleMax)))
         // Links attached (or attached and detached) before the begin go out now.
@@ -213,7 +216,7 @@ extension ConnectionDriver {
         guard !s.endSent, let ch = s.localChannel else { return }
         flushFlows()
         flushDispositions()
-        s.endSent = true
+        s.written = .end
         writeFrame(channel: ch, .end(End(error: s.localError)))
         if s.remoteState == .closed { c.forget(s) }
     }
@@ -231,12 +234,19 @@ extension ConnectionDriver {
             return
         }
         l.localHandle = h
-        l.initialDeliveryCount = l.deliveryCount
+        l.initialDeliveryCount = l.deliveryCountNumber
         let maxSize = l.maxMessageSize ?? (l.role == .receiver ? configuration.maxMessageSize : nil)
         let attach = Attach(
             name: l.name, handle: h, role: l.role, sndSettleMode: l.senderSettleMode, rcvSettleMode: l.receiverSettleMode,
             source: l.localSource, target: l.localTarget.map { .target($0) },
             initialDeliveryCount: l.role == .sender ? l.deliveryCount : nil, maxMessageSize: maxSize, properties: l.properties)
+        if connection.remoteOpen == nil && output.gate != .closeHeld && output.gate != .closeWritten
+            && Frame(channel: ch, .attach(attach)).encoded.count > Int(remoteMaxFrameSize) {
+            // The peer's max-frame-size is 512 until its open says more (§2.7.1): a larger attach
+            // waits for the open (handleOpen sends it) rather than failing.
+            l.localHandle = nil
+            return
+        }
         guard writeFrame(channel: ch, .attach(attach)) else {
             l.localHandle = nil
             if output.gate == .open || output.gate == .beforeAMQP {
@@ -244,7 +254,7 @@ extension ConnectionDriver {
             }
             return
         }
-        l.attachSent = true
+        l.written = .attach
         if l.role == .receiver && l.credit > 0 { queueFlow(l) }
     }
 
@@ -261,7 +271,11 @@ extension ConnectionDriver {
             if !l.attachSent && l.remoteState != .active { s.forget(l) }
             return
         }
-        l.detachSent = true
+        // What the application queued before the detach goes before it: an accept behind the
+        // detach reaches a peer that has already forgotten the delivery, and it is redelivered.
+        flushFlows()
+        flushDispositions()
+        l.written = .detach
         if s.canSend, let ch = s.localChannel, let h = l.localHandle {
             writeFrame(channel: ch, .detach(Detach(handle: h, closed: closed, error: l.localError)))
         }
@@ -271,8 +285,8 @@ extension ConnectionDriver {
 
     func sendFlow(_ s: Session, link: Link?) {
         guard s.canSend, let ch = s.localChannel else { return }
-        var f = Flow(nextIncomingID: s.remoteChannel == nil ? nil : s.nextIncomingID, incomingWindow: s.incomingWindowLeft,
-                     nextOutgoingID: s.nextOutgoingID, outgoingWindow: s.outgoingWindow)
+        var f = Flow(nextIncomingID: s.remoteChannel == nil ? nil : s.nextIncomingID.value, incomingWindow: s.incomingWindowLeft,
+                     nextOutgoingID: s.nextOutgoingID.value, outgoingWindow: s.outgoingWindow)
         if let link {
             // Not attached yet: the attach carries it. Detached: nothing more for this link.
             guard let h = link.localHandle, !link.detachSent else { return }
@@ -333,15 +347,41 @@ extension ConnectionDriver {
             }
             let more = !d.payload.isEmpty
             writeTransfer(channel: ch, handle: handle, first: first ? d : nil, more: more, payload: chunk)
-            s.nextOutgoingID &+= 1
+            s.nextOutgoingID.increment()
             s.remoteIncomingWindow -= 1
             if !more { l.outgoing.removeFirst() }
         }
-        if l.drain && l.outgoing.isEmpty && l.credit > 0 {
-            l.deliveryCount &+= l.credit
+        if l.drain && l.outgoing.isEmpty && l.credit > 0 { queueDrain(l) }
+    }
+
+    // MARK: drains
+
+    /// A drain with nothing queued is completed when the output is next read, not at once: the
+    /// application first gets its turn (the flow's event, a container's onSendable) and what it
+    /// sends then uses the credit. Only the rest is drained (§2.6.7).
+    func queueDrain(_ l: Link) {
+        guard !l.drainQueued else { return }
+        l.drainQueued = true
+        pendingDrains.append(l)
+    }
+
+    /// Completes the drains queued since the last output: the credit nothing used is consumed and
+    /// reported. Not from inside an early write, which runs in the middle of the application's turn.
+    func completeDrains() {
+        guard !pendingDrains.isEmpty, !inEarlyWrite else { return }
+        var links: [Link] = []
+        swap(&links, &pendingDrains)
+        for l in links {
+            l.drainQueued = false
+            let s = l.session
+            guard l.drain, l.credit > 0, l.outgoing.isEmpty, l.role == .sender, l.localState == .active, l.remoteState == .active,
+                  s.canSend, l.localHandle != nil, output.gate == .open else { continue }
+            l.deliveryCountNumber.advance(by: l.credit)
             l.credit = 0
             sendFlow(s, link: l)
         }
+        links.removeAll(keepingCapacity: true)
+        if pendingDrains.isEmpty { pendingDrains = links }
     }
 
     /// The transfer that aborts a partly sent delivery (§2.6.14). It uses a slot of the session
@@ -349,7 +389,7 @@ extension ConnectionDriver {
     private func writeAbort(_ d: Delivery, channel: UInt16, handle: UInt32) {
         let s = d.link.session
         guard writeFrame(channel: channel, .transfer(Transfer(handle: handle, settled: true, aborted: true))) else { return }
-        s.nextOutgoingID &+= 1
+        s.nextOutgoingID.increment()
         s.remoteIncomingWindow -= 1
         if let id = d.id { s.unsettledOutgoing.remove(id) }
         d.isAborted = true

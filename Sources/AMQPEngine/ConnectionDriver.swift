@@ -72,10 +72,12 @@ public final class ConnectionDriver {
     @exclusivity(unchecked) var spareDispositions: [Delivery] = []
     @exclusivity(unchecked) var dispositionScratch: [(UInt32, Delivery)] = []
     @exclusivity(unchecked) var pendingFlows: [Link] = []
+    @exclusivity(unchecked) var pendingDrains: [Link] = []
+    @exclusivity(unchecked) var pendingBufferChecks: [Link] = []
     @exclusivity(unchecked) private var earlyWrite: ((ConnectionDriver) -> Void)?
     @exclusivity(unchecked) private var earlyWriteThreshold = Int.max
     @exclusivity(unchecked) private var earlyWriteMark = Int.max
-    @exclusivity(unchecked) private var inEarlyWrite = false
+    @exclusivity(unchecked) var inEarlyWrite = false
 
     /// The SASL mechanism settled on, once chosen (§5.3.3.2).
     public var saslMechanism: Symbol? { sasl.mechanism }
@@ -208,10 +210,9 @@ public final class ConnectionDriver {
     // MARK: output
 
     /// Bytes waiting to be written, valid until the next call into the driver. Write some, then
-    /// call ``writeDone(_:)``. Queued credit and dispositions are written when this is read.
+    /// call ``writeDone(_:)``. Queued credit, dispositions and the answers to drains are written when this is read.
     public var pendingOutput: ArraySlice<UInt8> {
-        flushFlows()
-        flushDispositions()
+        prepareOutput()
         return output.pending
     }
 
@@ -225,8 +226,7 @@ public final class ConnectionDriver {
     /// nothing is pending. While a block is out, ``pendingOutput`` shows only what came after it:
     /// a host uses one or the other, and ``returnOutputBlock()`` puts the block back if it stops.
     public func takeOutputBlock() -> ArraySlice<UInt8> {
-        flushFlows()
-        flushDispositions()
+        prepareOutput()
         let block = output.takeBlock()
         if earlyWrite != nil && !inEarlyWrite { resetEarlyWriteMark() }
         return block
@@ -237,6 +237,16 @@ public final class ConnectionDriver {
     /// front of ``pendingOutput``.
     public func returnOutputBlock() {
         output.returnBlock()
+    }
+
+    /// What waits for the application's turn to end goes out now: batched credit, the answers to
+    /// drains, refusals of deliveries that cannot fit the session buffer, batched dispositions.
+    @inline(__always)
+    private func prepareOutput() {
+        flushFlows()
+        completeDrains()
+        if !pendingBufferChecks.isEmpty && !inEarlyWrite { refuseStalledDeliveries() }
+        flushDispositions()
     }
 
     /// Lets a host write while the application is still in a long call into the driver, such as
@@ -277,11 +287,15 @@ public final class ConnectionDriver {
     public func writeDone(_ count: Int) {
         output.consumed(count)
         if earlyWrite != nil && !inEarlyWrite { resetEarlyWriteMark() }
-        if output.isEmpty {
-            if isTailClosed && (output.gate == .closeWritten || !openSent) || output.gate == .closeWritten && connection.remoteState == .closed {
-                finishOutput()
-            }
-        }
+        if output.isEmpty && outputEndsOnceWritten { finishOutput() }
+    }
+
+    /// Whether the output is over once what is pending is written: our close is out and the peer
+    /// closed or can send no more, or nothing more can come in and the AMQP layer never started
+    /// (a SASL failure: the open held for it never goes) or we never opened.
+    private var outputEndsOnceWritten: Bool {
+        if output.gate == .closeWritten { return isTailClosed || connection.remoteState == .closed }
+        return isTailClosed && (output.gate == .beforeAMQP || output.gate == .closeHeld || !openSent)
     }
 
     /// Reports that no more output can be written (the socket's write side closed, or the host
@@ -386,7 +400,7 @@ public final class ConnectionDriver {
     func transportError(_ error: AMQPError, sendClose: Bool = true) {
         post(.transportError(error))
         // Before the AMQP layer is up (say, during SASL) there is nothing to close but the transport.
-        if sendClose && output.gate != .beforeAMQP && output.gate != .closeWritten && !isHeadClosed {
+        if sendClose && output.gate == .open && !isHeadClosed {
             let c = connection
             c.localError = error
             if c.localState == .uninitialized { c.localState = .active; sendOpenIfReady() }

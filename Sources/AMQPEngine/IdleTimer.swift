@@ -4,8 +4,9 @@
 /// open; we send an empty frame whenever we have been silent for half of what the peer announced.
 struct IdleTimer {
     /// Heartbeats go out at most this often. A peer announcing 1 ms would otherwise have `tick`
-    /// ask to be called again at once, forever: a busy loop in the host.
-    static let minimumHeartbeatInterval: Duration = .milliseconds(100)
+    /// ask to be called again at once, forever: a busy loop in the host. Any timeout of 2 ms or
+    /// more is honoured at half its length, as §2.4.5 advises.
+    static let minimumHeartbeatInterval: Duration = .milliseconds(1)
 
     /// Our threshold in ms; nil or 0 for none.
     let localTimeout: UInt32?
@@ -42,7 +43,7 @@ struct IdleTimer {
             d.deadline = expiry
         }
         if remoteTimeout > 0, mayHeartbeat, let last = lastOutput {
-            let interval = max(.milliseconds(Int(remoteTimeout / 2)), IdleTimer.minimumHeartbeatInterval)
+            let interval = max(.microseconds(Int(remoteTimeout) * 500), IdleTimer.minimumHeartbeatInterval)
             var due = last.advanced(by: interval)
             if now >= due {
                 d.heartbeat = true

@@ -50,17 +50,30 @@ public final class Link {
 
     @exclusivity(unchecked) var localHandle: UInt32?
     @exclusivity(unchecked) var remoteHandle: UInt32?
-    @exclusivity(unchecked) var attachSent = false
+    /// What of this link's lifecycle we have written, in one value: a detach without an attach
+    /// cannot be represented.
+    enum Written: Equatable {
+        /// Nothing yet: the attach waits for the session's begin (or for the peer's open, when
+        /// larger than 512 bytes).
+        case nothing
+        /// Our attach (§2.7.3).
+        case attach
+        /// Our attach, then our detach (§2.7.6): nothing more for this link.
+        case detach
+    }
+    @exclusivity(unchecked) var written = Written.nothing
+    var attachSent: Bool { written != .nothing }
+    var detachSent: Bool { written == .detach }
     /// The max-message-size of the peer's attach; 0 for none.
     @exclusivity(unchecked) var peerMaxMessageSize: UInt64 = 0
-    @exclusivity(unchecked) var detachSent = false
     // Whether our detach closes the link; kept for a detach that waits for its attach to go out.
     @exclusivity(unchecked) var detachCloses = false
-    /// Serial number (§2.6.7), compared with wraparound.
-    @exclusivity(unchecked) public internal(set) var deliveryCount: UInt32 = 0
+    /// delivery-count (§2.6.7): a serial number, wrapping at 2^32.
+    public var deliveryCount: UInt32 { deliveryCountNumber.value }
+    @exclusivity(unchecked) var deliveryCountNumber = SerialNumber(0)
     /// Sender: the delivery-count our attach announced, from which a receiver that has not seen
     /// our attach counts (§2.6.7).
-    @exclusivity(unchecked) var initialDeliveryCount: UInt32 = 0
+    @exclusivity(unchecked) var initialDeliveryCount = SerialNumber(0)
     /// Credit: for a sender, what the receiver granted; for a receiver, what we granted (§2.6.7).
     @exclusivity(unchecked) public internal(set) var credit: UInt32 = 0
     /// Receiver: transfers taken with no credit left since the last grant (see
@@ -73,7 +86,11 @@ public final class Link {
     @exclusivity(unchecked) var outgoing = DeliveryQueue()   // sender: deliveries waiting for credit or window
     @exclusivity(unchecked) var current: Delivery?           // receiver: the delivery still arriving
     @exclusivity(unchecked) var nextTag: UInt64 = 0
+    // Set once the application passes a tag of its own: counter tags are then checked against them.
+    @exclusivity(unchecked) var usesApplicationTags = false
     @exclusivity(unchecked) var flowQueued = false
+    @exclusivity(unchecked) var drainQueued = false
+    @exclusivity(unchecked) var bufferCheckQueued = false
 
     init(session: Session, name: String, role: Role) {
         self.session = session
@@ -139,8 +156,19 @@ public final class Link {
     /// - Returns: the delivery, to follow its state.
     @discardableResult
     public func send(_ payload: [UInt8], tag: Binary? = nil, settled: Bool = false, messageFormat: UInt32 = 0) -> Delivery {
-        let t = tag.map { DeliveryTag.bytes($0) } ?? .counter(nextTag)
-        nextTag &+= 1
+        let t: DeliveryTag
+        if let tag {
+            t = .bytes(tag)
+            if let why = refusal(ofTag: tag) {
+                let d = Delivery(link: self, tag: t, payload: [])
+                d.error = AMQPError(condition: ErrorCondition.invalidField, description: why)
+                d.locallySettled = true
+                return d
+            }
+            usesApplicationTags = true
+        } else {
+            t = takeCounterTag()
+        }
         if !isReleased && withDriver({ $0.canSendAtOnce(self, size: payload.count, tagCount: t.count) }) {
             // Straight into the output: no queue, no payload kept.
             let d = Delivery(link: self, tag: t, payload: [])
@@ -177,7 +205,7 @@ public final class Link {
     public func send(_ message: borrowing Message, settled: Bool = false) -> Delivery {
         let tag = DeliveryTag.counter(nextTag)
         let settles = settled || senderSettleMode == .settled
-        if !isReleased, let d = withDriver({ $0.trySendAtOnce(message, on: self, tag: tag, settled: settles) }) {
+        if !isReleased, !usesApplicationTags, let d = withDriver({ $0.trySendAtOnce(message, on: self, tag: tag, settled: settles) }) {
             nextTag &+= 1
             withDriver { $0.offerEarlyWrite() }
             return d
@@ -186,6 +214,34 @@ public final class Link {
         bytes.reserveCapacity(message.encodedSize)
         message.encode(into: &bytes)
         return send(bytes, settled: settled)
+    }
+
+    /// Why an application's tag cannot be used: longer than §2.8.7 allows, or the tag of a
+    /// delivery of this link that is still unsettled (the peer could not tell them apart). Nil when
+    /// it can. The check walks the link's unsettled deliveries: application tags cost that.
+    private func refusal(ofTag tag: Binary) -> String? {
+        if tag.count > DeliveryTag.maxCount {
+            return "delivery-tag of \(tag.count) bytes: at most \(DeliveryTag.maxCount) (§2.8.7)"
+        }
+        if tagIsInUse(tag) { return "delivery-tag \(tag) is the tag of an unsettled delivery of link \(name)" }
+        return nil
+    }
+
+    private func tagIsInUse(_ tag: Binary) -> Bool {
+        if session.unsettledOutgoing.all.contains(where: { $0.link === self && $0.tag == tag }) { return true }
+        return outgoing.all.contains { $0.tag == tag }
+    }
+
+    /// The next tag of the counter. Once the application has used tags of its own, a counter tag
+    /// equal to one of theirs still unsettled is stepped over.
+    private func takeCounterTag() -> DeliveryTag {
+        var t = DeliveryTag.counter(nextTag)
+        nextTag &+= 1
+        while usesApplicationTags && tagIsInUse(t.binary) {
+            t = .counter(nextTag)
+            nextTag &+= 1
+        }
+        return t
     }
 
     /// Deliveries of this link that are not settled on our side and that the link still holds:

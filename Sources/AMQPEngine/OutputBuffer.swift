@@ -11,6 +11,10 @@ struct OutputBuffer {
     enum Gate: Equatable {
         /// No AMQP header written yet: AMQP frames are held until it is.
         case beforeAMQP
+        /// No AMQP header written yet, and our close is among the held frames (the application
+        /// closed during SASL, or a server refused the connection before the client's header):
+        /// the header and the held frames still go out, then nothing more.
+        case closeHeld
         /// AMQP frames go out.
         case open
         /// Our close is written: nothing more of the AMQP layer.
@@ -85,8 +89,8 @@ struct OutputBuffer {
 
     /// Writes the AMQP header, then the frames that waited for it.
     mutating func openAMQP() {
-        guard gate == .beforeAMQP else { return }
-        gate = .open
+        guard gate == .beforeAMQP || gate == .closeHeld else { return }
+        gate = gate == .closeHeld ? .closeWritten : .open
         writeHeader(.amqp)
         if !held.isEmpty {
             let h = held
@@ -102,15 +106,19 @@ struct OutputBuffer {
         switch gate {
         case .open: append(write); return true
         case .beforeAMQP: write(&held); return true
-        case .closeWritten, .closed: return false
+        case .closeHeld, .closeWritten, .closed: return false
         }
     }
 
     /// Our close: the last AMQP frame.
     mutating func writeClose(_ write: (inout [UInt8]) -> Void) {
+        let before = gate
         guard writeAMQPFrame(write) else { return }
-        gate = .closeWritten
+        gate = before == .beforeAMQP ? .closeHeld : .closeWritten
     }
+
+    /// Whether our close is written or waiting for the AMQP header: no AMQP frame follows it.
+    var closeQueued: Bool { gate == .closeWritten || gate == .closeHeld }
 
     /// The host cannot write any more: what is pending is dropped.
     mutating func close() {

@@ -31,18 +31,29 @@ public final class Session {
     @exclusivity(unchecked) public internal(set) var remoteError: AMQPError?
     /// True once out of the tree (ended both ways, or the driver is gone): calls then do nothing.
     @exclusivity(unchecked) public internal(set) var isReleased = false
-    @exclusivity(unchecked) var beginSent = false
-    @exclusivity(unchecked) var endSent = false
+    /// What of this session's lifecycle we have written, in one value: an end without a begin,
+    /// or a begin after the end, cannot be represented.
+    enum Written: Equatable {
+        /// Nothing yet: the begin waits for our open or for a free channel.
+        case nothing
+        /// Our begin (§2.7.2).
+        case begin
+        /// Our begin, then our end (§2.7.7): nothing more for this session.
+        case end
+    }
+    @exclusivity(unchecked) var written = Written.nothing
+    var beginSent: Bool { written != .nothing }
+    var endSent: Bool { written == .end }
 
     // §2.5.6 accounting. Outgoing side:
-    static let initialOutgoingID: UInt32 = 0
-    @exclusivity(unchecked) var nextOutgoingID: UInt32 = Session.initialOutgoingID
+    static let initialOutgoingID = SerialNumber(0)
+    @exclusivity(unchecked) var nextOutgoingID = Session.initialOutgoingID
     let outgoingWindow: UInt32 = .max
     @exclusivity(unchecked) var remoteIncomingWindow: UInt32 = 0
     // Incoming side:
     /// The number of transfer frames we let the peer send before we grant more (§2.5.6).
     public let incomingWindow: UInt32
-    @exclusivity(unchecked) var nextIncomingID: UInt32 = 0
+    @exclusivity(unchecked) var nextIncomingID = SerialNumber(0)
     @exclusivity(unchecked) var incomingWindowLeft: UInt32
     @exclusivity(unchecked) var remoteOutgoingWindow: UInt32 = 0
     @exclusivity(unchecked) var remoteHandleMax: UInt32 = .max
@@ -53,7 +64,7 @@ public final class Session {
     @exclusivity(unchecked) var linksByRemoteHandle = EndpointMap<UInt32, Link>()
     @exclusivity(unchecked) var unsettledOutgoing = DeliveryTable()
     @exclusivity(unchecked) var unsettledIncoming = DeliveryTable()
-    @exclusivity(unchecked) var nextDeliveryID: UInt32 = 0
+    @exclusivity(unchecked) var nextDeliveryID = SerialNumber(0)
 
     init(connection: Connection, incomingWindow: UInt32) {
         self.connection = connection
@@ -112,7 +123,22 @@ public final class Session {
     /// Takes a link detached both ways out of the session.
     func forget(_ l: Link) {
         if let i = links.firstIndex(where: { $0 === l }) { links.remove(at: i) }
+        dropUnsettled(of: l)
         l.release()
+    }
+
+    /// A link detached both ways leaves no unsettled state behind (§2.6.6): its deliveries stop
+    /// counting toward ``DriverConfiguration/maxUnsettledDeliveries``, stop pinning the tables'
+    /// rings, and give their buffered bytes back to the session window.
+    private func dropUnsettled(of l: Link) {
+        if l.role == .sender {
+            for d in unsettledOutgoing.all where d.link === l { if let id = d.id { unsettledOutgoing.remove(id) } }
+        } else {
+            for d in unsettledIncoming.all where d.link === l {
+                if let id = d.id { unsettledIncoming.remove(id) }
+                d.releaseBuffered()
+            }
+        }
     }
 
     /// Forgets every delivery in flight: the session is over.

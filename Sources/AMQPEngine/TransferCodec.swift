@@ -42,6 +42,9 @@ enum DeliveryTag {
     case short(UInt64, count: Int)
     case bytes(Binary)
 
+    /// The longest delivery-tag the spec allows (§2.8.7).
+    static let maxCount = 32
+
     /// A received tag: inline when it fits, so the delivery does not keep the frame's buffer alive.
     init(received frame: ArraySlice<UInt8>, _ range: Range<Int>) {
         if range.count <= 8 {

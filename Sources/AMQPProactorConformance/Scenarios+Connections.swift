@@ -34,7 +34,7 @@ public enum ProactorConformance {
         [transfer, refuse, connectionRefused, unknownHost, portInUse, wakesFromForeignThreads, interrupt,
          timeout, heartbeatsKeepAQuietConnection, idleTimeoutClosesASilentPeer, disconnect, release,
          probeWithoutAByte, peerVanishesMidTransfer, halfOpenPeer, largeMessages, manyConnections, outOfDescriptors,
-         descriptorReuse, earlyWrite, stress]
+         descriptorReuse, earlyWrite, releaseMidStream, stress]
     }
 }
 

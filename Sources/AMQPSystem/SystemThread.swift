@@ -54,6 +54,12 @@ public final class SystemThread: Sendable {
         return SystemThread(thread: thread)
     }
 
+    /// Gives the processor to another runnable thread (sched_yield(2)): for a short wait on
+    /// something another thread is about to finish.
+    public static func yield() {
+        _ = sched_yield()
+    }
+
     /// Waits for the thread to finish (pthread_join(3)). Call it once, and not from the thread
     /// itself; either traps.
     public func join() {

@@ -31,17 +31,38 @@ extension URingProactor: ConnectionScheduler {
     public func release(_ batch: ProactorBatch) -> (driver: ConnectionDriver, socket: Socket?)? {
         guard !batch.isDone, let task = batch.owner as? ConnectionTask, !task.released else { return nil }
         task.released = true
+        task.driver.setEarlyWrite(threshold: .max, nil)
         let socket = task.socket
         task.socket = nil
+        let c = operations(task)
         end(task, .release)
-        // What a cancelled send had not reported goes back to the pending output, for whoever
-        // drives the connection next.
+        // The send's completion, whether it came before the cancel unseen or the cancel ended it,
+        // says what was written: reported, so that those bytes are not written again.
+        if let c { reportSendAfterCancel(task, c) }
+        // What was not written goes back to the pending output, for whoever drives the
+        // connection next.
         task.driver.returnOutputBlock()
         scheduler.lock.withLock {
             task.freed = true
             scheduler.remove(task)
         }
         return (task.driver, socket)
+    }
+
+    /// After a release's synchronous cancel, the send that was in flight has completed (written
+    /// in part or whole, or cancelled before it wrote), but its completion may still be in the
+    /// queue, or being taken by the thread that waits on the ring: waits for it (a few
+    /// microseconds), then tells the driver what it wrote.
+    private func reportSendAfterCancel(_ task: ConnectionTask, _ c: ConnectionOperations) {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(5))
+        while lock.withLock({ c.sending && c.sendResult == nil }) {
+            reapWithoutWaiting()
+            guard ContinuousClock.now < deadline else { return }
+            if lock.withLock({ c.sending && c.sendResult == nil }) { SystemThread.yield() }
+        }
+        guard let sent = lock.withLock({ takeSendCompletion(c) }) else { return }
+        c.sendBlock = []
+        if sent > 0 { task.driver.writeDone(Int(sent)) }
     }
 
     /// Gives a connection's socket a slot on the ring (worker, or the scheduler lock held).

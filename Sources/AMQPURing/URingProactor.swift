@@ -201,7 +201,8 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
         backlog.removeAll { submission in
             switch submission {
             case .receive(let c) where c === socket: c.receiving = false
-            case .send(let c, _) where c === socket: break
+            // Never submitted: nothing of it was written.
+            case .send(let c, _) where c === socket: c.sendResult = -ECANCELED
             case .connect(let c) where c === socket: break
             case .accept(let l) where l === socket: l.acceptsInFlight -= 1
             case .cancelReceive(let c) where c === socket: break

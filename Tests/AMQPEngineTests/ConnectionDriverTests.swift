@@ -170,8 +170,8 @@ final class ConnectionDriverTests: XCTestCase {
     func testDeliveryCountWrapsAround() {
         let pair = DriverPair()
         let (sender, receiver) = pair.openLinkPair()
-        sender.deliveryCount = UInt32.max - 2
-        receiver.deliveryCount = UInt32.max - 2
+        sender.deliveryCountNumber = SerialNumber(UInt32.max - 2)
+        receiver.deliveryCountNumber = SerialNumber(UInt32.max - 2)
         receiver.flow(credit: 10)
         pair.pump()
         XCTAssertEqual(sender.credit, 10)
@@ -190,9 +190,9 @@ final class ConnectionDriverTests: XCTestCase {
         let (sender, _) = pair.openLinkPair(credit: 10)
         let cs = pair.client.connection.allSessions[0]
         let ss = pair.server.connection.allSessions[0]
-        cs.nextOutgoingID = UInt32.max - 1
-        ss.nextIncomingID = UInt32.max - 1
-        cs.nextDeliveryID = UInt32.max
+        cs.nextOutgoingID = SerialNumber(UInt32.max - 1)
+        ss.nextIncomingID = SerialNumber(UInt32.max - 1)
+        cs.nextDeliveryID = SerialNumber(UInt32.max)
         for _ in 0..<5 { sender.send([0x00, 0x53, 0x77, 0x40]) }
         pair.pump()
         let ds = pair.deliveries(pair.serverEvents)
@@ -200,7 +200,7 @@ final class ConnectionDriverTests: XCTestCase {
         for d in ds { d.accept() }
         pair.pump()
         XCTAssertEqual(cs.unsettledOutgoing.count, 0)
-        XCTAssertEqual(ss.nextIncomingID, 3)
+        XCTAssertEqual(ss.nextIncomingID, SerialNumber(3))
     }
 
     /// Both sides open; the server closes a peer silent for `serverIdleTimeout` ms.

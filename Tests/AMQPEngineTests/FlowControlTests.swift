@@ -74,7 +74,7 @@ final class FlowControlTests: XCTestCase {
     func testFlowWithoutDeliveryCountCountsFromOurInitialCount() {
         let peer = ScriptedPeer.withSession()
         let sender = peer.session.sender(name: "out", target: "q")
-        sender.deliveryCount = 100
+        sender.deliveryCountNumber = SerialNumber(100)
         sender.attach()
         XCTAssertEqual(peer.readPerformatives().attaches.first?.initialDeliveryCount, 100)
         peer.write(.attach(Attach(name: "out", handle: 0, role: .receiver, source: Source(), target: .target(Target(address: "q")))))
