@@ -79,6 +79,13 @@ let package = Package(
             pkgConfig: "liburing",
             providers: [.apt(["liburing-dev"])]
         ),
+        // The system's OpenSSL 3 through pkg-config (Debian's libssl-dev), for TLS and SCRAM only:
+        // the engine, the proactor and the backends never link it.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // The io_uring backend: a completion-based proactor (Docs/Pollers.md).
         .target(
             name: "AMQPURing",

@@ -8,6 +8,10 @@ need=()
 [ -d /usr/share/proton/examples/c ] || need+=(libqpid-proton11-dev-examples)
 /usr/bin/python3 -c 'import proton' 2>/dev/null || need+=(python3-qpid-proton)
 [ -f /usr/include/liburing.h ] || need+=(liburing-dev)
+# OpenSSL 3 for the TLS layer and SCRAM (the COpenSSL system library, found with pkg-config), and its
+# command line, which the TLS tests use to make a test CA and certificates.
+[ -f /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
+command -v openssl >/dev/null || need+=(openssl)
 # SwiftPM finds liburing (the CURing system library) through pkg-config.
 command -v pkg-config >/dev/null || need+=(pkg-config)
 # Benchmarks/proactor.sh times both processes with GNU time; strace counts system calls without perf.
