@@ -1,0 +1,34 @@
+/// A message-id or correlation-id (AMQP 1.0 §3.2.11 to §3.2.14).
+public enum MessageID: Sendable, Hashable, AMQPFieldCodable, ExpressibleByStringLiteral {
+    case ulong(UInt64)
+    case uuid(AMQPUUID)
+    case binary(Binary)
+    case string(String)
+
+    public init(stringLiteral value: String) { self = .string(value) }
+
+    public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> MessageID? {
+        let start = d.position
+        switch try d.decodeValue() {
+        case .null: return nil
+        case .ulong(let v): return .ulong(v)
+        case .uuid(let v): return .uuid(v)
+        case .binary(let v): return .binary(v)
+        case .string(let v): return .string(v)
+        case let other:
+            throw d.error(.unexpectedType(expected: "message-id (ulong, uuid, binary or string)", found: "\(other.type)"), at: start)
+        }
+    }
+
+    public var value: AMQPValue {
+        switch self {
+        case .ulong(let v): return .ulong(v)
+        case .uuid(let v): return .uuid(v)
+        case .binary(let v): return .binary(v)
+        case .string(let v): return .string(v)
+        }
+    }
+
+    public func encodeField(into b: inout [UInt8]) { value.encode(into: &b) }
+    public var fieldEncodedSize: Int { value.encodedSize }
+}
