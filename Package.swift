@@ -276,7 +276,7 @@ let package = Package(
         .testTarget(
             name: "AMQPCommandTests",
             dependencies: ["SharedFixtures"],
-            exclude: ["proton_zoo.py", "hostile.py"],
+            exclude: ["proton_zoo.py", "hostile.py", "proton_drain.py"],
             swiftSettings: strict
         ),
         .testTarget(
