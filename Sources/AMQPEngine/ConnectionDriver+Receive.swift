@@ -119,12 +119,8 @@ extension ConnectionDriver {
             if f.echo { sendFlow(s, link: nil) }
             return
         }
-        guard h <= configuration.handleMax else {
-            protocolFailure(ErrorCondition.framingError, "flow with handle \(h), above handle-max \(configuration.handleMax)")
-            return
-        }
         guard let link = s.linksByRemoteHandle[h] else {
-            endSession(s, AMQPError(condition: ErrorCondition.unattachedHandle, description: "flow for handle \(h)"))
+            unknownHandle(h, in: s, "flow")
             return
         }
         if link.role == .sender {
@@ -159,10 +155,6 @@ extension ConnectionDriver {
     }
 
     func handleTransfer(_ t: TransferFields, tag: DeliveryTag?, state: DeliveryState?, payload: ArraySlice<UInt8>, _ s: Session) {
-        guard t.handle <= configuration.handleMax else {
-            protocolFailure(ErrorCondition.framingError, "transfer with handle \(t.handle), above handle-max \(configuration.handleMax)")
-            return
-        }
         guard s.incomingWindowLeft > 0 else {
             endSession(s, AMQPError(condition: ErrorCondition.windowViolation, description: "transfer beyond the incoming window"))
             return
@@ -173,7 +165,7 @@ extension ConnectionDriver {
         // no transfer can finish.
         guard let linkReference = s.linksByRemoteHandle.unretained(t.handle),
               linkReference._withUnsafeGuaranteedRef({ $0.role == .receiver }) else {
-            endSession(s, AMQPError(condition: ErrorCondition.unattachedHandle, description: "transfer for handle \(t.handle)"))
+            unknownHandle(t.handle, in: s, "transfer")
             return
         }
         linkReference._withUnsafeGuaranteedRef { link in
@@ -212,9 +204,9 @@ extension ConnectionDriver {
                 reopenIncomingWindow(s)
                 return
             }
-            guard tag.count <= DeliveryTag.maxCount else {
+            guard t.tagCount <= DeliveryTag.maxCount else {
                 detachLink(link, AMQPError(condition: ErrorCondition.invalidField,
-                                           description: "delivery-tag of \(tag.count) bytes on delivery \(id): at most \(DeliveryTag.maxCount) (§2.8.7)"))
+                                           description: "delivery-tag of \(t.tagCount) bytes on delivery \(id): at most \(DeliveryTag.maxCount) (§2.8.7)"))
                 reopenIncomingWindow(s)
                 return
             }
@@ -250,11 +242,8 @@ extension ConnectionDriver {
             reopenIncomingWindow(s)
             return
         }
-        if t.more && delivery.bufferedCount >= configuration.sessionBufferLimit && !link.bufferCheckQueued {
-            // The window reopens only as the application reads: checked after its turn.
-            link.bufferCheckQueued = true
-            pendingBufferChecks.append(link)
-        }
+        // The window reopens only as the application reads: checked after its turn.
+        if t.more && delivery.bufferedCount >= configuration.sessionBufferLimit { queueBufferCheck(link) }
         if t.aborted {
             delivery.isAborted = true
             delivery.isPartial = false
@@ -270,6 +259,13 @@ extension ConnectionDriver {
         }
         post(.delivery(delivery))
         reopenIncomingWindow(s)
+    }
+
+    @inline(never)
+    private func queueBufferCheck(_ link: Link) {
+        guard !link.bufferCheckQueued else { return }
+        link.bufferCheckQueued = true
+        pendingBufferChecks.append(link)
     }
 
     /// Receivers whose delivery in progress filled the session buffer, checked once the
@@ -358,12 +354,8 @@ extension ConnectionDriver {
     }
 
     func handleDetach(_ d: Detach, _ s: Session) {
-        guard d.handle <= configuration.handleMax else {
-            protocolFailure(ErrorCondition.framingError, "detach with handle \(d.handle), above handle-max \(configuration.handleMax)")
-            return
-        }
         guard let link = s.linksByRemoteHandle[d.handle] else {
-            endSession(s, AMQPError(condition: ErrorCondition.unattachedHandle, description: "detach for handle \(d.handle)"))
+            unknownHandle(d.handle, in: s, "detach")
             return
         }
         s.linksByRemoteHandle[d.handle] = nil
@@ -396,6 +388,18 @@ extension ConnectionDriver {
         post(.connectionRemoteClose(conn))
         closeTail()
         if output.gate == .closeWritten { finishOutput() }
+    }
+
+    /// A frame for a handle no link holds: beyond our handle-max it is a framing error (§2.7.2;
+    /// no attach can have used it), otherwise the session ends with unattached-handle. Checked
+    /// here, off the hot path, since a handle in use is always within handle-max.
+    @inline(never)
+    func unknownHandle(_ handle: UInt32, in s: Session, _ frame: String) {
+        if handle > configuration.handleMax {
+            protocolFailure(ErrorCondition.framingError, "\(frame) with handle \(handle), above handle-max \(configuration.handleMax)")
+        } else {
+            endSession(s, AMQPError(condition: ErrorCondition.unattachedHandle, description: "\(frame) for handle \(handle)"))
+        }
     }
 
     func endSession(_ s: Session, _ error: AMQPError) {

@@ -13,6 +13,8 @@ struct TransferFields {
     var deliveryID: UInt32?
     /// Where the delivery-tag lies in the frame it was decoded from.
     var tagRange: Range<Int>?
+    /// The delivery-tag's length, checked against §2.8.7's 32 bytes without touching the tag.
+    var tagCount = 0
     var messageFormat: UInt32?
     var settled: Bool?
     var more = false
@@ -28,6 +30,7 @@ struct TransferFields {
         settled = t.settled
         more = t.more
         aborted = t.aborted
+        tagCount = t.deliveryTag?.count ?? 0
     }
 }
 
@@ -108,7 +111,7 @@ enum TransferCodec {
             while field < count {
                 switch field {
                 case 1: guard let v = r.uint() else { return nil }; f.deliveryID = v
-                case 2: guard let v = r.binary() else { return nil }; f.tagRange = v.map { (frame.startIndex + $0.lowerBound)..<(frame.startIndex + $0.upperBound) }
+                case 2: guard let v = r.binary() else { return nil }; f.tagRange = v.map { (frame.startIndex + $0.lowerBound)..<(frame.startIndex + $0.upperBound) }; f.tagCount = v?.count ?? 0
                 case 3: guard let v = r.uint() else { return nil }; f.messageFormat = v
                 case 4: guard let v = r.bool() else { return nil }; f.settled = v
                 case 5: guard let v = r.bool() else { return nil }; f.more = v ?? false
