@@ -9,14 +9,15 @@ import AMQPCodec
 /// - **Then back-off with jitter.** Each later round starts after a wait and tries its other URLs
 ///   at once. Before round `n` (1, 2, …) the wait is picked by ``jitter`` between ``delay`` and
 ///   `delay × multiplierⁿ⁻¹`, at most ``maxDelay``.
-/// - **Until a connection is made**: the peer answered our open and did not refuse us at once
-///   (close the connection with an error before beginning any session). The next drop starts over
-///   with a round at once. A peer that opens and refuses every time is retried with back-off.
+/// - **Until a connection is made**: the peer answered our open and did not refuse us (a refusal
+///   is a close with an error before the peer began any session, as brokers refuse a connection).
+///   The next drop starts over with a round at once; a peer that opens and refuses every time is
+///   retried with back-off, not in a loop. (A connection that never begins a session and is then
+///   closed by the peer with an error counts as refused too.)
 /// - **Or it gives up**: after ``maxAttempts`` attempts in a row, or when the next attempt would
 ///   start more than ``timeout`` after the drop, or at once on a refusal retrying cannot fix:
 ///   `amqp:unauthorized-access` (a failed SASL authentication, or the peer's close), and
-///   `amqp:not-found` in a close that refuses us at open (what our open named, a virtual host, does
-///   not exist). A SASL outcome of `sys-temp` (a temporary failure) is retried.
+///   `amqp:not-found` in such a refusal (what our open named, a virtual host, does not exist). A SASL outcome of `sys-temp` (a temporary failure) is retried.
 ///   ``MessagingHandler/onReconnectStopped(_:_:)`` then says why, the log says it at `.warning`,
 ///   and ``MessagingHandler/onTransportClose(_:)`` follows.
 ///
