@@ -41,13 +41,16 @@ extension Container {
         }
     }
 
-    /// After stop(): ends the connections waiting to reconnect, on a container thread.
-    func endWaitingReconnects() {
-        guard !reconnecting.withLock({ $0.isEmpty }) else { return }
+    /// After stop(): the work that ends the connections waiting to reconnect, to run at once on a
+    /// container thread; nil when none waits. Called under the timers' lock, so a reconnect timer
+    /// set before stop() dropped it has its record registered here (scheduleReconnect registers
+    /// first), and one set after survives and ends its record itself.
+    func endWaitingReconnects() -> ContainerTimers.Work? {
+        guard !reconnecting.withLock({ $0.isEmpty }) else { return nil }
         // A timer, not a call here: stop() may be called from a handler, and these records'
         // handlers must not run inside another's call. Records stay registered until the timer
-        // runs, so a later stop() (which drops timers) schedules its own.
-        schedule(after: .zero) { [self] in
+        // runs, so a later stop() (which drops timers) makes its own.
+        return { [self] in
             let waiting = reconnecting.withLock { r in
                 defer { r = [:] }
                 return Array(r.values)

@@ -154,8 +154,10 @@ public final class Container: Sendable {
     /// ``MessagingError/stopped``.
     public func stop(_ error: AMQPError? = nil) {
         state.withLock { $0.stopped = true; $0.stopError = error }
-        timers.removeAll { proactor.cancelTimeout() }
-        endWaitingReconnects()
+        // Connections waiting to reconnect have no batch to end them: a timer does, in place of
+        // the timers dropped (Container+Reconnect.swift).
+        timers.removeAll(now: proactor.now, replacement: endWaitingReconnects,
+                         arm: { _ in proactor.setTimeout(.zero) }, disarm: { proactor.cancelTimeout() })
         proactor.disconnect(error)
     }
 

@@ -37,11 +37,19 @@ final class ContainerTimers: Sendable {
         }
     }
 
-    /// Drops every timer, then calls `disarm` under the lock.
-    func removeAll(disarm: () -> Void) {
+    /// Drops every timer; then, under the same lock, `replacement` may give work to run at `now`
+    /// in their place, and the proactor's timeout is armed for it (`arm`), else disarmed. The
+    /// timeout is never disarmed on the way: a proactor with no connection and no timeout is
+    /// idle, and its threads may stop before the replacement is armed.
+    func removeAll(now: ContinuousClock.Instant, replacement: () -> Work?, arm: (ContinuousClock.Instant) -> Void, disarm: () -> Void) {
         entries.withLock { e in
             e = []
-            disarm()
+            if let work = replacement() {
+                e.append(Entry(deadline: now, work: work))
+                arm(now)
+            } else {
+                disarm()
+            }
         }
     }
 
