@@ -31,7 +31,6 @@ extension Container {
         // Work may cause events and events may queue work: go on until both are drained.
         var closed = false
         c.inHandler = true
-        defer { c.inHandler = false }
         repeat {
             while let e = batch.next() {
                 if case .amqp(let event) = e, dispatch(event, c) { closed = true }
@@ -47,20 +46,35 @@ extension Container {
                                                description: "the peer did not answer our open within the open timeout"))
             }
         } while driver.hasEvent
-        if driver.connection.remoteState == .active { record.attempts = 0 }
         let sent = c.newlySent()
         if sent > 0 { metrics.sent.increment(by: Int64(sent)) }
-        guard closed else { return }
-        if let reconnect = record.reconnect, !c.closedByApplication, !isStopped,
-           reconnect.maxAttempts == 0 || record.attempts < reconnect.maxAttempts {
-            // Record and handler stay for the next connection; it is made last, after everything
-            // this batch does to them, so the next connection's first batch cannot overlap it.
-            scheduleReconnect(record, reconnect)
+        guard closed else {
+            c.inHandler = false
             return
         }
+        c.facts.saslOutcome = driver.saslOutcome
+        if record.reconnect != nil, !c.closedByApplication, !isStopped, let (url, wait) = nextAttempt(record, c) {
+            c.inHandler = false
+            // Record and handler stay for the next connection; it is made last, after everything
+            // this batch does to them, so the next connection's first batch cannot overlap it.
+            scheduleReconnect(record, to: url, after: wait)
+            return
+        }
+        end(record, c)
+    }
+
+    /// Ends a connection for good: runs the work its queue took (closing the queue in the same
+    /// step, so `add` either took work that runs here or refuses it), then `onTransportClose`.
+    func end(_ record: ConnectionRecord, _ c: MessagingConnection) {
+        c.inHandler = true
+        let (work, wake) = record.workQueue.close()
+        for item in work { item(c) }
+        if wake { c.handler.onConnectionWake(c) }
+        // The transport is closed: a close asked for now has nothing left to close.
+        c.pendingClose = nil
         c.handler.onTransportClose(c)
+        c.inHandler = false
         record.finished = true
-        record.workQueue.close()
         record.messaging = nil
         connectionFinished(record)
     }
@@ -73,17 +87,20 @@ extension Container {
             metrics.connectionsOpen.increment()
             h.onTransportOpen(c)
         case .connectionRemoteOpen(let conn):
+            c.facts.peerOpened = true
             if conn.localState == .uninitialized { conn.open() }
             c.logger.debug("connection open", metadata: ["amqp.peer.container": "\(conn.remoteOpen?.containerID ?? "")"])
             h.onConnectionOpen(c)
         case .connectionRemoteClose(let conn):
             if let e = conn.remoteError {
+                if c.facts.peerCloseError == nil { c.facts.peerCloseError = e }
                 c.logger.warning("the peer closed the connection with an error", metadata: Self.metadata(e))
                 h.onConnectionError(c, e)
             }
             h.onConnectionClose(c)
             if conn.localState != .closed { conn.close() }
         case .sessionRemoteBegin(let s):
+            c.facts.peerBegan = true
             if s.localState == .uninitialized { s.begin() }
             h.onSessionOpen(c, s)
         case .sessionRemoteEnd(let s):
@@ -116,11 +133,13 @@ extension Container {
         case .delivery(let d):
             if d.link.role == .receiver { received(d, c) } else { tracked(d, c) }
         case .transportError(let e):
+            if c.facts.transportError == nil { c.facts.transportError = e }
             c.logger.warning("transport error", metadata: Self.metadata(e))
             h.onTransportError(c, e)
         case .transportClosed:
             metrics.connectionsOpen.decrement()
             c.logger.debug("transport closed")
+            c.isTransportClosed = true
             // Whatever was not settled will not be now: say so, one by one, so nothing is lost
             // silently (a reconnect, if any, comes after).
             c.failUnsettled(AMQPError(condition: ErrorCondition.connectionForced,

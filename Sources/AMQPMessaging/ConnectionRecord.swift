@@ -5,24 +5,24 @@ import Logging
 /// What a container keeps for one connection, found again in each of its batches through the
 /// driver's ``AMQPEngine/DriverConfiguration/context``.
 ///
-/// @unchecked Sendable, and what makes it safe: `handler` and `messaging` are touched only while
-/// a thread handles one of this connection's batches (and `handler` once before, when the record
-/// is made, before the proactor knows the connection). The proactor never hands one connection's
-/// batches to two threads at once, and its lock orders one batch's end before the next one's
-/// start, so these fields are never accessed concurrently. The stress test in
-/// `ContainerSequenceTests` checks it under the thread sanitizer.
+/// @unchecked Sendable, and what makes it safe: `handler`, `messaging`, `reconnect` and `finished`
+/// are touched only while a thread handles one of this connection's batches, or by the one party
+/// that holds the record when no batch can come: its maker (before the proactor knows the
+/// connection), and between the connections of a reconnect the timer that makes the next one or,
+/// when the container stops, ends the record (`Container.reconnecting` hands the record to
+/// exactly one of them, under its lock). The proactor never hands one connection's batches to two
+/// threads at once, and its lock orders one batch's end before the next one's start, so these
+/// fields are never accessed concurrently. `ContainerSequenceTests` and `ReconnectTests` check it
+/// under the thread sanitizer.
 final class ConnectionRecord: @unchecked Sendable {
     let workQueue: WorkQueue
     let url: MessagingURL?
     let isClient: Bool
     let openTimeout: Duration?
-    let reconnect: ReconnectOptions?
     /// The URLs to try, own first (client connections).
     let urls: [MessagingURL]
-    /// Reconnect attempts since the last successful open.
-    @exclusivity(unchecked) var attempts = 0
-    /// Which of `urls` the connection uses (or last tried).
-    @exclusivity(unchecked) var urlIndex = 0
+    /// Where the connection is in its reconnect schedule; nil: it does not reconnect.
+    @exclusivity(unchecked) var reconnect: ReconnectSchedule?
 
     /// The handler, until the first batch moves it into `messaging`.
     @exclusivity(unchecked) var handler: (any MessagingHandler)?
@@ -39,8 +39,8 @@ final class ConnectionRecord: @unchecked Sendable {
         self.url = url
         self.isClient = isClient
         self.openTimeout = options.openTimeout
-        self.reconnect = isClient ? options.reconnect : nil
         self.urls = (url.map { [$0] } ?? []) + failover
+        self.reconnect = isClient ? options.reconnect.map { ReconnectSchedule(options: $0, urlCount: urls.count) } : nil
         self.handler = handler
     }
 }

@@ -21,7 +21,7 @@ public final class Container: Sendable {
     let metrics: ContainerMetrics
     private let connectionCount = LockedValue<UInt64>(0)
     let timers = ContainerTimers()
-    private let state = LockedValue(State())
+    let state = LockedValue(State())
     // Touched only by the thread in run(): see ContainerHandlerBox.
     private let containerHandler: ContainerHandlerBox
 
@@ -106,6 +106,10 @@ public final class Container: Sendable {
     let listeners = LockedValue<[ObjectIdentifier: ListenerSetup]>([:])
     // The options of client connections, kept for reconnecting; removed when one is done.
     let connections = LockedValue<[ObjectIdentifier: ConnectionSetup]>([:])
+    // Connections between a drop and their next attempt. Whoever removes a record from here owns
+    // it until its next connection exists: the reconnect timer (to open it) or, once the container
+    // has stopped, the timer that ends it (Container+Reconnect.swift).
+    let reconnecting = LockedValue<[ObjectIdentifier: ConnectionRecord]>([:])
 
     struct ConnectionSetup: Sendable {
         var options: ConnectionOptions
@@ -120,21 +124,6 @@ public final class Container: Sendable {
         record.workQueue.attach(proactor.connect(to: url.hostAndPort, configuration: configuration))
     }
 
-    /// After a drop: the next attempt, after the back-off, on the next URL in turn.
-    func scheduleReconnect(_ record: ConnectionRecord, _ options: ReconnectOptions) {
-        let attempt = record.attempts
-        record.attempts += 1
-        // The URL after the one that just failed, so a failover is tried first, not last.
-        record.urlIndex = (record.urlIndex + 1) % record.urls.count
-        let url = record.urls[record.urlIndex]
-        let delay = options.delay(before: attempt)
-        record.logger.info("reconnecting", metadata: ["amqp.url": "\(url)", "amqp.attempt": "\(attempt + 1)", "amqp.delay": "\(delay)"])
-        schedule(after: delay) { [self] in
-            if state.withLock({ $0.stopped }) { return }
-            open(record, to: url)
-        }
-    }
-
     struct ListenerSetup: Sendable {
         var options: ConnectionOptions
         var makeHandler: @Sendable () -> any MessagingHandler
@@ -143,8 +132,7 @@ public final class Container: Sendable {
     /// Runs `work` after `delay` on one of the container's threads (not in any connection's
     /// sequence: use a ``WorkQueue`` for that).
     public func schedule(after delay: Duration, _ work: @escaping @Sendable () -> Void) {
-        let earliest = timers.add(at: proactor.now + delay, work)
-        if let earliest { proactor.setTimeout(max(.zero, earliest - proactor.now)) }
+        timers.add(at: proactor.now + delay, work) { earliest in proactor.setTimeout(max(.zero, earliest - proactor.now)) }
     }
 
     /// Runs the container on `threads` threads until ``stop(_:)`` or until no connection,
@@ -161,11 +149,15 @@ public final class Container: Sendable {
 
     /// Stops the container: every connection closes (with `error`, or `amqp:connection:forced`),
     /// listeners close, scheduled work is dropped, and ``run(threads:)`` returns once all are gone.
-    /// Connections made after this fail with ``MessagingError/stopped``.
+    /// A connection waiting to reconnect ends too: the work its queue took runs, then
+    /// ``MessagingHandler/onTransportClose(_:)``. Connections made after this fail with
+    /// ``MessagingError/stopped``.
     public func stop(_ error: AMQPError? = nil) {
         state.withLock { $0.stopped = true; $0.stopError = error }
-        timers.removeAll()
-        proactor.cancelTimeout()
+        // Connections waiting to reconnect have no batch to end them: a timer does, in place of
+        // the timers dropped (Container+Reconnect.swift).
+        timers.removeAll(now: proactor.now, replacement: endWaitingReconnects,
+                         arm: { _ in proactor.setTimeout(.zero) }, disarm: { proactor.cancelTimeout() })
         proactor.disconnect(error)
     }
 
@@ -202,8 +194,7 @@ public final class Container: Sendable {
     }
 
     private func runDueTimers() {
-        let (due, next) = timers.takeDue(now: proactor.now)
-        if let next { proactor.setTimeout(max(.zero, next - proactor.now)) }
+        let due = timers.takeDue(now: proactor.now) { next in proactor.setTimeout(max(.zero, next - proactor.now)) }
         for work in due { work() }
     }
 

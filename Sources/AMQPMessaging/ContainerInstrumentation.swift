@@ -4,8 +4,8 @@ import Metrics
 /// How a container reports what it does, the way Swift server libraries do: a swift-log `Logger`
 /// and swift-metrics counters from the factory given (the process's bootstrapped one by default).
 public struct ContainerObservability: Sendable {
-    /// Where the container logs: connection ids and peers in the metadata, protocol errors at
-    /// `.warning`, reconnects at `.info`, opens and closes at `.debug`, and every frame in and out
+    /// Where the container logs: connection ids and peers in the metadata, protocol errors and
+    /// why reconnect stops ("not reconnecting") at `.warning`, reconnect attempts at `.info`, opens and closes at `.debug`, and every frame in and out
     /// at `.trace`. A trace level slows the driver (every frame takes the general decoding path),
     /// so it is only for when frames are wanted. The default discards everything.
     public var logger: Logger

@@ -83,6 +83,20 @@ public final class MessagingConnection {
     /// The application closed the connection: it is not reconnected.
     @exclusivity(unchecked) var closedByApplication = false
 
+    /// True when ``connection`` is a reconnection: it replaced one that dropped (Proton C++'s
+    /// `connection::reconnected()`). Read it in ``MessagingHandler/onConnectionOpen(_:)`` to tell a
+    /// first open from a reopen (links to restore, state to resynchronise); it stays true for every
+    /// later connection of this ``MessagingConnection``.
+    @exclusivity(unchecked) public private(set) var isReconnect = false
+
+    /// True once the transport of ``connection`` has closed: nothing done on it reaches the peer
+    /// any more. Work run when the connection closes for good (see ``WorkQueue/add(_:)``) finds it
+    /// true; a reconnect's next connection sets it back to false.
+    @exclusivity(unchecked) public internal(set) var isTransportClosed = false
+
+    /// What the container saw of this connection, to tell what its end means (reconnect).
+    @exclusivity(unchecked) var facts = ConnectionFacts()
+
     // Messages each sender had sent when last counted (amqp_messages_sent).
     @exclusivity(unchecked) var sentCounted: [ObjectIdentifier: UInt32] = [:]
 
@@ -164,6 +178,9 @@ public final class MessagingConnection {
         receiverOptions = [:]
         reportedOutcomes = []
         openTimedOut = false
+        facts = ConnectionFacts()
+        isTransportClosed = false
+        isReconnect = true
     }
 
     /// Reports every delivery of its senders that the peer had not settled as failed.

@@ -24,6 +24,13 @@ public protocol MessagingHandler: AnyObject {
     /// The transport closed; nothing more happens on this connection (with reconnect: only once
     /// the container gives up or the application closed it; each drop before is a transport error).
     func onTransportClose(_ connection: MessagingConnection)
+    /// Reconnect gave up for good (see ``ReconnectOptions``); ``onTransportClose(_:)`` follows.
+    /// `error` says why: a refusal that retrying cannot fix, as the peer or the SASL exchange
+    /// gave it (`amqp:unauthorized-access`, `amqp:not-found`), or, with the last drop's condition,
+    /// a description that starts "gave up after N reconnect attempts" (``ReconnectOptions/maxAttempts``
+    /// or ``ReconnectOptions/timeout``). Not called when the application closed the connection or
+    /// the container stopped.
+    func onReconnectStopped(_ connection: MessagingConnection, _ error: AMQPError)
 
     /// The peer's open arrived (in answer to ours, or first, on a server).
     func onConnectionOpen(_ connection: MessagingConnection)
@@ -95,6 +102,7 @@ extension MessagingHandler {
     public func onTransportOpen(_ connection: MessagingConnection) {}
     public func onTransportError(_ connection: MessagingConnection, _ error: AMQPError) {}
     public func onTransportClose(_ connection: MessagingConnection) {}
+    public func onReconnectStopped(_ connection: MessagingConnection, _ error: AMQPError) {}
     public func onConnectionOpen(_ connection: MessagingConnection) {}
     public func onConnectionError(_ connection: MessagingConnection, _ error: AMQPError) {}
     public func onConnectionClose(_ connection: MessagingConnection) {}

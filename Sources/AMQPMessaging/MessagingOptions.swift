@@ -29,41 +29,11 @@ public struct ConnectionOptions: Sendable {
     /// `amqp:resource-limit-exceeded` error saying so. nil: wait as long as the peer takes.
     public var openTimeout: Duration?
     /// Reconnect when the connection drops (a transport error, or the peer closing it) until the
-    /// application closes it or the container stops; nil: do not.
+    /// application closes it, the container stops, or ``ReconnectOptions`` says to give up; nil:
+    /// do not.
     public var reconnect: ReconnectOptions?
 
     public init() {}
-}
-
-/// How a client connection reconnects (Proton C++'s `reconnect_options`): after a drop it waits
-/// `delay`, then tries the next URL in turn (its own, then each of `failoverURLs`, round again),
-/// waiting longer after each failed attempt (times `multiplier`, at most `maxDelay`), until one
-/// answers our open.
-///
-/// Nothing promised is lost: deliveries not settled when the connection dropped are reported to
-/// ``MessagingHandler/onTrackerFail(_:_:_:)``, one by one, before the reconnect; the handler
-/// resends what it must. After a reconnect ``MessagingHandler/onConnectionOpen(_:)`` is called
-/// again: open the links there, as the first time.
-public struct ReconnectOptions: Sendable {
-    public var delay: Duration = .milliseconds(10)
-    public var multiplier: Int = 2
-    public var maxDelay: Duration = .seconds(10)
-    /// Attempts in a row before giving up (the transport then closes for good); 0: never give up.
-    public var maxAttempts = 0
-    /// Other URLs of the same service, tried in turn after the connection's own.
-    public var failoverURLs: [String] = []
-
-    public init() {}
-
-    /// The wait before attempt `n` (0 for the first after a drop).
-    func delay(before n: Int) -> Duration {
-        var d = delay
-        for _ in 0..<min(n, 40) {
-            d = d * multiplier
-            if d >= maxDelay { return maxDelay }
-        }
-        return min(d, maxDelay)
-    }
 }
 
 /// Settings for a sender.

@@ -7,6 +7,16 @@ import AMQPSystem
 /// Work closures are `@Sendable`, so they cannot capture the connection's objects (links,
 /// deliveries), which are not `Sendable`: they receive the connection's ``MessagingConnection``
 /// when they run, and reach the objects from there.
+///
+/// The guarantee: work that ``add(_:)`` took (it returned true) runs exactly once, in order, in
+/// the connection's sequence, and work it refused (false) never runs. Work runs in the
+/// connection's next batch; if the transport closes first, it runs on the next connection a
+/// reconnect makes, or, when the connection closes for good, just before
+/// ``MessagingHandler/onTransportClose(_:)``, with ``MessagingConnection/isTransportClosed``
+/// true (nothing it does reaches the peer then). From that moment on the queue is closed and
+/// `add` returns false. Work runs only while the container runs.
+///
+/// Threading: every method is safe from any thread.
 public final class WorkQueue: Sendable {
     /// A unit of work: runs on the connection's thread, with its connection.
     public typealias Work = @Sendable (MessagingConnection) -> Void
@@ -26,7 +36,10 @@ public final class WorkQueue: Sendable {
     init(container: Container) { self.container = container }
 
     /// Adds `work`, to run after what is already queued.
-    /// - Returns: false when the connection is gone; the work is then dropped and never runs.
+    /// - Returns: true when the work will run (see ``WorkQueue`` for when, at the latest just
+    ///   before ``MessagingHandler/onTransportClose(_:)``); false when the connection is gone or
+    ///   closing for good (``MessagingHandler/onTransportClose(_:)`` has begun): the work is not
+    ///   kept and never runs.
     @discardableResult
     public func add(_ work: @escaping Work) -> Bool {
         let (added, handle): (Bool, ProactorConnection?) = state.withLock { s in
@@ -40,7 +53,10 @@ public final class WorkQueue: Sendable {
     }
 
     /// Adds `work` after `delay`; it runs once, in order with other work due at the same time.
-    /// - Returns: false when the connection is already gone.
+    ///
+    /// Scheduled work is a timer on the connection: if the connection closes for good before
+    /// `delay` has passed, the timer is cancelled and the work does not run (it is not run early).
+    /// - Returns: false when the connection is already gone; true when the timer is set.
     @discardableResult
     public func schedule(after delay: Duration, _ work: @escaping Work) -> Bool {
         guard state.withLock({ !$0.closed }) else { return false }
@@ -49,7 +65,8 @@ public final class WorkQueue: Sendable {
     }
 
     /// Asks for ``MessagingHandler/onConnectionWake(_:)`` in the connection's sequence.
-    /// - Returns: false when the connection is gone.
+    /// - Returns: true when the call will come (as work from ``add(_:)`` runs, at the latest
+    ///   before ``MessagingHandler/onTransportClose(_:)``); false when the connection is gone.
     @discardableResult
     public func wake() -> Bool {
         let (open, handle): (Bool, ProactorConnection?) = state.withLock { s in
@@ -76,12 +93,13 @@ public final class WorkQueue: Sendable {
         }
     }
 
-    /// No more work: later ``add(_:)`` calls return false. Work still queued is dropped.
-    func close() {
+    /// No more work: later ``add(_:)`` calls return false. Returns, in the same step, what is still
+    /// queued and whether a wake was asked for, for the container to run before the connection's
+    /// end: work that `add` took must run (see ``WorkQueue``).
+    func close() -> (items: [Work], wake: Bool) {
         state.withLock { s in
-            s.closed = true
-            s.items = []
-            s.handle = nil
+            defer { s.closed = true; s.items = []; s.wakeRequested = false; s.handle = nil }
+            return (s.items, s.wakeRequested)
         }
     }
 }

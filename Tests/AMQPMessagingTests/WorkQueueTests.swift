@@ -3,6 +3,7 @@ import AMQPEngine
 import AMQPMessaging
 import AMQPSystem
 import Foundation
+import SharedFixtures
 import XCTest
 
 /// Work queues and scheduled work, on a connection from a container to its own listener.
@@ -112,5 +113,98 @@ final class WorkQueueTests: XCTestCase {
         XCTAssertEqual(errors.withLock { $0 }, ["amqp:resource-limit-exceeded"])
         XCTAssertGreaterThanOrEqual(elapsed, .milliseconds(200))
         XCTAssertLessThan(elapsed, .seconds(10))
+    }
+
+    // MARK: the window at close: add returns true only for work that runs
+
+    /// Runs `body` on a thread of its own and waits for it: a call from outside the connection's
+    /// sequence, made at a known moment of it.
+    private static func onOtherThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
+        let result = LockedValue<T?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread { result.withLock { $0 = body() }; done.signal() }.start()
+        done.wait()
+        return result.withLock { $0! }
+    }
+
+    /// Adds work from another thread in `onTransportError` and in `onTransportClose`; logs what
+    /// happens in order.
+    final class AddsWhileClosing: MessagingHandler {
+        let log: LockedValue<[String]>
+        let added: LockedValue<[String: Bool]>
+        let add: @Sendable (String, WorkQueue) -> Bool
+        init(log: LockedValue<[String]>, added: LockedValue<[String: Bool]>, add: @escaping @Sendable (String, WorkQueue) -> Bool) {
+            self.log = log; self.added = added; self.add = add
+        }
+        func onTransportError(_ c: MessagingConnection, _ error: AMQPError) {
+            let n = log.withLock { l in l.append("error"); return l.filter { $0 == "error" }.count }
+            let name = "work \(n)", queue = c.workQueue, add = self.add
+            added.withLock { $0[name] = add(name, queue) }
+        }
+        func onTransportClose(_ c: MessagingConnection) {
+            log.withLock { $0.append("close") }
+            let queue = c.workQueue, add = self.add
+            added.withLock { $0["late"] = add("late", queue) }
+            c.container.stop()
+        }
+    }
+
+    /// The connection fails at once (nobody listens): its last batch holds the transport error
+    /// and the close. Work added from another thread during `onTransportError` was taken (true)
+    /// and must run before `onTransportClose`; work added during `onTransportClose` is refused.
+    func testWorkAddedAsTheTransportClosesRunsBeforeTheCloseAndLaterWorkIsRefused() throws {
+        let log = LockedValue<[String]>([]), added = LockedValue<[String: Bool]>([:])
+        let handler = AddsWhileClosing(log: log, added: added) { name, queue in
+            Self.onOtherThread { queue.add { c in log.withLock { $0.append(c.isTransportClosed ? "\(name) (transport closed)" : name) } } }
+        }
+        let container = try Container(id: "closing")
+        var options = ConnectionOptions()
+        options.saslMechanisms = []
+        let queue = try container.connect("amqp://127.0.0.1:\(ProtonArrow.freePort())", options: options, handler: handler)
+        container.schedule(after: .seconds(30)) { container.stop() }   // watchdog
+        try container.run(threads: 2)
+
+        XCTAssertEqual(added.withLock { $0 }, ["work 1": true, "late": false])
+        XCTAssertEqual(log.withLock { $0 }, ["error", "work 1 (transport closed)", "close"], "taken work runs, before the close")
+        XCTAssertFalse(queue.isOpen)
+        XCTAssertFalse(queue.add { _ in log.withLock { $0.append("after") } })
+    }
+
+    /// Reconnect stopped by the container between two attempts: no batch of the connection will
+    /// come, yet the work taken during the wait runs, then `onTransportClose`.
+    func testWorkAddedWhileWaitingToReconnectRunsWhenTheContainerStops() throws {
+        let log = LockedValue<[String]>([]), added = LockedValue<[String: Bool]>([:])
+        // The work of each drop is added by the test below, not by the handler.
+        let handler = AddsWhileClosing(log: log, added: added) { _, _ in true }
+        let container = try Container(id: "waiting")
+        var options = ConnectionOptions()
+        options.saslMechanisms = []
+        var reconnect = ReconnectOptions()
+        reconnect.delay = .seconds(20)   // the first retry is at once, the next one after 20 s
+        reconnect.maxDelay = .seconds(20)
+        options.reconnect = reconnect
+        let queue = try container.connect("amqp://127.0.0.1:\(ProtonArrow.freePort())", options: options, handler: handler)
+        let finished = LockedValue(false)
+        Thread { try? container.run(threads: 2); finished.withLock { $0 = true } }.start()
+        // The first retry is at once and fails too; then comes the 20 s wait. Whether stop() below
+        // comes before or after the second batch schedules that wait, the connection ends the same.
+        waitFor("the first try and the first retry to fail") { log.withLock { $0 }.count == 2 }
+
+        let ran = LockedValue(0)
+        XCTAssertTrue(queue.add { c in
+            ran.withLock { $0 += 1 }
+            // The work may use the connection as usual: nothing reaches the peer, nothing fails.
+            c.openSender("q").send(Message(value: "lost, as the work can tell"))
+            log.withLock { $0.append(c.isTransportClosed ? "work (transport closed)" : "work") }
+        })
+        XCTAssertTrue(queue.isOpen)
+        let start = ContinuousClock.now
+        container.stop()
+        waitFor("run() to return") { finished.withLock { $0 } }
+        XCTAssertLessThan(ContinuousClock.now - start, .seconds(5), "stop() does not wait for the 20 s back-off")
+        XCTAssertEqual(ran.withLock { $0 }, 1)
+        XCTAssertEqual(log.withLock { $0 }, ["error", "error", "work (transport closed)", "close"], "the first retry at once, then the wait")
+        XCTAssertFalse(queue.isOpen)
+        XCTAssertFalse(queue.add { _ in ran.withLock { $0 += 1 } })
     }
 }
