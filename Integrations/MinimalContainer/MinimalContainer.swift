@@ -39,7 +39,9 @@ public final class MinimalWorkQueue: Sendable {
 
     func attach(_ handle: ProactorConnection) { items.withLock { $0.handle = handle } }
     func take() -> [@Sendable (Link) -> Void] { items.withLock { s in defer { s.work = [] }; return s.work } }
-    func close() { items.withLock { $0 = ([], true, nil) } }
+    /// Closes the queue and takes what it still holds in one step: `add` returned true for that
+    /// work, so it must still run.
+    func close() -> [@Sendable (Link) -> Void] { items.withLock { s in defer { s = ([], true, nil) }; return s.work } }
 }
 
 /// One connection's state, found from its driver's `configuration.context` in each batch.
@@ -120,7 +122,7 @@ public final class MinimalContainer: Sendable {
             case .transportError(let error):
                 c.error = c.error ?? error
             case .transportClosed:
-                c.work.close()
+                if let sender = c.sender { for item in c.work.close() { item(sender) } } else { _ = c.work.close() }
                 c.handler.onClosed(c.error)
             default:
                 break
