@@ -53,10 +53,15 @@ enum OpenSSLErrorQueue {
             return String(cString: text)
         }
         // ERR_error_string_n writes at most `count` bytes, NUL included, into our buffer.
-        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { buffer in
+        let full = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { buffer in
             ERR_error_string_n(code, buffer.baseAddress, buffer.count)
             return String(cString: buffer.baseAddress!)
         }
+        // "error:80000002:system library::No such file or directory": keep the text after the
+        // code, library and function fields (system errors have no reason string of their own).
+        let fields = full.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false)
+        if fields.count == 5, fields[0] == "error", !fields[4].isEmpty { return String(fields[4]) }
+        return full
     }
 
     /// The entries as one line: "reason (data); reason; ...", without repeats; `fallback` when

@@ -338,16 +338,18 @@ public final class TLSSession {
     public func encrypt(_ plaintext: UnsafeRawBufferPointer) throws(TLSError) -> Int {
         if let storedFailure { throw storedFailure }
         if outputClosed { return 0 }
-        if plaintext.isEmpty {
-            if !handshakeCompleted {
-                OpenSSLErrorQueue.clear()
-                let result = SSL_do_handshake(ssl)
-                if result != 1 { handle(result: result) }
-                updateHandshakeState()
-                if let storedFailure { throw storedFailure }
-            }
-            return 0
+        // The handshake (or a post-handshake message) goes first, driven on its own: an SSL_write
+        // while a handshake record waits for room in the ring would be a retry with other bytes,
+        // which OpenSSL rejects ("bad length").
+        if SSL_in_init(ssl) == 1 {
+            OpenSSLErrorQueue.clear()
+            let result = SSL_do_handshake(ssl)
+            if result != 1 { handle(result: result) }
+            updateHandshakeState()
+            if let storedFailure { throw storedFailure }
+            if result != 1 { return 0 }
         }
+        if plaintext.isEmpty { return 0 }
         var total = 0
         while total < plaintext.count {
             OpenSSLErrorQueue.clear()
@@ -402,7 +404,7 @@ public final class TLSSession {
         if stalledOnOutput {
             stalledOnOutput = false
             decryptUseful = true
-            if !handshakeCompleted && storedFailure == nil {
+            if SSL_in_init(ssl) == 1 && storedFailure == nil {
                 OpenSSLErrorQueue.clear()
                 let result = SSL_do_handshake(ssl)
                 if result != 1 { handle(result: result) }
