@@ -292,9 +292,10 @@ let package = Package(
             dependencies: ["AMQPSystem"],
             swiftSettings: strict
         ),
+        // AMQPTLS itself knows no AMQP; its tests also run whole driver connections over it.
         .testTarget(
             name: "AMQPTLSTests",
-            dependencies: ["AMQPTLS"],
+            dependencies: ["AMQPTLS", "AMQPEngine", "AMQPCodec", "AMQPEngineTesting"],
             swiftSettings: strict
         ),
     ]

@@ -322,6 +322,43 @@ public final class TLSSession {
         return total
     }
 
+    /// Decrypts everything ready into a reader that lends its memory piece by piece, such as a
+    /// driver: `try tls.decrypt(to: driver.readBuffer, readDone: driver.readDone)`. Calls
+    /// `buffer()` for space and `readDone(n)` for each piece written, until nothing more is ready.
+    ///
+    /// Once `buffer()` returns no space after the handshake (the driver's input is closed: it
+    /// read the peer's AMQP close, or failed), whatever else arrives is decrypted and dropped, so
+    /// that the peer's close_notify or alert is still seen and the input ring never fills.
+    /// - Parameters:
+    ///   - buffer: returns where the next plaintext goes (the driver's `readBuffer()`).
+    ///   - readDone: told how many bytes were written there (the driver's `readDone(_:)`).
+    /// - Returns: the plaintext bytes handed over in all (dropped bytes not counted).
+    /// - Throws: as ``decrypt(into:)``, once the plaintext before the failure has been handed over.
+    @discardableResult
+    public func decrypt(to buffer: () -> UnsafeMutableRawBufferPointer, readDone: (Int) -> Void) throws(TLSError) -> Int {
+        var total = 0
+        while true {
+            let space = buffer()
+            if space.isEmpty && handshakeCompleted {
+                try discardInput()
+                return total
+            }
+            let count = try decrypt(into: space)
+            if count > 0 {
+                readDone(count)
+                total += count
+            }
+            if count == 0 || space.isEmpty || !wantsDecrypt { return total }
+        }
+    }
+
+    /// Decrypts and drops what is ready, for a reader that takes no more.
+    private func discardInput() throws(TLSError) {
+        try withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 1) { (scratch) throws(TLSError) in
+            while try decrypt(into: scratch) > 0 {}
+        }
+    }
+
     // MARK: plaintext in
 
     /// Encrypts plaintext (the driver's `pendingOutput`, say) into the output ring, running the
@@ -368,6 +405,20 @@ public final class TLSSession {
         updateHandshakeState()
         if let storedFailure, total == 0 { throw storedFailure }
         return total
+    }
+
+    /// Encrypts from any bytes, such as the driver's `pendingOutput` (an `ArraySlice<UInt8>`):
+    /// `driver.writeDone(try tls.encrypt(driver.pendingOutput))`. As ``encrypt(_:)-(UnsafeRawBufferPointer)``,
+    /// reading contiguous storage in place (a non-contiguous collection is copied first).
+    /// - Parameter plaintext: the bytes to send.
+    /// - Returns: how many bytes were taken, from the front.
+    /// - Throws: as ``encrypt(_:)-(UnsafeRawBufferPointer)``.
+    public func encrypt(_ plaintext: some Collection<UInt8>) throws(TLSError) -> Int {
+        let result: Result<Int, TLSError>? = plaintext.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(TLSError) in try encrypt(UnsafeRawBufferPointer(buffer)) }
+        }
+        if let result { return try result.get() }
+        return try encrypt(Array(plaintext))
     }
 
     // MARK: ciphertext out
