@@ -10,6 +10,8 @@
 /// Threading: a value; Sendable.
 public struct TLSConfiguration: Sendable, Hashable {
     /// Which end of the handshake this side plays.
+    ///
+    /// Threading: a value; Sendable.
     public enum Role: Sendable, Hashable {
         /// Sends the ClientHello; verifies the server by default.
         case client
@@ -18,6 +20,8 @@ public struct TLSConfiguration: Sendable, Hashable {
     }
 
     /// Where the certificates a peer's chain must lead to come from.
+    ///
+    /// Threading: a value; Sendable.
     public enum TrustRoots: Sendable, Hashable {
         /// OpenSSL's default locations: the system trust store (Debian's `ca-certificates`, in
         /// `/etc/ssl/certs`), or `SSL_CERT_FILE`/`SSL_CERT_DIR` when set.
@@ -29,6 +33,8 @@ public struct TLSConfiguration: Sendable, Hashable {
     }
 
     /// Whether a server asks its clients for a certificate.
+    ///
+    /// Threading: a value; Sendable.
     public enum ClientCertificates: Sendable, Hashable {
         /// Does not ask (the default).
         case notRequested
@@ -40,6 +46,8 @@ public struct TLSConfiguration: Sendable, Hashable {
     }
 
     /// A TLS protocol version. Versions before 1.2 are not offered.
+    ///
+    /// Threading: a value; Sendable.
     public enum Version: Sendable, Hashable, Comparable {
         /// TLS 1.2 (RFC 5246).
         case tls1_2

@@ -8,6 +8,8 @@
 /// Threading: a value; Sendable.
 public struct TLSError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong, as far as a host needs to tell failures apart.
+    ///
+    /// Threading: a value; Sendable.
     public enum Kind: Sendable, Hashable {
         /// A configuration that cannot be used: a file missing or unreadable, a key that does not
         /// match its certificate, a wrong key password, an unknown cipher. Thrown by
