@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "AMQPProactorConformance", targets: ["AMQPProactorConformance"]),
         .library(name: "AMQPMessaging", targets: ["AMQPMessaging"]),
         .library(name: "AMQPBroker", targets: ["AMQPBroker"]),
+        .library(name: "AMQPTLS", targets: ["AMQPTLS"]),
         .executable(name: "driver-loop", targets: ["DriverLoop"]),
         .executable(name: "proactor-arrow", targets: ["ProactorArrow"]),
         .executable(name: "amqp", targets: ["AMQPCommand"]),
@@ -85,6 +86,13 @@ let package = Package(
             name: "COpenSSL",
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
+        ),
+        // TLS that does no IO (Docs/Security.md): ciphertext in and out around OpenSSL, for any host
+        // to put between its socket and a driver. Knows nothing of AMQP; the engine knows nothing of it.
+        .target(
+            name: "AMQPTLS",
+            dependencies: ["COpenSSL"],
+            swiftSettings: strict
         ),
         // The io_uring backend: a completion-based proactor (Docs/Pollers.md).
         .target(
@@ -282,6 +290,12 @@ let package = Package(
         .testTarget(
             name: "AMQPSystemTests",
             dependencies: ["AMQPSystem"],
+            swiftSettings: strict
+        ),
+        // AMQPTLS itself knows no AMQP; its tests also run whole driver connections over it.
+        .testTarget(
+            name: "AMQPTLSTests",
+            dependencies: ["AMQPTLS", "AMQPEngine", "AMQPCodec", "AMQPEngineTesting"],
             swiftSettings: strict
         ),
     ]
