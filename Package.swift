@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "AMQPProactorConformance", targets: ["AMQPProactorConformance"]),
         .library(name: "AMQPMessaging", targets: ["AMQPMessaging"]),
         .library(name: "AMQPBroker", targets: ["AMQPBroker"]),
+        .library(name: "AMQPSASL", targets: ["AMQPSASL"]),
         .executable(name: "driver-loop", targets: ["DriverLoop"]),
         .executable(name: "proactor-arrow", targets: ["ProactorArrow"]),
         .executable(name: "amqp", targets: ["AMQPCommand"]),
@@ -85,6 +86,13 @@ let package = Package(
             name: "COpenSSL",
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
+        ),
+        // SCRAM-SHA-256/512 client and server, the server's SASL options and the broker's users file
+        // (Docs/Authentication.md); the crypto is OpenSSL's, so the engine stays free of it.
+        .target(
+            name: "AMQPSASL",
+            dependencies: ["AMQPEngine", "AMQPCodec", "COpenSSL"],
+            swiftSettings: strict
         ),
         // The io_uring backend: a completion-based proactor (Docs/Pollers.md).
         .target(
@@ -277,6 +285,12 @@ let package = Package(
             name: "AMQPCommandTests",
             dependencies: ["SharedFixtures"],
             exclude: ["proton_zoo.py", "hostile.py"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AMQPSASLTests",
+            dependencies: ["AMQPSASL", "AMQPEngine", "AMQPEngineTesting", "AMQPCodec"],
+            exclude: ["scramp_peer.py"],
             swiftSettings: strict
         ),
         .testTarget(
