@@ -47,14 +47,16 @@ public struct SASLUsersFile: SASLCredentialStore {
     public init(parsing text: String) throws(SASLConfigurationError) {
         var credentials: [Key: SCRAMCredential] = [:]
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Lines and fields split by Unicode scalar: "\r\n" is one Character, and so is ":" followed
+        // by a combining mark.
+        for rawLine in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+            let line = rawLine.last == "\r" ? rawLine.dropLast() : rawLine
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) || line.first == "#" { continue }
             func fail(_ why: String) -> SASLConfigurationError {
                 SASLConfigurationError(.usersFile, "users file, line \(lineNumber): \(why)")
             }
-            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+            let fields = line.split(separator: ":", omittingEmptySubsequences: false).map { Substring($0) }
             guard fields.count == 6 else {
                 throw fail("\(fields.count) fields, not 6 (username:mechanism:iterations:salt:stored-key:server-key)")
             }

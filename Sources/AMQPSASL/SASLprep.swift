@@ -44,11 +44,9 @@ public enum SASLprep {
         var scalars: [Unicode.Scalar] = []
         scalars.reserveCapacity(string.unicodeScalars.count)
         for s in string.unicodeScalars {
-            if contains(SASLprepTables.nonASCIISpace, s.value) {
-                scalars.append(" ")
-            } else if !contains(SASLprepTables.mappedToNothing, s.value) {
-                scalars.append(s)
-            }
+            // B.1 first: U+200B is in both tables, and goes (as scramp and other implementations do).
+            if contains(SASLprepTables.mappedToNothing, s.value) { continue }
+            scalars.append(contains(SASLprepTables.nonASCIISpace, s.value) ? " " : s)
         }
         // §2.2 normalization: refuse what NFKC would change (NFKC quick check, UAX #15 §9).
         var lastClass: UInt8 = 0

@@ -16,17 +16,32 @@ enum SCRAMMessage {
         return s
     }
 
-    /// The attributes of `text`, in order: `a=value` separated by commas (RFC 5802 §7).
+    /// The attributes of `text`, in order: `a=value` separated by commas (RFC 5802 §7). Split by
+    /// Unicode scalar, not by Character, so that a comma followed by a combining mark still separates.
     static func attributes(_ text: Substring, _ what: String) throws(SCRAMError) -> [Attribute] {
         var out: [Attribute] = []
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            guard part.count >= 2, let name = part.first, name.isASCII, name.isLetter,
+        for part in text.unicodeScalars.split(separator: ",", omittingEmptySubsequences: false) {
+            guard part.count >= 2, let first = part.first, first.isASCII, first.properties.isAlphabetic,
                   part[part.index(after: part.startIndex)] == "=" else {
-                throw SCRAMError(.malformed, "the \(what) has a malformed attribute \"\(part.prefix(32))\"")
+                throw SCRAMError(.malformed, "the \(what) has a malformed attribute \"\(Substring(part).prefix(32))\"")
             }
-            out.append(Attribute(name: name, value: part.dropFirst(2)))
+            out.append(Attribute(name: Character(first), value: Substring(part.dropFirst(2))))
         }
         return out
+    }
+
+    /// `text` cut at the first `separator` scalar: what comes before, and what comes after (nil
+    /// when there is none). By Unicode scalar, not by Character.
+    static func cut(_ text: Substring, at separator: Unicode.Scalar) -> (Substring, Substring?) {
+        let scalars = text.unicodeScalars
+        guard let i = scalars.firstIndex(of: separator) else { return (text, nil) }
+        return (Substring(scalars[..<i]), Substring(scalars[scalars.index(after: i)...]))
+    }
+
+    /// Whether `a` and `b` are the same bytes (String's == compares canonical equivalence, under
+    /// which U+212A KELVIN SIGN equals "K").
+    static func same<A: StringProtocol, B: StringProtocol>(_ a: A, _ b: B) -> Bool {
+        a.utf8.elementsEqual(b.utf8)
     }
 
     /// Checks that `attributes` start with the letters `expected`, in order; what follows is
@@ -60,19 +75,17 @@ enum SCRAMMessage {
 
     /// `saslname` unescaped; nil when an `=` is not followed by `2C` or `3D`.
     static func unescape(_ name: Substring) -> String? {
-        var out = ""
-        var rest = name[...]
-        while let i = rest.firstIndex(of: "=") {
-            out += rest[..<i]
-            let code = rest[rest.index(after: i)...].prefix(2)
-            switch code {
-            case "2C": out += ","
-            case "3D": out += "="
+        var out = String.UnicodeScalarView()
+        var rest = name.unicodeScalars[...]
+        while let c = rest.popFirst() {
+            guard c == "=" else { out.append(c); continue }
+            switch (rest.popFirst(), rest.popFirst()) {
+            case ("2", "C"): out.append(",")
+            case ("3", "D"): out.append("=")
             default: return nil
             }
-            rest = rest[rest.index(i, offsetBy: 3)...]
         }
-        return out + rest
+        return String(out)
     }
 
     /// Whether `nonce` is a valid nonce: printable ASCII but the comma, at least one character

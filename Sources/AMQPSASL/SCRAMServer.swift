@@ -46,24 +46,19 @@ final class SCRAMServerExchange {
         state = .done   // until it succeeds
         let text = try SCRAMMessage.text(bytes, "client-first-message")
         // gs2-header: gs2-cbind-flag "," [authzid] ","
-        let flagEnd = text.firstIndex(of: ",") ?? text.endIndex
-        let flag = text[..<flagEnd]
-        switch flag {
-        case "n", "y":
-            break
-        case _ where flag.hasPrefix("p="):
+        let (flag, afterFlag) = SCRAMMessage.cut(text[...], at: ",")
+        if SCRAMMessage.same(flag.prefix(2), "p=") {
             throw SCRAMError(.channelBindingNotSupported, "the client asks for channel binding (\(flag.prefix(40))), which is not supported")
-        default:
+        }
+        guard SCRAMMessage.same(flag, "n") || SCRAMMessage.same(flag, "y") else {
             throw SCRAMError(.malformed, "the client-first-message has no GS2 channel-binding flag")
         }
-        guard flagEnd < text.endIndex else { throw SCRAMError(.malformed, "the client-first-message ends after its GS2 flag") }
-        let afterFlag = text[text.index(after: flagEnd)...]
-        guard let authzEnd = afterFlag.firstIndex(of: ",") else {
+        guard let afterFlag else { throw SCRAMError(.malformed, "the client-first-message ends after its GS2 flag") }
+        let (authzid, rest) = SCRAMMessage.cut(afterFlag, at: ",")
+        guard let bare = rest else {
             throw SCRAMError(.malformed, "the client-first-message's GS2 header is not closed")
         }
-        let authzid = afterFlag[..<authzEnd]
-        let gs2Header = text[..<text.index(after: authzEnd)]
-        let bare = text[text.index(after: authzEnd)...]
+        let gs2Header = Substring(String(flag) + "," + String(authzid) + ",")
 
         let attributes = try SCRAMMessage.attributes(bare, "client-first-message")
         try SCRAMMessage.require(attributes, ["n", "r"], "client-first-message")
@@ -78,10 +73,10 @@ final class SCRAMServerExchange {
         }
         guard !username.isEmpty else { throw SCRAMError(.invalidString, "the username is empty after SASLprep") }
         if !authzid.isEmpty {
-            guard authzid.hasPrefix("a="), let asked = SCRAMMessage.unescape(authzid.dropFirst(2)) else {
+            guard SCRAMMessage.same(authzid.prefix(2), "a="), let asked = SCRAMMessage.unescape(authzid.dropFirst(2)) else {
                 throw SCRAMError(.malformed, "the client-first-message's authzid is malformed")
             }
-            guard (try? SASLprep.prepare(asked, for: .query)) == username else {
+            guard let prepared = try? SASLprep.prepare(asked, for: .query), SCRAMMessage.same(prepared, username) else {
                 throw SCRAMError(.authorizationNotSupported, "\(username) asks to act as \(asked), which is not supported")
             }
         }
@@ -119,13 +114,18 @@ final class SCRAMServerExchange {
         let text = try SCRAMMessage.text(bytes, "client-final-message")
         // client-final-message-without-proof "," proof: the proof is the last attribute, and base64
         // has no comma.
-        guard let lastComma = text.lastIndex(of: ","), text[text.index(after: lastComma)...].hasPrefix("p=") else {
+        let scalars = text.unicodeScalars
+        guard let lastComma = scalars.lastIndex(of: ",") else {
             throw SCRAMError(.malformed, "the client-final-message does not end with a proof (p=)")
         }
-        let withoutProof = text[..<lastComma]
+        let withoutProof = Substring(scalars[..<lastComma])
+        let proofAttribute = Substring(scalars[scalars.index(after: lastComma)...])
+        guard SCRAMMessage.same(proofAttribute.prefix(2), "p=") else {
+            throw SCRAMError(.malformed, "the client-final-message does not end with a proof (p=)")
+        }
         let attributes = try SCRAMMessage.attributes(withoutProof, "client-final-message")
         try SCRAMMessage.require(attributes, ["c", "r"], "client-final-message")
-        guard let proof = Base64.decode(text[text.index(lastComma, offsetBy: 3)...]) else {
+        guard let proof = Base64.decode(proofAttribute.dropFirst(2)) else {
             throw SCRAMError(.malformed, "the client's proof is not base64")
         }
         guard let binding = Base64.decode(attributes[0].value) else {
@@ -134,7 +134,7 @@ final class SCRAMServerExchange {
         guard binding == Array(p.gs2Header.utf8) else {
             throw SCRAMError(.channelBindingMismatch, "the channel binding (c=) does not repeat the GS2 header")
         }
-        guard attributes[1].value == p.nonce else {
+        guard SCRAMMessage.same(attributes[1].value, p.nonce) else {
             throw SCRAMError(.nonceMismatch, "the nonce is not this exchange's: a replayed or altered message")
         }
         guard proof.count == hash.digestLength else {
