@@ -6,8 +6,8 @@ struct SASLNegotiation {
     enum State {
         case off
         case clientAwaitingMechanisms(SASLClientConfiguration)
-        case clientAwaitingOutcome(SASLClientMechanism)
-        case serverAwaitingInit(any SASLAuthenticator)
+        case clientAwaitingOutcome(SASLClientMechanism, (any SASLClientExchange)?)
+        case serverAwaitingInit(any SASLAuthenticator, offered: [Symbol])
         case serverAwaitingResponse(any SASLAuthenticator)
         case succeeded
         case failed
@@ -30,6 +30,8 @@ struct SASLNegotiation {
     private(set) var outcome: SASLCode?
     /// Server: who the client authenticated as.
     private(set) var identity: String?
+    /// Server: the transport the host described, for the authenticator (``ConnectionDriver/saslTransport``).
+    var transport = SASLTransport.insecure
 
     /// Client: start, having written the SASL header.
     mutating func startClient(_ config: SASLClientConfiguration) {
@@ -38,8 +40,10 @@ struct SASLNegotiation {
 
     /// Server: start on the client's SASL header; returns the mechanisms frame to write.
     mutating func startServer(_ config: SASLServerConfiguration) -> Performative {
-        state = .serverAwaitingInit(config.makeAuthenticator())
-        return .saslMechanisms(SASLMechanisms(saslServerMechanisms: config.mechanisms))
+        let auth = config.makeAuthenticator(transport)
+        let offered = auth.offeredMechanisms ?? config.mechanisms
+        state = .serverAwaitingInit(auth, offered: offered)
+        return .saslMechanisms(SASLMechanisms(saslServerMechanisms: offered))
     }
 
     var isActive: Bool {
@@ -57,33 +61,55 @@ struct SASLNegotiation {
     mutating func receive(_ p: Performative, hostname: String?, server: SASLServerConfiguration) -> Next {
         switch (state, p) {
         case (.clientAwaitingMechanisms(let config), .saslMechanisms(let m)):
-            guard let chosen = config.mechanisms.first(where: { m.saslServerMechanisms.contains($0.name) }) else {
+            // The strongest of ours that the server offers (§5.3.3.1 leaves the choice to the client).
+            guard let chosen = config.choose(offered: m.saslServerMechanisms) else {
                 let offered = m.saslServerMechanisms.map(\.rawValue).joined(separator: " ")
                 let ours = config.mechanisms.map(\.name.rawValue).joined(separator: " ")
                 return fail("no common SASL mechanism: the server offers [\(offered)], we have [\(ours)]")
             }
             mechanism = chosen.name
-            state = .clientAwaitingOutcome(chosen)
-            return .send(.saslInit(SASLInit(mechanism: chosen.name, initialResponse: chosen.initialResponse.map { Binary($0) },
+            let initialResponse: [UInt8]?, exchange: (any SASLClientExchange)?
+            do {
+                (initialResponse, exchange) = try chosen.begin()
+            } catch {
+                return fail("SASL \(chosen.name): \(error)")
+            }
+            state = .clientAwaitingOutcome(chosen, exchange)
+            return .send(.saslInit(SASLInit(mechanism: chosen.name, initialResponse: initialResponse.map { Binary($0) },
                                             hostname: hostname)))
-        case (.clientAwaitingOutcome(let chosen), .saslChallenge(let c)):
+        case (.clientAwaitingOutcome(let chosen, let exchange?), .saslChallenge(let c)):
+            do {
+                return .send(.saslResponse(SASLResponse(response: Binary(try exchange.respond(to: Array(c.challenge))))))
+            } catch {
+                return fail("SASL \(chosen.name): \(error)")
+            }
+        case (.clientAwaitingOutcome(let chosen, nil), .saslChallenge(let c)):
             guard let response = chosen.respond(to: Array(c.challenge)) else {
                 return fail("SASL \(chosen.name) cannot answer the server's challenge")
             }
             return .send(.saslResponse(SASLResponse(response: Binary(response))))
-        case (.clientAwaitingOutcome(let chosen), .saslOutcome(let o)):
+        case (.clientAwaitingOutcome(let chosen, let exchange), .saslOutcome(let o)):
             outcome = o.code
             guard o.code == .ok else {
                 return fail("SASL authentication failed: outcome \(o.code.name) (mechanism \(chosen.name))")
             }
-            guard chosen.acceptsOutcome(o.additionalData.map { Array($0) }) else {
+            let data = o.additionalData.map { Array($0) }
+            if let exchange {
+                do {
+                    try exchange.verifyOutcome(data)
+                } catch {
+                    return fail("SASL \(chosen.name): \(error)")
+                }
+            } else if !chosen.acceptsOutcome(data) {
                 return fail("SASL \(chosen.name): the server's outcome did not verify")
             }
             state = .succeeded
             return .succeed(send: nil)
-        case (.serverAwaitingInit(let auth), .saslInit(let i)):
+        case (.serverAwaitingInit(let auth, let offered), .saslInit(let i)):
             mechanism = i.mechanism
-            guard server.mechanisms.contains(i.mechanism) else { return serverStep(.failure(.auth), auth) }
+            guard offered.contains(i.mechanism) else {
+                return serverStep(.failure(.auth, reason: "the client chose \(i.mechanism.rawValue), which we did not offer"), auth)
+            }
             return serverStep(auth.start(mechanism: i.mechanism, initialResponse: i.initialResponse.map { Array($0) },
                                          hostname: i.hostname), auth)
         case (.serverAwaitingResponse(let auth), .saslResponse(let r)):
@@ -104,10 +130,11 @@ struct SASLNegotiation {
         case .challenge(let bytes):
             state = .serverAwaitingResponse(auth)
             return .send(.saslChallenge(SASLChallenge(challenge: Binary(bytes))))
-        case .failure(let code):
+        case .failure(let code, let reason):
             let code = code == .ok ? SASLCode.auth : code
             outcome = code
             let why = "SASL authentication failed: outcome \(code.name) (mechanism \(mechanism?.rawValue ?? "none"))"
+                + (reason.map { ": \($0)" } ?? "")
             state = .failed
             return .fail(AMQPError(condition: ErrorCondition.unauthorizedAccess, description: why),
                          send: .saslOutcome(SASLOutcome(code: code)))
