@@ -1,0 +1,104 @@
+import AMQPCodec
+import AMQPEngine
+import AMQPMessaging
+import AMQPSystem
+
+/// What a test consumer saw of one message: its id and the redelivery marks of its header.
+struct Received: Sendable, Equatable, CustomStringConvertible {
+    let id: String
+    let deliveryCount: UInt32
+    let firstAcquirer: Bool
+    var description: String { "\(id)#\(deliveryCount)\(firstAcquirer ? "F" : "")" }
+
+    init(id: String, deliveryCount: UInt32 = 0, firstAcquirer: Bool = false) {
+        self.id = id
+        self.deliveryCount = deliveryCount
+        self.firstAcquirer = firstAcquirer
+    }
+
+    init(_ message: Message) {
+        if case .string(let s)? = message.applicationProperties?[string: "id"] { id = s } else { id = "?" }
+        deliveryCount = message.header?.deliveryCount ?? 0
+        firstAcquirer = message.header?.firstAcquirer ?? false
+    }
+}
+
+/// Sends messages whose application property `id` is `"\(prefix)-\(i)"`, for i in 0..<count, then
+/// closes its connection once all are accepted.
+final class TestProducer: MessagingHandler {
+    let address: String
+    let ids: [String]
+    let accepted: LockedValue<[String]>
+    private var next = 0
+    private var inFlight: [ObjectIdentifier: String] = [:]
+
+    init(address: String, prefix: String, count: Int, accepted: LockedValue<[String]>) {
+        self.address = address
+        self.ids = (0..<count).map { "\(prefix)-\($0)" }
+        self.accepted = accepted
+    }
+
+    func onConnectionOpen(_ c: MessagingConnection) { c.openSender(address) }
+
+    func onSendable(_ c: MessagingConnection, _ sender: Link) {
+        while sender.credit > 0 && next < ids.count {
+            var m = Message(value: .string("body of \(ids[next])"))
+            m.applicationProperties = ["id": .string(ids[next])]
+            inFlight[ObjectIdentifier(sender.send(m))] = ids[next]
+            next += 1
+        }
+    }
+
+    func onTrackerAccept(_ c: MessagingConnection, _ tracker: Delivery) {
+        guard let id = inFlight.removeValue(forKey: ObjectIdentifier(tracker)) else { return }
+        let all = accepted.withLock { a in a.append(id); return a.count }
+        if all == ids.count { c.close() }
+    }
+}
+
+/// A consumer of one address that settles each message as `outcome` says (nil leaves it
+/// unsettled) and, once it has `finishAfter` messages, closes its connection, its link or its
+/// session, or goes on.
+final class TestConsumer: MessagingHandler {
+    enum Finish: Sendable { case goOn, closeConnection, closeLink, endSession }
+
+    let address: String
+    let credit: UInt32?
+    let outcome: @Sendable (Received) -> DeliveryState?
+    let finishAfter: Int
+    let finish: Finish
+    let seen: LockedValue<[Received]>
+    private var count = 0
+
+    /// - Parameter credit: granted once, by hand; nil keeps a window of 10 open.
+    init(address: String, credit: UInt32? = nil, finishAfter: Int = .max, finish: Finish = .goOn,
+         seen: LockedValue<[Received]>, outcome: @escaping @Sendable (Received) -> DeliveryState? = { _ in .accepted }) {
+        self.address = address
+        self.credit = credit
+        self.finishAfter = finishAfter
+        self.finish = finish
+        self.seen = seen
+        self.outcome = outcome
+    }
+
+    func onConnectionOpen(_ c: MessagingConnection) {
+        var options = ReceiverOptions()
+        options.autoAccept = false
+        if let credit { options.creditWindow = 0; c.openReceiver(address, options: options).flow(credit: credit) }
+        else { c.openReceiver(address, options: options) }
+    }
+
+    func onMessage(_ c: MessagingConnection, _ delivery: Delivery, _ message: Message) {
+        let r = Received(message)
+        seen.withLock { $0.append(r) }
+        if let state = outcome(r) { delivery.update(state, settle: true) }
+        count += 1
+        guard count == finishAfter else { return }
+        switch finish {
+        case .goOn: break
+        case .closeConnection: c.close()
+        case .closeLink: delivery.link.close()
+        case .endSession: delivery.link.session.end()
+        }
+    }
+}
