@@ -20,19 +20,6 @@ final class BrokerRedeliveryTests: XCTestCase {
         ids.prefix(5).map { Received(id: $0, deliveryCount: 1) } + ids.dropFirst(5).map { Received(id: $0) }
     }
 
-    /// A broker on `backend` with 20 messages in queue "q", sent by our container, and a client
-    /// container on the same backend.
-    private func withFilledQueue(_ backend: String, _ body: (RunningBroker, RunningContainer) throws -> Void) throws {
-        let broker = try RunningBroker(backend: backend)
-        defer { broker.stop() }
-        let clients = try RunningContainer(id: "clients", backend: backend)
-        defer { clients.stop() }
-        let accepted = LockedValue<[String]>([])
-        try clients.container.connect(broker.url, handler: TestProducer(address: "q", prefix: "m", count: 20, accepted: accepted))
-        XCTAssertTrue(eventually { accepted.withLock { $0.count } == 20 }, "\(backend): the producer's 20 messages were accepted")
-        try body(broker, clients)
-    }
-
     /// Our container's consumer takes 5 and ends as `finish` says; a second one must get all 20.
     private func checkContainerConsumer(_ finish: TestConsumer.Finish, _ label: String) throws {
         for backend in TestBackends.names {

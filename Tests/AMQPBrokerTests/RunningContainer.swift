@@ -45,8 +45,9 @@ final class RunningBroker {
     let port: UInt16
     private let running: RunningContainer
 
-    init(backend: String = "epoll", queueLimit: Int = 10_000, creditWindow: UInt32 = 100) throws {
-        broker = Broker(queueLimit: queueLimit, creditWindow: creditWindow)
+    init(backend: String = "epoll", queueLimit: Int = 10_000, queueByteLimit: Int = 64 << 20, creditWindow: UInt32 = 100,
+         maxMessageSize: UInt64? = nil) throws {
+        broker = Broker(queueLimit: queueLimit, queueByteLimit: queueByteLimit, creditWindow: creditWindow, maxMessageSize: maxMessageSize)
         running = try RunningContainer(id: "broker", backend: backend, threads: 2)
         let broker = broker
         let listener = try running.container.listen("amqp://127.0.0.1:0") { broker.handler() }
@@ -67,4 +68,17 @@ func eventually(within timeout: Duration = .seconds(10), _ condition: () -> Bool
         usleep(10_000)
     }
     return true
+}
+
+/// A broker on `backend` with `count` messages (ids m-0, m-1, …) in queue "q", sent by our
+/// container, and a client container on the same backend.
+func withFilledQueue(_ backend: String, count: Int = 20, _ body: (RunningBroker, RunningContainer) throws -> Void) throws {
+    let broker = try RunningBroker(backend: backend)
+    defer { broker.stop() }
+    let clients = try RunningContainer(id: "clients", backend: backend)
+    defer { clients.stop() }
+    let accepted = LockedValue<[String]>([])
+    try clients.container.connect(broker.url, handler: TestProducer(address: "q", prefix: "m", count: count, accepted: accepted))
+    XCTAssertTrue(eventually { accepted.withLock { $0.count } == count }, "\(backend): the producer's \(count) messages were accepted")
+    try body(broker, clients)
 }

@@ -29,20 +29,26 @@ final class TestProducer: MessagingHandler {
     let address: String
     let ids: [String]
     let accepted: LockedValue<[String]>
+    /// Errors the broker detached the sender with.
+    let errors = LockedValue<[AMQPError]>([])
     private var next = 0
     private var inFlight: [ObjectIdentifier: String] = [:]
 
-    init(address: String, prefix: String, count: Int, accepted: LockedValue<[String]>) {
+    /// Bytes of padding in each body.
+    let bodySize: Int
+
+    init(address: String, prefix: String, count: Int, accepted: LockedValue<[String]>, bodySize: Int = 0) {
         self.address = address
         self.ids = (0..<count).map { "\(prefix)-\($0)" }
         self.accepted = accepted
+        self.bodySize = bodySize
     }
 
     func onConnectionOpen(_ c: MessagingConnection) { c.openSender(address) }
 
     func onSendable(_ c: MessagingConnection, _ sender: Link) {
         while sender.credit > 0 && next < ids.count {
-            var m = Message(value: .string("body of \(ids[next])"))
+            var m = bodySize > 0 ? Message(data: Binary([UInt8](repeating: 0x2a, count: bodySize))) : Message(value: .string("body of \(ids[next])"))
             m.applicationProperties = ["id": .string(ids[next])]
             inFlight[ObjectIdentifier(sender.send(m))] = ids[next]
             next += 1
@@ -54,6 +60,8 @@ final class TestProducer: MessagingHandler {
         let all = accepted.withLock { a in a.append(id); return a.count }
         if all == ids.count { c.close() }
     }
+
+    func onSenderError(_ c: MessagingConnection, _ sender: Link, _ error: AMQPError) { errors.withLock { $0.append(error) } }
 }
 
 /// A consumer of one address that settles each message as `outcome` says (nil leaves it
@@ -68,6 +76,14 @@ final class TestConsumer: MessagingHandler {
     let finishAfter: Int
     let finish: Finish
     let seen: LockedValue<[Received]>
+    /// Every message whole, when a test wants more than ``Received``.
+    var messages: LockedValue<[Message]>?
+    /// The receiver's options beyond credit and settling (at-most-once, a dynamic source).
+    var options = ReceiverOptions()
+    /// The source address our broker gave a dynamic receiver.
+    let dynamicAddress = LockedValue<String?>(nil)
+    /// Settle each message with no outcome at all (the broker then applies the source's default).
+    var settleWithoutOutcome = false
     private var count = 0
 
     /// - Parameter credit: granted once, by hand; nil keeps a window of 10 open.
@@ -82,16 +98,26 @@ final class TestConsumer: MessagingHandler {
     }
 
     func onConnectionOpen(_ c: MessagingConnection) {
-        var options = ReceiverOptions()
+        var options = self.options
         options.autoAccept = false
         if let credit { options.creditWindow = 0; c.openReceiver(address, options: options).flow(credit: credit) }
         else { c.openReceiver(address, options: options) }
     }
 
+    func onReceiverOpen(_ c: MessagingConnection, _ receiver: Link) {
+        dynamicAddress.withLock { $0 = receiver.remoteAttach?.source?.address }
+    }
+
+    /// Errors the broker detached the receiver with.
+    let errors = LockedValue<[AMQPError]>([])
+    func onReceiverError(_ c: MessagingConnection, _ receiver: Link, _ error: AMQPError) { errors.withLock { $0.append(error) } }
+
     func onMessage(_ c: MessagingConnection, _ delivery: Delivery, _ message: Message) {
         let r = Received(message)
         seen.withLock { $0.append(r) }
-        if let state = outcome(r) { delivery.update(state, settle: true) }
+        messages?.withLock { $0.append(message) }
+        if settleWithoutOutcome { delivery.settle() }
+        else if let state = outcome(r) { delivery.update(state, settle: true) }
         count += 1
         guard count == finishAfter else { return }
         switch finish {
