@@ -29,7 +29,7 @@ final class TestProducer: MessagingHandler {
     let address: String
     let ids: [String]
     let accepted: LockedValue<[String]>
-    /// Errors the broker detached the sender with.
+    /// Errors the broker detached the sender with, and why messages were rejected or not sent.
     let errors = LockedValue<[AMQPError]>([])
     private var next = 0
     private var inFlight: [ObjectIdentifier: String] = [:]
@@ -62,6 +62,12 @@ final class TestProducer: MessagingHandler {
     }
 
     func onSenderError(_ c: MessagingConnection, _ sender: Link, _ error: AMQPError) { errors.withLock { $0.append(error) } }
+
+    func onTrackerReject(_ c: MessagingConnection, _ tracker: Delivery) {
+        var error = tracker.error
+        if error == nil, case .rejected(let r)? = tracker.remoteState { error = r.error }
+        errors.withLock { $0.append(error ?? AMQPError(condition: "rejected without an error")) }
+    }
 }
 
 /// A consumer of one address that settles each message as `outcome` says (nil leaves it
