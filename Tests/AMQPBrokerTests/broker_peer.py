@@ -19,10 +19,15 @@ reads what it saw):
         after SECONDS.
     broker_peer.py consume URL ADDRESS WINDOW
         accepts everything with a credit window of WINDOW until killed (the chaos test's consumer).
+    broker_peer.py produce URL ADDRESS PREFIX SECONDS
+        sends PREFIX-0, PREFIX-1, ... (up to 10 every 10 ms) for SECONDS, prints "accepted <id>"
+        for each accepted, and "sent N" and exits once every message sent is settled (the chaos test's
+        producer).
 """
 import os
 import signal
 import sys
+import time
 
 from proton import Delivery, Message, symbol
 from proton.handlers import MessagingHandler
@@ -122,6 +127,53 @@ class Receive(MessagingHandler):
             event.connection.close()
 
 
+class Produce(MessagingHandler):
+    def __init__(self, url, address, prefix, seconds):
+        super(Produce, self).__init__()
+        self.url, self.address, self.prefix = url, address, prefix
+        self.deadline = time.time() + seconds
+        self.sent = 0
+        self.outstanding = {}
+        self.sender = None
+
+    def on_start(self, event):
+        self.sender = event.container.create_sender(event.container.connect(self.url, reconnect=False), self.address)
+        event.container.schedule(0.01, self)
+
+    def on_timer_task(self, event):
+        if time.time() < self.deadline:
+            budget = 10
+            while self.sender.credit and budget:
+                mid = "%s-%d" % (self.prefix, self.sent)
+                d = self.sender.send(Message(body="body of " + mid, properties={"id": mid}))
+                self.outstanding[d.tag] = mid
+                self.sent += 1
+                budget -= 1
+            event.container.schedule(0.01, self)
+        else:
+            self.deadline = None
+            self.finish_if_done(event)
+
+    def on_accepted(self, event):
+        mid = self.outstanding.pop(event.delivery.tag, None)
+        if mid is not None:
+            print("accepted " + mid, flush=True)
+        self.finish_if_done(event)
+
+    def on_rejected(self, event):
+        self.outstanding.pop(event.delivery.tag, None)
+        self.finish_if_done(event)
+
+    def on_released(self, event):
+        self.outstanding.pop(event.delivery.tag, None)
+        self.finish_if_done(event)
+
+    def finish_if_done(self, event):
+        if self.deadline is None and not self.outstanding and self.sender.connection.state & self.sender.connection.LOCAL_ACTIVE:
+            print("sent %d" % self.sent, flush=True)
+            self.sender.connection.close()
+
+
 def main(argv):
     mode, url, address = argv[1], argv[2], argv[3]
     if mode == "send":
@@ -132,6 +184,8 @@ def main(argv):
         handler = Receive(url, address, int(argv[4]))
         signal.signal(signal.SIGALRM, lambda *_: os._exit(3))
         signal.alarm(int(argv[5]))
+    elif mode == "produce":
+        handler = Produce(url, address, argv[4], float(argv[5]))
     elif mode == "consume":
         handler = Receive(url, address, -1, int(argv[4]))
     else:
