@@ -159,8 +159,11 @@ final class BrokerQueue: Sendable {
                 s.returned.insert(m)
                 returned += 1
             }
-            if case .consumerGone = outcome { s.statistics.returnedByLostConsumers += returned }
-            else if case .notSent = outcome {} else { s.statistics.releasedOrModified += returned }
+            switch outcome {
+            case .consumerGone: s.statistics.returnedByLostConsumers += returned
+            case .notSent: s.statistics.returnedUnsent += returned
+            default: s.statistics.releasedOrModified += returned
+            }
             return ([], returned > 0 ? s.hungryToWake() : [])
         }
     }

@@ -17,6 +17,9 @@ public struct BrokerStatistics: Sendable, Hashable, CustomStringConvertible {
     /// Messages that went back because their consumer detached, ended its session or
     /// disconnected before settling them.
     public var returnedByLostConsumers = 0
+    /// Messages that went back without having left: their consumer went away while they still
+    /// waited for its session window, or they were larger than it takes.
+    public var returnedUnsent = 0
     /// Messages dropped with a deleted queue (a dynamic queue whose link closed).
     public var droppedWithQueue = 0
 
@@ -24,7 +27,7 @@ public struct BrokerStatistics: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         "enqueued \(enqueued), delivered \(delivered), redelivered \(redelivered), accepted \(accepted), rejected \(rejected), "
-            + "released or modified \(releasedOrModified), returned by lost consumers \(returnedByLostConsumers), "
+            + "released or modified \(releasedOrModified), returned by lost consumers \(returnedByLostConsumers), returned unsent \(returnedUnsent), "
             + "dropped with a queue \(droppedWithQueue)"
     }
 
@@ -37,6 +40,7 @@ public struct BrokerStatistics: Sendable, Hashable, CustomStringConvertible {
         s.rejected += b.rejected
         s.releasedOrModified += b.releasedOrModified
         s.returnedByLostConsumers += b.returnedByLostConsumers
+        s.returnedUnsent += b.returnedUnsent
         s.droppedWithQueue += b.droppedWithQueue
         return s
     }

@@ -1,3 +1,4 @@
+import AMQPSystem
 import Foundation
 import SharedFixtures
 import XCTest
@@ -9,15 +10,30 @@ final class ProtonPeer {
 
     let process = Process()
     private let pipe = Pipe()
-    private let output = ProtonArrow.OutputCollector()
+    /// What it printed so far, and whether its stdout has ended.
+    private let output = LockedValue<(data: Data, ended: Bool)>((Data(), false))
 
     init(_ arguments: [String]) throws {
         process.executableURL = URL(fileURLWithPath: ProtonPython.path)
         process.arguments = [Self.script] + arguments
         process.standardOutput = pipe
         try process.run()
-        let (handle, collector) = (pipe.fileHandleForReading, output)
-        Thread { collector.finish(handle.readDataToEndOfFile()) }.start()
+        let (handle, output) = (pipe.fileHandleForReading, output)
+        Thread {
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                output.withLock { $0.data.append(chunk) }
+            }
+            output.withLock { $0.ended = true }
+        }.start()
+    }
+
+    /// The complete lines printed so far.
+    var lines: [String] {
+        let text = String(decoding: output.withLock { $0.data }, as: UTF8.self)
+        let complete = text.hasSuffix("\n") ? text : String(text[..<(text.lastIndex(of: "\n") ?? text.startIndex)])
+        return complete.split(separator: "\n").map(String.init)
     }
 
     /// Waits for the process to end (SIGKILL after `timeout`); its status and stdout lines.
@@ -25,9 +41,9 @@ final class ProtonPeer {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning && ContinuousClock.now < deadline { usleep(5_000) }
         if process.isRunning { kill() }
-        let data = output.wait()
+        eventually { output.withLock { $0.ended } }
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init))
+        return (process.terminationStatus, lines)
     }
 
     /// SIGKILL: the process dies at once and the kernel cuts its socket.
