@@ -14,14 +14,18 @@ extension BrokerConnection {
     /// Sends what the queue has, up to the consumer's credit; waits on the queue for the rest.
     func sendAvailable(_ c: MessagingConnection, _ id: UInt64) {
         guard let consumer = consumers[id], consumer.link.localState == .active, consumer.link.credit > 0 else { return }
-        let (messages, producers) = consumer.queue.take(max: Int(consumer.link.credit), for: consumer.waiter, settled: consumer.presettled)
-        var refused: [UInt64] = []
+        let messages = consumer.queue.take(max: Int(consumer.link.credit), for: consumer.waiter)
+        var refused: [UInt64] = [], presettled: [UInt64] = []
         for m in messages {
             let d = consumer.link.send(m.bytes)
             if d.error != nil { refused.append(m.sequence) }
-            else if !consumer.presettled { consumers[id]?.unsettled[ObjectIdentifier(d)] = (d, m.sequence) }
+            else if consumer.presettled { presettled.append(m.sequence) }
+            else { consumers[id]?.unsettled[ObjectIdentifier(d)] = (d, m.sequence) }
         }
-        wakeProducers(producers)
+        if !presettled.isEmpty {
+            // At most once: gone from the queue as it leaves.
+            wakeProducers(consumer.queue.settle(presettled, .accepted, by: id).producers)
+        }
         if !refused.isEmpty {
             // Larger than the consumer takes: someone else may take it.
             wakeConsumers(consumer.queue.settle(refused, .notSent(refuse: true), by: id).consumers)

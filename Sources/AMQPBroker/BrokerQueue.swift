@@ -96,28 +96,25 @@ final class BrokerQueue: Sendable {
     }
 
     /// Takes up to `max` messages for `consumer`: those given back first, then new ones. Each
-    /// stays held, as unsettled, until ``settle(_:_:by:)``; with `settled` (a consumer that takes
-    /// them pre-settled, at most once) each is removed at once. With fewer than `max`, the
-    /// consumer is remembered and woken when a message comes or goes back.
-    /// - Returns: the messages with their sequence numbers, and producers to wake now that there
-    ///   is room.
-    func take(max: Int, for consumer: QueueWaiter, settled: Bool) -> (messages: [(sequence: UInt64, bytes: [UInt8])], producers: [QueueWaiter]) {
+    /// stays held, as unsettled, until ``settle(_:_:by:)``. With fewer than `max`, the consumer is
+    /// remembered and woken when a message comes or goes back.
+    /// - Returns: the messages with their sequence numbers.
+    func take(max: Int, for consumer: QueueWaiter) -> [(sequence: UInt64, bytes: [UInt8])] {
         state.withLock { s in
-            guard !s.deleted else { return ([], []) }
+            guard !s.deleted else { return [] }
             var taken: [(sequence: UInt64, bytes: [UInt8])] = []
             while taken.count < max, let m = s.returned.removeFirst(acceptableTo: consumer.id) {
                 s.statistics.redelivered += 1
                 taken.append((m.sequence, m.bytes))
-                if settled { s.bytes -= m.bytes.count } else { s.unsettled[m.sequence] = m }
+                s.unsettled[m.sequence] = m
             }
             while taken.count < max, let m = s.ready.removeFirst() {
                 taken.append((m.sequence, m.bytes))
-                if settled { s.bytes -= m.bytes.count } else { s.unsettled[m.sequence] = m }
+                s.unsettled[m.sequence] = m
             }
             s.statistics.delivered += taken.count
-            if settled { s.statistics.accepted += taken.count }
             if taken.count < max && !s.hungry.contains(where: { $0.id == consumer.id }) { s.hungry.append(consumer) }
-            return (taken, settled ? s.producersToWake() : [])
+            return taken
         }
     }
 

@@ -29,8 +29,9 @@ final class BrokerQueueLifeTests: XCTestCase {
 
             // A producer that stays attached (it has nothing to send), and one that sends 20.
             let idle = TestProducer(address: name, prefix: "idle", count: 0, accepted: LockedValue([]))
-            let idleErrors = idle.errors
+            let (idleErrors, idleOpened) = (idle.errors, idle.opened)
             try clients.container.connect(broker.url, handler: idle)
+            XCTAssertTrue(eventually { idleOpened.withLock { $0 } }, backend)
             let accepted = LockedValue<[String]>([])
             try clients.container.connect(broker.url, handler: TestProducer(address: name, prefix: "m", count: 20, accepted: accepted))
             XCTAssertTrue(eventually { seen.withLock { $0.count } >= 5 }, backend)

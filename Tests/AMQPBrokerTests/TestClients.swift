@@ -44,7 +44,12 @@ final class TestProducer: MessagingHandler {
         self.bodySize = bodySize
     }
 
+    /// Set once the broker answered the sender's attach.
+    let opened = LockedValue(false)
+
     func onConnectionOpen(_ c: MessagingConnection) { c.openSender(address) }
+
+    func onSenderOpen(_ c: MessagingConnection, _ sender: Link) { opened.withLock { $0 = true } }
 
     func onSendable(_ c: MessagingConnection, _ sender: Link) {
         while sender.credit > 0 && next < ids.count {
