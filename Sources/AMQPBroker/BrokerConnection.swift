@@ -28,10 +28,13 @@ final class BrokerConnection: MessagingHandler {
 
     /// Before our attach answers the peer's: a consumer that asks for pre-settled transfers gets
     /// them, one that asks for a dynamic node gets a fresh queue named in our attach, and a
-    /// producer learns the largest message it may send.
+    /// producer learns the largest message it may send. Our source says what a consumer really
+    /// gets (§3.5.3): no filter, and `move`, whatever it asked for.
     func onLinkAttaching(_ c: MessagingConnection, _ link: Link) {
         if link.role == .sender {
             if link.remoteAttach?.sndSettleMode == .settled { link.senderSettleMode = .settled }
+            link.localSource?.filter = nil
+            if link.localSource?.distributionMode != nil { link.localSource?.distributionMode = StandardSymbols.move }
             if link.remoteAttach?.source?.dynamic == true {
                 let queue = broker.makeDynamicQueue()
                 madeQueues[ObjectIdentifier(link)] = queue

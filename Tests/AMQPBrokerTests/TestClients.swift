@@ -91,8 +91,9 @@ final class TestConsumer: MessagingHandler {
     var messages: LockedValue<[Message]>?
     /// The receiver's options beyond credit and settling (at-most-once, a dynamic source).
     var options = ReceiverOptions()
-    /// The source address our broker gave a dynamic receiver.
-    let dynamicAddress = LockedValue<String?>(nil)
+    /// The source of the broker's attach: what it gives (a dynamic node's address, the filter and
+    /// distribution mode in force).
+    let remoteSource = LockedValue<Source?>(nil)
     /// Settle each message with no outcome at all (the broker then applies the source's default).
     var settleWithoutOutcome = false
     private var count = 0
@@ -116,7 +117,7 @@ final class TestConsumer: MessagingHandler {
     }
 
     func onReceiverOpen(_ c: MessagingConnection, _ receiver: Link) {
-        dynamicAddress.withLock { $0 = receiver.remoteAttach?.source?.address }
+        remoteSource.withLock { $0 = receiver.remoteAttach?.source }
     }
 
     /// Errors the broker detached the receiver with.
