@@ -62,6 +62,8 @@ final class ChaosProxy: Sendable {
         let target: UInt16
         let control: LockedValue<Control>
         var pairs: [Pair] = []
+        // The read buffer: allocated once, used only by this loop's thread, one read at a time
+        // (each read's bytes are copied out before the next), freed in deinit when the loop ends.
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 1)
         /// Past this much waiting for a slow side, the other side is not read: the proxy's memory stays bounded.
         let highWater = 1 << 20
