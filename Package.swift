@@ -282,6 +282,7 @@ let package = Package(
         .testTarget(
             name: "AMQPBrokerTests",
             dependencies: ["AMQPBroker", "AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem", "SharedFixtures"],
+            exclude: ["broker_peer.py"],
             swiftSettings: strict
         ),
         .testTarget(

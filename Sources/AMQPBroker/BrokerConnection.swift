@@ -4,19 +4,18 @@ import AMQPMessaging
 
 /// One connection of a ``Broker``: its producers (links the peer sends on, our receivers) feed
 /// queues, its consumers (our senders) drain them. Called in the connection's sequence only.
+///
+/// This file holds the links' lifecycle: attach, and the three ways a link goes (its detach, its
+/// session's end, the connection's loss), which all give its unsettled messages back to the
+/// queue. `+Consumers` sends and settles; `+Producers` receives and grants credit.
 final class BrokerConnection: MessagingHandler {
     let broker: Broker
-    private var producers: [ObjectIdentifier: Producer] = [:]
-    private var consumers: [ObjectIdentifier: (link: Link, queue: BrokerQueue)] = [:]
-
-    /// A link the peer sends on. `outstanding` is credit granted and not yet used by a message this
-    /// handler has seen: the engine counts a transfer against credit as soon as it reads the frame,
-    /// before its delivery event reaches us, so its own count runs ahead of the queue's.
-    private struct Producer {
-        let link: Link
-        let queue: BrokerQueue
-        var outstanding = 0
-    }
+    var producers: [UInt64: BrokerProducer] = [:]
+    var consumers: [UInt64: BrokerConsumer] = [:]
+    /// The broker's id of each of our links that is a producer or a consumer.
+    var linkIDs: [ObjectIdentifier: UInt64] = [:]
+    /// Dynamic queues made for links the peer attached and we have not answered yet.
+    private var madeQueues: [ObjectIdentifier: BrokerQueue] = [:]
 
     init(broker: Broker) { self.broker = broker }
 
@@ -27,85 +26,96 @@ final class BrokerConnection: MessagingHandler {
         c.incomingReceiverOptions = options
     }
 
-    func onReceiverOpen(_ c: MessagingConnection, _ receiver: Link) {
-        guard let address = receiver.remoteAttach?.target?.target?.address else {
-            receiver.close(AMQPError(condition: ErrorCondition.invalidField, description: "a producer must name a target address"))
-            return
+    /// Before our attach answers the peer's: a consumer that asks for pre-settled transfers gets
+    /// them, one that asks for a dynamic node gets a fresh queue named in our attach, and a
+    /// producer learns the largest message it may send. Our source says what a consumer really
+    /// gets (§3.5.3): no filter, and `move`, whatever it asked for.
+    func onLinkAttaching(_ c: MessagingConnection, _ link: Link) {
+        if link.role == .sender {
+            if link.remoteAttach?.sndSettleMode == .settled { link.senderSettleMode = .settled }
+            link.localSource?.filter = nil
+            if link.localSource?.distributionMode != nil { link.localSource?.distributionMode = StandardSymbols.move }
+            if link.remoteAttach?.source?.dynamic == true {
+                let queue = broker.makeDynamicQueue()
+                madeQueues[ObjectIdentifier(link)] = queue
+                link.localSource?.address = queue.name
+            }
+        } else if let max = broker.maxMessageSize {
+            link.maxMessageSize = max
         }
-        let queue = broker.queue(address)
-        producers[ObjectIdentifier(receiver)] = Producer(link: receiver, queue: queue)
-        grantCredit(c, ObjectIdentifier(receiver))
     }
 
-    /// A consumer asking for a dynamic node (a reply-to queue) gets a fresh queue, named in our attach.
-    func onLinkAttaching(_ c: MessagingConnection, _ link: Link) {
-        if link.role == .sender, link.remoteAttach?.source?.dynamic == true {
-            link.localSource?.address = broker.dynamicName()
+    func onReceiverOpen(_ c: MessagingConnection, _ receiver: Link) {
+        guard let address = receiver.remoteAttach?.target?.target?.address else {
+            return receiver.close(AMQPError(condition: ErrorCondition.invalidField, description: "a producer must name a target address"))
         }
+        guard let (queue, waiter) = attach(c, receiver, to: broker.queue(address), address) else { return }
+        producers[waiter.id] = BrokerProducer(link: receiver, queue: queue, waiter: waiter)
+        grantCredit(c, waiter.id)
     }
 
     func onSenderOpen(_ c: MessagingConnection, _ sender: Link) {
+        let made = madeQueues.removeValue(forKey: ObjectIdentifier(sender))
         guard let address = sender.localSource?.address else {
-            sender.close(AMQPError(condition: ErrorCondition.invalidField, description: "a consumer must name a source address"))
-            return
+            return sender.close(AMQPError(condition: ErrorCondition.invalidField, description: "a consumer must name a source address"))
         }
-        consumers[ObjectIdentifier(sender)] = (sender, broker.queue(address))
+        guard let (queue, waiter) = attach(c, sender, to: made ?? broker.queue(address), address) else { return }
+        consumers[waiter.id] = BrokerConsumer(link: sender, queue: queue, waiter: waiter,
+                                              presettled: sender.senderSettleMode == .settled, ownsQueue: made != nil)
+        sendAvailable(c, waiter.id)
     }
 
-    func onSendable(_ c: MessagingConnection, _ sender: Link) { sendAvailable(c, ObjectIdentifier(sender)) }
-
-    func onRawMessage(_ c: MessagingConnection, _ delivery: Delivery, _ bytes: ArraySlice<UInt8>) {
-        let key = ObjectIdentifier(delivery.link)
-        guard let queue = producers[key]?.queue else { return }
-        producers[key]?.outstanding -= 1
-        for consumer in queue.push(Array(bytes)) {
-            consumer.workQueue.add { c in (c.handler as? BrokerConnection)?.sendAvailable(c, consumer.link) }
+    /// Gives `link` an id and records it on `queue`; closes it with `amqp:not-found` when there is
+    /// no such queue (a dynamic queue's name, not or no longer there).
+    private func attach(_ c: MessagingConnection, _ link: Link, to queue: BrokerQueue?, _ address: String) -> (BrokerQueue, QueueWaiter)? {
+        let waiter = QueueWaiter(workQueue: c.workQueue, id: broker.nextLinkID())
+        guard let queue, queue.attach(waiter) else {
+            link.close(AMQPError(condition: ErrorCondition.notFound, description: "no queue \(address)"))
+            return nil
         }
-        if let p = producers[key], p.outstanding < Int(broker.creditWindow / 2) { grantCredit(c, key) }
+        linkIDs[ObjectIdentifier(link)] = waiter.id
+        return (queue, waiter)
     }
 
-    /// Sends what the queue has, up to the consumer's credit; waits on the queue for the rest.
-    func sendAvailable(_ c: MessagingConnection, _ key: ObjectIdentifier) {
-        guard let (sender, queue) = consumers[key], sender.localState == .active, sender.credit > 0 else { return }
-        let (messages, producers) = queue.pop(max: Int(sender.credit), orWait: QueueWaiter(workQueue: c.workQueue, link: key))
-        for m in messages { sender.send(m) }
-        for p in producers {
-            p.workQueue.add { c in (c.handler as? BrokerConnection)?.grantCredit(c, p.link) }
-        }
-    }
+    func onSenderClose(_ c: MessagingConnection, _ sender: Link) { forget(sender) }
+    func onReceiverClose(_ c: MessagingConnection, _ receiver: Link) { forget(receiver) }
 
-    /// Tops a producer's credit up to the window, as far as its queue has room; with none, waits.
-    func grantCredit(_ c: MessagingConnection, _ key: ObjectIdentifier) {
-        guard let p = producers[key], p.link.localState == .active else { return }
-        // Credit only for room the queue promises, so it never holds more than its limit however
-        // many producers feed it.
-        let want = Int(broker.creditWindow) - p.outstanding
-        guard want > 0 else { return }
-        let granted = p.queue.reserve(upTo: want, for: QueueWaiter(workQueue: c.workQueue, link: key))
-        guard granted > 0 else { return }
-        p.link.flow(credit: UInt32(granted))
-        producers[key]?.outstanding += granted
+    /// The peer's end detaches the session's links without a detach event for each (§2.5.5).
+    func onSessionClose(_ c: MessagingConnection, _ session: Session) {
+        let gone = producers.values.map(\.link).filter { $0.session === session }
+            + consumers.values.map(\.link).filter { $0.session === session }
+        for link in gone { forget(link) }
     }
-
-    func onSenderClose(_ c: MessagingConnection, _ sender: Link) { forget(c, sender) }
-    func onReceiverClose(_ c: MessagingConnection, _ receiver: Link) { forget(c, receiver) }
 
     func onTransportClose(_ c: MessagingConnection) {
-        for (key, entry) in producers {
-            entry.queue.forget(key, of: c.workQueue)
-            entry.queue.unreserve(entry.outstanding)
-        }
-        for (key, entry) in consumers { entry.queue.forget(key, of: c.workQueue) }
-        producers = [:]
-        consumers = [:]
+        for link in producers.values.map(\.link) + consumers.values.map(\.link) { forget(link) }
     }
 
-    private func forget(_ c: MessagingConnection, _ link: Link) {
-        let key = ObjectIdentifier(link)
-        if let e = producers.removeValue(forKey: key) {
-            e.queue.forget(key, of: c.workQueue)
-            e.queue.unreserve(e.outstanding)
+    /// Closes one of our links from the broker's side (its queue was deleted).
+    func closeLink(_ id: UInt64, _ error: AMQPError) {
+        guard let link = producers[id]?.link ?? consumers[id]?.link else { return }
+        link.close(error)
+        forget(link)
+    }
+
+    /// A link is gone: a producer's unused credit is given back; a consumer's unsettled messages
+    /// go back to the queue, and the queue it made is deleted.
+    private func forget(_ link: Link) {
+        guard let id = linkIDs.removeValue(forKey: ObjectIdentifier(link)) else { return }
+        if let p = producers.removeValue(forKey: id) {
+            p.queue.detach(id)
+            wakeProducers(p.queue.unreserve(p.outstanding))
         }
-        if let e = consumers.removeValue(forKey: key) { e.queue.forget(key, of: c.workQueue) }
+        if let consumer = consumers.removeValue(forKey: id) {
+            consumer.queue.detach(id)
+            returnUnsettled(of: consumer)
+            if consumer.ownsQueue {
+                let error = AMQPError(condition: ErrorCondition.resourceDeleted,
+                                      description: "queue \(consumer.queue.name) was deleted: the link that made it closed")
+                for w in broker.delete(consumer.queue) {
+                    w.workQueue.add { c in (c.handler as? BrokerConnection)?.closeLink(w.id, error) }
+                }
+            }
+        }
     }
 }
