@@ -11,12 +11,9 @@ import XCTest
 /// engine writing dispositions before a detach (issue 22, finding 2).
 final class BrokerAcceptThenDetachTests: XCTestCase {
     func testAcceptsQueuedBeforeADetachAreNotRedelivered() throws {
-        // Fails until the engine flushes dispositions before a detach: today the detach goes out
-        // first, the broker puts the 5 back (depth 20, 5 returned by lost consumers), and the
-        // accepts that follow find nothing. Remove this skip with that fix.
-        if ProcessInfo.processInfo.environment["AMQP_ENGINE_DISPOSITIONS_BEFORE_DETACH"] != "1" {
-            throw XCTSkip("needs the engine's dispositions written before a detach (issue 22, finding 2)")
-        }
+        // Before the engine flushed dispositions ahead of a detach, the detach went out first, the
+        // broker put the 5 back (depth 20, 5 returned by lost consumers) and the accepts that
+        // followed found nothing.
         for backend in TestBackends.names {
             try withFilledQueue(backend) { broker, clients in
                 let first = LockedValue<[Received]>([])
