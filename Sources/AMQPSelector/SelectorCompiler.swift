@@ -1,4 +1,6 @@
-/// Parses selector text and emits a ``SelectorProgram`` in one pass, by precedence climbing.
+/// Parses selector text and emits a ``SelectorProgram`` in one pass, with an operator-precedence
+/// (shunting-yard) parser: pending operators wait on a stack of their own, so nesting costs
+/// memory on the heap, never the thread's stack, however deep it goes.
 ///
 /// The grammar (JMS 2.0 §3.8.1.1), loosest binding first:
 ///
@@ -14,13 +16,11 @@
 ///     unary      := ( + | - ) unary | primary
 ///     primary    := literal | identifier | ( condition )
 ///
-/// Comparisons do not chain (`a = b = c` is an error, as in SQL). Types are checked where the text
-/// alone decides them: a numeric or string expression is not a condition, a condition or string is
-/// not an arithmetic operand. Identifiers may hold anything, so they pass every check.
-///
-/// Recursion happens only for parentheses, `NOT` and unary signs (each one level of
-/// ``Selector/Limits/maxDepth``) and for the right operand of a binary operator (at most five levels
-/// between two of those), so the stack the parser uses is bounded by the depth limit.
+/// Comparisons do not chain (`a = b = c` is an error, as in SQL; `(a = b) = c` is not). `NOT` may
+/// start a condition only, not an operand of a comparison or arithmetic (`a = NOT b` is an error).
+/// Types are checked where the text alone decides them: a numeric or string expression is not a
+/// condition, a condition or string is not an arithmetic operand. Identifiers may hold anything,
+/// so they pass every check.
 struct SelectorCompiler {
     /// What the text says about an expression's type.
     enum Kind {
@@ -29,19 +29,62 @@ struct SelectorCompiler {
         case unknown
     }
 
+    /// An operand on the operand stack: its code is already emitted.
     struct Operand {
         var kind: Kind
         var column: Int
+        /// The result of a comparison or predicate not in parentheses: another may not follow.
+        var compared = false
+    }
+
+    /// An operator waiting for its right operand to be complete.
+    enum Pending {
+        case paren(column: Int)
+        case not(column: Int)
+        case sign(negative: Bool, column: Int)
+        case arithmetic(Arithmetic)
+        case comparison(Comparison)
+        /// The address of the jump over the right operand.
+        case and(jump: Int)
+        case or(jump: Int)
+        /// BETWEEN with its low bound being read: the next AND is its own.
+        case betweenLow(negated: Bool)
+        case betweenHigh(negated: Bool)
+
+        /// Binding strength: OR 1, AND 2, NOT 3, comparisons 4, + - 5, * / 6, signs 7.
+        var precedence: Int {
+            switch self {
+            case .paren: return 0
+            case .or: return 1
+            case .and: return 2
+            case .not: return 3
+            case .comparison, .betweenLow, .betweenHigh: return 4
+            case .arithmetic(.add), .arithmetic(.subtract): return 5
+            case .arithmetic: return 6
+            case .sign: return 7
+            }
+        }
+
+        /// Whether the operator counts toward ``Selector/Limits/maxDepth``.
+        var nests: Bool {
+            switch self {
+            case .paren, .not, .sign: return true
+            default: return false
+            }
+        }
     }
 
     private var tokens: [SelectorToken]
     private var position = 0
-    private var depth = 0
     private let limits: Selector.Limits
     private var program = SelectorProgram()
     private var stackDepth = 0
     /// The latest target a jump was patched with (targets only grow: each is the code's length then).
     private var lastJumpTarget = -1
+    private var operands: [Operand] = []
+    private var pending: [Pending] = []
+    /// Parentheses, NOTs and signs in `pending`.
+    private var depth = 0
 
     private init(tokens: [SelectorToken], limits: Selector.Limits) {
         self.tokens = tokens
@@ -59,11 +102,7 @@ struct SelectorCompiler {
             compiler.emit(.push(.bool(true)), stack: 1)
             return compiler.program
         }
-        let top = try compiler.expression(0)
-        try compiler.requireCondition(top)
-        if case .end = compiler.current.kind {} else {
-            throw compiler.unexpected(compiler.current)
-        }
+        try compiler.parse()
         return compiler.program
     }
 
@@ -152,72 +191,203 @@ struct SelectorCompiler {
 
     // MARK: Expressions
 
-    /// Binding strengths: OR 1, AND 2, NOT 3, comparisons and predicates 4, + - 5, * / 6, signs 7.
-    private mutating func expression(_ minimum: Int) throws(SelectorError) -> Operand {
-        var left = try prefix(minimum)
-        var compared = false
+    /// Reads the whole text: operands go straight to code, operators wait in `pending` until an
+    /// operator binding no tighter (or the end) completes their right operand.
+    private mutating func parse() throws(SelectorError) {
+        var expectOperand = true
         while true {
             let t = current
-            switch t.kind {
-            case .keyword(.or) where minimum <= 1:
-                try requireCondition(left)
-                advance()
-                let jump = emitJump(.jumpIfTrue(0))
-                let right = try expression(2)
-                try requireCondition(right)
-                emit(.or, stack: -1)
-                patchJump(jump)
-                left = Operand(kind: .boolean, column: left.column)
-            case .keyword(.and) where minimum <= 2:
-                try requireCondition(left)
-                advance()
-                let jump = emitJump(.jumpIfFalse(0))
-                let right = try expression(3)
-                try requireCondition(right)
-                emit(.and, stack: -1)
-                patchJump(jump)
-                left = Operand(kind: .boolean, column: left.column)
-            case .symbol(let s) where minimum <= 4 && Self.comparison(s) != nil:
-                if compared { throw unexpected(t) }
-                let op = Self.comparison(s)!
-                advance()
-                let right = try expression(5)
-                if op.isOrdering {
-                    try requireNumeric(left)
-                    try requireNumeric(right)
-                }
-                emitComparison(op)
-                left = Operand(kind: .boolean, column: left.column)
-                compared = true
-            case .keyword(.not) where minimum <= 4 && (isKeyword(peek(1), .between) || isKeyword(peek(1), .like) || isKeyword(peek(1), .in)):
-                if compared { throw unexpected(t) }
-                advance()
-                try predicate(left, negated: true)
-                left = Operand(kind: .boolean, column: left.column)
-                compared = true
-            case .keyword(.between), .keyword(.like), .keyword(.in), .keyword(.is):
-                guard minimum <= 4 else { return left }
-                if compared { throw unexpected(t) }
-                try predicate(left, negated: false)
-                left = Operand(kind: .boolean, column: left.column)
-                compared = true
-            case .symbol(.plus) where minimum <= 5, .symbol(.minus) where minimum <= 5:
-                try requireNumeric(left)
-                advance()
-                let right = try expression(6)
-                try requireNumeric(right)
-                emit(.arithmetic(isSymbol(t, .plus) ? .add : .subtract), stack: -1)
-                left = Operand(kind: .numeric, column: left.column)
-            case .symbol(.times) where minimum <= 6, .symbol(.divide) where minimum <= 6:
-                try requireNumeric(left)
-                advance()
-                let right = try expression(7)
-                try requireNumeric(right)
-                emit(.arithmetic(isSymbol(t, .times) ? .multiply : .divide), stack: -1)
-                left = Operand(kind: .numeric, column: left.column)
-            default:
-                return left
+            if expectOperand {
+                try operand(t)
+                expectOperand = false
+                continue
             }
+            switch t.kind {
+            case .keyword(.or):
+                try reduce(downTo: 1)
+                try requireCondition(top)
+                advance()
+                pending.append(.or(jump: emitJump(.jumpIfTrue(0))))
+                expectOperand = true
+            case .keyword(.and):
+                try reduce(downTo: 5)
+                if case .betweenLow(let negated)? = pending.last {
+                    // The AND of BETWEEN low AND high.
+                    try requireNumeric(top)
+                    pending[pending.count - 1] = .betweenHigh(negated: negated)
+                    advance()
+                    expectOperand = true
+                    continue
+                }
+                try reduce(downTo: 2)
+                try requireCondition(top)
+                advance()
+                pending.append(.and(jump: emitJump(.jumpIfFalse(0))))
+                expectOperand = true
+            case .symbol(let s) where Self.comparison(s) != nil:
+                try startPredicate(t)
+                let op = Self.comparison(s)!
+                if op.isOrdering { try requireNumeric(top) }
+                advance()
+                pending.append(.comparison(op))
+                expectOperand = true
+            case .keyword(.not) where isKeyword(peek(1), .between) || isKeyword(peek(1), .like) || isKeyword(peek(1), .in):
+                try startPredicate(t)
+                advance()
+                expectOperand = try predicate(negated: true)
+            case .keyword(.between), .keyword(.like), .keyword(.in), .keyword(.is):
+                try startPredicate(t)
+                expectOperand = try predicate(negated: false)
+            case .symbol(.plus), .symbol(.minus), .symbol(.times), .symbol(.divide):
+                let op: Arithmetic = isSymbol(t, .plus) ? .add : isSymbol(t, .minus) ? .subtract : isSymbol(t, .times) ? .multiply : .divide
+                let p = Pending.arithmetic(op).precedence
+                try reduce(downTo: p)
+                try requireNumeric(top)
+                advance()
+                pending.append(.arithmetic(op))
+                expectOperand = true
+            case .symbol(.rightParen):
+                try reduce(downTo: 1)
+                guard case .paren(let column)? = pending.last else { throw unexpected(t) }
+                pending.removeLast()
+                depth -= 1
+                advance()
+                if var o = operands.popLast() {
+                    o.column = column
+                    o.compared = false
+                    operands.append(o)
+                }
+            case .end:
+                try reduce(downTo: 1)
+                if case .paren? = pending.last { throw SelectorError(.syntax, "expected ')'", column: t.column) }
+                try requireCondition(top)
+                return
+            default:
+                throw unexpected(t)
+            }
+        }
+    }
+
+    /// The operand on top of the operand stack (the compiler always has one where this is asked).
+    private var top: Operand { operands.last ?? Operand(kind: .unknown, column: current.column) }
+
+    /// Reads what may stand where an operand is expected: prefix operators (pushed, to wait for
+    /// their operand) until a literal, an identifier or an opening parenthesis.
+    private mutating func operand(_ first: SelectorToken) throws(SelectorError) {
+        var t = first
+        while true {
+            switch t.kind {
+            case .keyword(.not):
+                // NOT starts a condition: not an operand of a comparison, BETWEEN or arithmetic.
+                switch pending.last {
+                case nil, .paren?, .and?, .or?, .not?: break
+                default: throw unexpected(t)
+                }
+                try push(.not(column: t.column), t)
+                advance()
+            case .symbol(.minus), .symbol(.plus):
+                let negative = isSymbol(t, .minus)
+                advance()
+                // A sign before a numeric literal is part of it: -9223372036854775808 is Int64.min.
+                let value: SelectorValue?
+                switch current.kind {
+                case .long(let v): value = .long(negative ? 0 &- v : v)
+                case .double(let v): value = .double(negative ? -v : v)
+                case .longMinMagnitude: value = negative ? .long(.min) : .double(9_223_372_036_854_775_808)
+                default: value = nil
+                }
+                if let value {
+                    advance()
+                    emit(.push(value), stack: 1)
+                    operands.append(Operand(kind: .numeric, column: t.column))
+                    return
+                }
+                try push(.sign(negative: negative, column: t.column), t)
+            case .symbol(.leftParen):
+                try push(.paren(column: t.column), t)
+                advance()
+            default:
+                // Signs and NOTs before it wait in `pending` for an operator binding looser than
+                // they do (or the end), which `reduce` completes them at.
+                operands.append(try primary())
+                return
+            }
+            t = current
+        }
+    }
+
+    private mutating func push(_ p: Pending, _ t: SelectorToken) throws(SelectorError) {
+        if p.nests {
+            depth += 1
+            if depth > limits.maxDepth {
+                throw SelectorError(.limit, "nesting deeper than \(limits.maxDepth) levels", column: t.column)
+            }
+        }
+        pending.append(p)
+    }
+
+    /// Completes every pending operator binding at least as tightly as `minimum`, stopping at a
+    /// parenthesis. Reaching BETWEEN's low bound means its AND is missing.
+    private mutating func reduce(downTo minimum: Int) throws(SelectorError) {
+        while let p = pending.last, p.precedence >= minimum {
+            if case .paren = p { return }
+            if case .betweenLow = p { throw SelectorError(.syntax, "expected AND", column: current.column) }
+            pending.removeLast()
+            try apply(p)
+        }
+    }
+
+    /// A comparison or predicate is about to apply to the operand on top: complete the arithmetic
+    /// before it, and refuse a second comparison on the same level.
+    private mutating func startPredicate(_ t: SelectorToken) throws(SelectorError) {
+        try reduce(downTo: 4)
+        if top.compared { throw unexpected(t) }
+    }
+
+    private mutating func popOperand() -> Operand {
+        operands.popLast() ?? Operand(kind: .unknown, column: current.column)
+    }
+
+    /// Emits a pending operator now that its operands are complete.
+    private mutating func apply(_ p: Pending) throws(SelectorError) {
+        switch p {
+        case .paren, .betweenLow:
+            return
+        case .not(let column):
+            let o = popOperand()
+            try requireCondition(o)
+            emit(.not, stack: 0)
+            depth -= 1
+            operands.append(Operand(kind: .boolean, column: column))
+        case .sign(let negative, let column):
+            let o = popOperand()
+            try requireNumeric(o)
+            emit(negative ? .negate : .plus, stack: 0)
+            depth -= 1
+            operands.append(Operand(kind: .numeric, column: column))
+        case .arithmetic(let op):
+            let right = popOperand(), left = popOperand()
+            try requireNumeric(right)
+            emit(.arithmetic(op), stack: -1)
+            operands.append(Operand(kind: .numeric, column: left.column))
+        case .comparison(let op):
+            let right = popOperand(), left = popOperand()
+            if op.isOrdering { try requireNumeric(right) }
+            emitComparison(op)
+            operands.append(Operand(kind: .boolean, column: left.column, compared: true))
+        case .and(let jump), .or(let jump):
+            let right = popOperand(), left = popOperand()
+            try requireCondition(right)
+            if case .and = p { emit(.and, stack: -1) } else { emit(.or, stack: -1) }
+            patchJump(jump)
+            operands.append(Operand(kind: .boolean, column: left.column))
+        case .betweenHigh(let negated):
+            let high = popOperand()
+            _ = popOperand()
+            let value = popOperand()
+            try requireNumeric(high)
+            emit(.between(negated: negated), stack: -2)
+            operands.append(Operand(kind: .boolean, column: value.column, compared: true))
         }
     }
 
@@ -246,64 +416,6 @@ struct SelectorCompiler {
             return
         }
         emit(.compare(op), stack: -1)
-    }
-
-    /// Prefix operators: NOT (only where a condition may start), signs, parentheses; else a primary.
-    private mutating func prefix(_ minimum: Int) throws(SelectorError) -> Operand {
-        let t = current
-        switch t.kind {
-        case .keyword(.not):
-            guard minimum <= 3 else { throw unexpected(t) }
-            try enter(t)
-            advance()
-            let o = try expression(3)
-            try requireCondition(o)
-            emit(.not, stack: 0)
-            depth -= 1
-            return Operand(kind: .boolean, column: t.column)
-        case .symbol(.minus), .symbol(.plus):
-            let negative = isSymbol(t, .minus)
-            advance()
-            // A sign before a numeric literal is part of it: -9223372036854775808 is Int64.min.
-            switch current.kind {
-            case .long(let v):
-                advance()
-                emit(.push(.long(negative ? 0 &- v : v)), stack: 1)
-                return Operand(kind: .numeric, column: t.column)
-            case .double(let v):
-                advance()
-                emit(.push(.double(negative ? -v : v)), stack: 1)
-                return Operand(kind: .numeric, column: t.column)
-            case .longMinMagnitude:
-                advance()
-                emit(.push(negative ? .long(.min) : .double(9_223_372_036_854_775_808)), stack: 1)
-                return Operand(kind: .numeric, column: t.column)
-            default:
-                break
-            }
-            try enter(t)
-            let o = try expression(7)
-            try requireNumeric(o)
-            emit(negative ? .negate : .plus, stack: 0)
-            depth -= 1
-            return Operand(kind: .numeric, column: t.column)
-        case .symbol(.leftParen):
-            try enter(t)
-            advance()
-            let inner = try expression(0)
-            try expect(.rightParen)
-            depth -= 1
-            return Operand(kind: inner.kind, column: t.column)
-        default:
-            return try primary()
-        }
-    }
-
-    private mutating func enter(_ t: SelectorToken) throws(SelectorError) {
-        depth += 1
-        if depth > limits.maxDepth {
-            throw SelectorError(.limit, "nesting deeper than \(limits.maxDepth) levels", column: t.column)
-        }
     }
 
     private mutating func primary() throws(SelectorError) -> Operand {
@@ -338,20 +450,17 @@ struct SelectorCompiler {
 
     // MARK: Predicates
 
-    /// BETWEEN, LIKE, IN or IS after `left`; the current token is the keyword (after any NOT).
-    private mutating func predicate(_ left: Operand, negated: Bool) throws(SelectorError) {
+    /// BETWEEN, LIKE, IN or IS applied to the operand on top; the current token is the keyword
+    /// (after any NOT). Returns whether an operand comes next (BETWEEN's low bound).
+    private mutating func predicate(negated: Bool) throws(SelectorError) -> Bool {
         let t = current
+        let left = top
         advance()
         switch t.kind {
         case .keyword(.between):
             try requireNumeric(left)
-            let low = try expression(5)
-            try requireNumeric(low)
-            guard isKeyword(current, .and) else { throw SelectorError(.syntax, "expected AND", column: current.column) }
-            advance()
-            let high = try expression(5)
-            try requireNumeric(high)
-            emit(.between(negated: negated), stack: -2)
+            pending.append(.betweenLow(negated: negated))
+            return true
         case .keyword(.like):
             try requireString(left)
             guard case .string(let pattern) = current.kind else {
@@ -399,6 +508,9 @@ struct SelectorCompiler {
         default:
             throw unexpected(t)
         }
+        _ = popOperand()
+        operands.append(Operand(kind: .boolean, column: left.column, compared: true))
+        return false
     }
 
     /// An IN-list item: a string or a (signed) numeric literal.
