@@ -175,6 +175,18 @@ final class SelectorTests: XCTestCase {
             Row("FALSE AND weight / 0 = 1", false),
             Row("TRUE OR missing = 1", true),
             Row("flag OR off AND missing", true),
+            Row("color = 'blue' OR weight = 12 AND price > 100", false),
+            Row("color = 'red' OR weight = 12 AND price > 100", true),
+            Row("NOT flag OR flag", true),
+            Row("NOT (flag OR flag)", false),
+            Row("weight BETWEEN 1 AND 20 AND price BETWEEN 9 AND 10", true),
+            Row("weight NOT BETWEEN -1 AND +2 AND NOT color NOT LIKE 'r%'", true),
+            Row("(weight = 12) = (price > 9)", true),
+            Row("(weight = 12) = flag", true),
+            Row("(weight = 12) <> off", true),
+            Row("weight * 2 + 1 BETWEEN 25 AND 25", true),
+            Row("-weight * -2 = 24", true),
+            Row("2 * -weight = -24", true),
             Row("(flag OR off) AND missing", nil),
         ])
     }
