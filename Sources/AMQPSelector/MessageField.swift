@@ -44,23 +44,14 @@ enum MessageField: Sendable, Hashable {
         return names
     }()
 
-    /// Which sections the field reads, so evaluation fetches only those.
-    var readsProperties: Bool {
-        switch self {
-        case .jmsPriority, .jmsDeliveryMode, .jmsRedelivered, .jmsxDeliveryCount, .durable, .priority, .ttl,
-             .firstAcquirer, .deliveryCount, .deliveryMode, .redelivered, .jmsTypeAnnotation:
-            return false
-        default:
-            return true
-        }
-    }
-
     /// The message annotation Qpid JMS once used for JMSType, still read when `subject` is absent.
     static let jmsTypeAnnotationKey: AMQPValue = .symbol("x-opt-jms-type")
 
-    /// The field's value in `message`; `properties` is `message.properties`, fetched once by the caller.
-    func value(_ message: Message, _ properties: Properties?) -> SelectorValue {
+    /// The field's value in `message`.
+    func value(_ message: Message) -> SelectorValue {
         let header = message.header
+        // Reading the properties section copies it out of the message's box: only fields of it pay.
+        var properties: Properties? { message.properties }
         switch self {
         case .jmsMessageID:
             guard let id = properties?.messageID else { return .null }

@@ -427,7 +427,6 @@ struct SelectorCompiler {
             advance()
             if let field = MessageField.byName[name] {
                 emit(.field(field), stack: 1)
-                if field.readsProperties { program.readsProperties = true }
             } else {
                 emit(.property(name), stack: 1)
                 program.readsApplicationProperties = true

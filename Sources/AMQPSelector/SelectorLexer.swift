@@ -94,7 +94,8 @@ struct SelectorLexer {
     }
 
     private static func isWhitespace(_ c: Unicode.Scalar) -> Bool {
-        c == " " || c == "\t" || c == "\n" || c == "\r" || c == "\u{0C}" || c.properties.isWhitespace
+        if c.isASCII { return c == " " || c == "\t" || c == "\n" || c == "\r" || c == "\u{0C}" || c == "\u{0B}" }
+        return c.properties.isWhitespace
     }
 
     mutating func next() throws(SelectorError) -> SelectorToken {

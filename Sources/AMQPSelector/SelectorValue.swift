@@ -115,8 +115,8 @@ extension SelectorValue {
         case (.string(let x), .string(let y)):
             switch op {
             // Code unit for code unit, as Java's String.equals: no Unicode normalization.
-            case .equal: return x.utf8.elementsEqual(y.utf8) ? .true : .false
-            case .notEqual: return x.utf8.elementsEqual(y.utf8) ? .false : .true
+            case .equal: return sameCodeUnits(x, y) ? .true : .false
+            case .notEqual: return sameCodeUnits(x, y) ? .false : .true
             default: return .false
             }
         case (.bool(let x), .bool(let y)):
@@ -128,6 +128,17 @@ extension SelectorValue {
         default:
             return .false
         }
+    }
+
+    /// Whether two strings have the same UTF-8 bytes: Java's `String.equals` (Swift's `==` would
+    /// also equate canonically equivalent strings, such as precomposed and combining accents).
+    static func sameCodeUnits(_ x: String, _ y: String) -> Bool {
+        guard x.utf8.count == y.utf8.count else { return false }
+        let fast = x.utf8.withContiguousStorageIfAvailable { a in
+            y.utf8.withContiguousStorageIfAvailable { b in a.elementsEqual(b) }
+        }
+        if let fast, let same = fast { return same }
+        return x.utf8.elementsEqual(y.utf8)
     }
 
     @inline(__always)
