@@ -74,3 +74,19 @@ for text in selectors {
     let match = timeMatch(selector, message)
     print(pad(text, 56), pad(format(match), 11), matchOnly ? "" : format(timeCompile(text)))
 }
+
+// LIKE's worst shapes for a backtracking matcher, against 100,000 characters.
+var long = Message()
+long.applicationProperties = ["s": .string(String(repeating: "a", count: 100_000))]
+let worst = [
+    "s LIKE '" + String(repeating: "%a", count: 200) + "%b'",
+    "s LIKE '%" + String(repeating: "a", count: 300) + "b%'",
+]
+for text in worst {
+    let selector = try! Selector(text)
+    let start = now()
+    let n = 20
+    for _ in 0..<n { consume(selector.matches(long) ? 1 : 0) }
+    let us = Double(now() - start) / Double(n) / 1000
+    print(pad(String(text.prefix(30)) + "… (100,000 a)", 56), "\(Int(us.rounded())) µs")
+}

@@ -479,3 +479,21 @@ final class Counter: @unchecked Sendable {
     func increment() { lock.lock(); count += 1; lock.unlock() }
     var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }
+
+extension SelectorTests {
+    /// The examples in Docs/Selectors.md compile.
+    func testDocumentationExamples() throws {
+        let examples = [
+            "color = 'red' AND weight > 10",
+            "(color = 'red' OR color = 'blue') AND NOT weight < 10",
+            "JMSPriority >= 7 OR JMSType = 'urgent'",
+            "JMSCorrelationID = 'ID:AMQP_UUID:01234567-89ab-cdef-fedc-ba9876543210'",
+            "code LIKE '10!%%' ESCAPE '!'",
+            "region IN ('EU', 'UK') AND price BETWEEN 10 AND 99.99",
+            "quantity * price / 100 > 1e3 AND discount IS NULL",
+            "amqp.subject = 'news' AND \"x-custom\" <> 'skip'",
+        ]
+        for e in examples { XCTAssertNoThrow(try Selector(e), e) }
+        XCTAssertEqual(try Selector("code LIKE '10!%%' ESCAPE '!'").evaluate(full), true)
+    }
+}
