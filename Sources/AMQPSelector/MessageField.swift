@@ -50,8 +50,31 @@ enum MessageField: Sendable, Hashable {
     /// The field's value in `message`.
     func value(_ message: Message) -> SelectorValue {
         let header = message.header
-        // Reading the properties section copies it out of the message's box: only fields of it pay.
-        var properties: Properties? { message.properties }
+        switch self {
+        case .jmsPriority, .priority:
+            return .long(Int64(header?.priority ?? 4))
+        case .jmsDeliveryMode, .deliveryMode:
+            return .string(header?.durable == true ? "PERSISTENT" : "NON_PERSISTENT")
+        case .jmsRedelivered, .redelivered:
+            return .bool((header?.deliveryCount ?? 0) > 0)
+        case .jmsxDeliveryCount:
+            return .long(Int64(header?.deliveryCount ?? 0) + 1)
+        case .durable:
+            return .bool(header?.durable ?? false)
+        case .ttl:
+            return header?.ttl.map { .long(Int64($0)) } ?? .null
+        case .firstAcquirer:
+            return .bool(header?.firstAcquirer ?? false)
+        case .deliveryCount:
+            return .long(Int64(header?.deliveryCount ?? 0))
+        case .jmsTypeAnnotation:
+            return Self.annotationString(message)
+        default:
+            break
+        }
+        // The rest read the properties section, which `Message.properties` copies out of its box:
+        // once per field read, and only by these.
+        let properties = message.properties
         switch self {
         case .jmsMessageID:
             guard let id = properties?.messageID else { return .null }
@@ -59,10 +82,6 @@ enum MessageField: Sendable, Hashable {
         case .jmsCorrelationID:
             guard let id = properties?.correlationID else { return .null }
             return .string(Self.jmsID(id, correlation: true))
-        case .jmsPriority, .priority:
-            return .long(Int64(header?.priority ?? 4))
-        case .jmsDeliveryMode, .deliveryMode:
-            return .string(header?.durable == true ? "PERSISTENT" : "NON_PERSISTENT")
         case .jmsTimestamp:
             return .long(properties?.creationTime?.millisecondsSince1970 ?? 0)
         case .jmsExpiration:
@@ -76,24 +95,12 @@ enum MessageField: Sendable, Hashable {
             return properties?.to.map { .string($0) } ?? .null
         case .jmsReplyTo, .replyTo:
             return properties?.replyTo.map { .string($0) } ?? .null
-        case .jmsRedelivered, .redelivered:
-            return .bool((header?.deliveryCount ?? 0) > 0)
-        case .jmsxDeliveryCount:
-            return .long(Int64(header?.deliveryCount ?? 0) + 1)
         case .jmsxGroupID, .groupID:
             return properties?.groupID.map { .string($0) } ?? .null
         case .jmsxGroupSeq, .groupSequence:
             return properties?.groupSequence.map { .long(Int64($0)) } ?? .null
         case .jmsxUserID, .userID:
             return properties?.userID.map { .string(String(decoding: $0.bytes, as: UTF8.self)) } ?? .null
-        case .durable:
-            return .bool(header?.durable ?? false)
-        case .ttl:
-            return header?.ttl.map { .long(Int64($0)) } ?? .null
-        case .firstAcquirer:
-            return .bool(header?.firstAcquirer ?? false)
-        case .deliveryCount:
-            return .long(Int64(header?.deliveryCount ?? 0))
         case .messageID:
             return properties?.messageID.map { .string(Self.rawID($0)) } ?? .null
         case .correlationID:
@@ -110,8 +117,9 @@ enum MessageField: Sendable, Hashable {
             return properties?.creationTime.map { .long($0.millisecondsSince1970) } ?? .null
         case .replyToGroupID:
             return properties?.replyToGroupID.map { .string($0) } ?? .null
-        case .jmsTypeAnnotation:
-            return Self.annotationString(message)
+        case .jmsPriority, .priority, .jmsDeliveryMode, .deliveryMode, .jmsRedelivered, .redelivered, .jmsxDeliveryCount,
+             .durable, .ttl, .firstAcquirer, .deliveryCount, .jmsTypeAnnotation:
+            return .null // answered above
         }
     }
 

@@ -129,8 +129,11 @@ struct SelectorCompiler {
         return SelectorError(.syntax, "unexpected \(Self.quote(t.text))", column: t.column)
     }
 
+    /// The token as the message shows it: in single quotes, unless it is a quoted literal or
+    /// name already; cut after 24 characters.
     private static func quote(_ text: String) -> String {
         let shown = text.unicodeScalars.count > 24 ? String(String.UnicodeScalarView(text.unicodeScalars.prefix(24))) + "…" : text
+        if let first = text.unicodeScalars.first, first == "'" || first == "\"" { return shown }
         return "'" + shown + "'"
     }
 

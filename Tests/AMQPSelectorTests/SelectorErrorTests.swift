@@ -58,6 +58,9 @@ final class SelectorErrorTests: XCTestCase {
         assertError("\"abc = 1", "unterminated quoted identifier at column 1")
         assertError("x = 'a' ESCAPE", "unexpected 'ESCAPE' at column 9")
         assertError("NULL = ", "expected an expression at column 8")
+        assertError("x = 1 'a'", "unexpected 'a' at column 7")
+        assertError("x = 1 \"a b\"", "unexpected \"a b\" at column 7")
+        assertError("x IN ('a', \"b\")", "expected a string or numeric literal, found \"b\" at column 12")
         // Columns count Unicode scalars.
         assertError("jp = '日本' AND )", "unexpected ')' at column 15")
         assertError("größe = 'ä' OR", "expected an expression at column 15")
