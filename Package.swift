@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "AMQPBroker", targets: ["AMQPBroker"]),
         .library(name: "AMQPTLS", targets: ["AMQPTLS"]),
         .library(name: "AMQPSASL", targets: ["AMQPSASL"]),
+        .library(name: "AMQPSelector", targets: ["AMQPSelector"]),
         .executable(name: "driver-loop", targets: ["DriverLoop"]),
         .executable(name: "proactor-arrow", targets: ["ProactorArrow"]),
         .executable(name: "amqp", targets: ["AMQPCommand"]),
@@ -120,6 +121,12 @@ let package = Package(
             dependencies: ["AMQPProactor", "AMQPEpoll", "AMQPURing", "AMQPEngine", "AMQPCodec", "AMQPSystem",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "Metrics", package: "swift-metrics")],
+            swiftSettings: strict
+        ),
+        // JMS message selectors (the apache.org:selector-filter:string filter) over Message (Docs/Selectors.md).
+        .target(
+            name: "AMQPSelector",
+            dependencies: ["AMQPCodec"],
             swiftSettings: strict
         ),
         // The seeds' multithreaded broker, on the container: shared bounded queues.
@@ -224,6 +231,12 @@ let package = Package(
             path: "Benchmarks/ProactorIdle",
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "SelectorBenchmark",
+            dependencies: ["AMQPSelector", "AMQPCodec"],
+            path: "Benchmarks/SelectorBenchmark",
+            swiftSettings: strict
+        ),
         // libFuzzer glue shared by the fuzz targets.
         .target(
             name: "FuzzSupport",
@@ -240,6 +253,13 @@ let package = Package(
             name: "FuzzConnectionDriver",
             dependencies: ["AMQPEngine", "AMQPCodec", "AMQPEngineTesting", "FuzzSupport"],
             path: "Fuzz/FuzzConnectionDriver",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "FuzzSelector",
+            dependencies: ["AMQPSelector", "AMQPCodec", "FuzzSupport"],
+            path: "Fuzz/FuzzSelector",
+            exclude: ["corpus"],
             swiftSettings: strict
         ),
         // ../shared lookup for every test target.
@@ -300,6 +320,11 @@ let package = Package(
             name: "AMQPSASLTests",
             dependencies: ["AMQPSASL", "AMQPEngine", "AMQPEngineTesting", "AMQPCodec"],
             exclude: ["scramp_peer.py"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AMQPSelectorTests",
+            dependencies: ["AMQPSelector", "AMQPCodec"],
             swiftSettings: strict
         ),
         .testTarget(
