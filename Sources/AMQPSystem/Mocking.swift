@@ -102,6 +102,12 @@ package final class SyscallFault: @unchecked Sendable, CustomStringConvertible {
         case localPort(UInt16)
         /// Calls on a socket connected to this remote port: the clients of a listener on it.
         case peerPort(UInt16)
+        /// Calls made by one thread (a pthread_t), for calls without a descriptor (mmap, open,
+        /// socket) that other threads make too.
+        case thread(pthread_t)
+
+        /// Calls made by the calling thread.
+        package static var callingThread: Target { .thread(pthread_self()) }
 
         package var description: String {
             switch self {
@@ -109,6 +115,7 @@ package final class SyscallFault: @unchecked Sendable, CustomStringConvertible {
             case .descriptor(let fd): return "descriptor \(fd.rawValue)"
             case .localPort(let port): return "local port \(port)"
             case .peerPort(let port): return "peer port \(port)"
+            case .thread(let thread): return "thread \(thread)"
             }
         }
     }
@@ -188,6 +195,7 @@ package final class SyscallFault: @unchecked Sendable, CustomStringConvertible {
         case .descriptor(let fd): return fd.rawValue == descriptor
         case .localPort(let port): return descriptor >= 0 && Self.port(of: descriptor, getsockname) == port
         case .peerPort(let port): return descriptor >= 0 && Self.port(of: descriptor, getpeername) == port
+        case .thread(let thread): return pthread_equal(pthread_self(), thread) != 0
         }
     }
 
