@@ -21,6 +21,8 @@ public struct MemoryMapping {
         precondition(byteCount > 0, "a mapping needs at least one byte")
         let mapped = system_mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let mapped, mapped != MAP_FAILED else { throw Errno(rawValue: errno) }
+        // The kernel gave `byteCount` bytes (whole pages) at `mapped`: they belong to this mapping
+        // alone until unmap(), and no Swift object lives in them.
         return MemoryMapping(baseAddress: mapped, byteCount: byteCount)
     }
 

@@ -6,12 +6,13 @@ import Synchronization
 // Fault injection for the system-call wrappers (Syscalls.swift), after swift-system's
 // MockingDriver, with two differences. It is process-wide rather than thread-local, because the
 // calls under test run on a proactor's pool threads, not the test's; and a fault narrows itself to
-// one call on one descriptor (or the sockets of one port), so that nothing else in the process
-// notices it. It exists only when AMQPSystem is built with `ENABLE_MOCKING`, which Package.swift
-// defines for debug builds (what `swift test` and the thread-sanitizer runs build). In a release
-// build every `#if ENABLE_MOCKING` block is gone, so a wrapper is the bare libc call and the
-// benchmarks pay nothing. In a debug build a call with no fault installed for it costs one atomic
-// load and a branch.
+// one call on one descriptor (or the sockets of one port, or one thread), so that nothing else in
+// the process notices it. It exists only when AMQPSystem is built with `ENABLE_MOCKING`, which
+// Package.swift defines for debug builds (what `swift test` and the thread-sanitizer runs build).
+// In a release build every `#if ENABLE_MOCKING` block is gone, so a wrapper is the bare libc call
+// and the benchmarks pay nothing. In a debug build a call with no fault installed for it costs a
+// call into the hook, one atomic load and a branch; only a call with faults of its kind takes the
+// lock.
 
 /// A system call made through this module's wrappers, as fault injection names it.
 ///
@@ -72,9 +73,9 @@ package enum SystemCall: Int, Hashable, Sendable, CaseIterable, CustomStringConv
     }
 }
 
-/// One fault for ``SyscallMock/with(_:_:)-(SyscallFault...,_)`` to inject: which call, on which
-/// descriptors, what happens instead, from which matching call and for how many. It counts the
-/// calls it matched and the ones it changed, for the test to check afterwards.
+/// One fault for ``SyscallMock/with(_:_:)`` to inject: which call, on which descriptors, what
+/// happens instead, from which matching call and for how many. It counts the calls it matched and
+/// the ones it changed, for the test to check afterwards.
 ///
 /// Threading: `Sendable`. @unchecked, and what makes it safe: the configuration is `let`; the
 /// record of matched calls is written only inside the mock's lock (by whichever thread makes the
@@ -229,7 +230,7 @@ package final class SyscallFault: @unchecked Sendable, CustomStringConvertible {
 /// A wake (``EventDescriptor/signal()``) stays async-signal-safe unless a `write` fault is
 /// installed: the hook then takes a lock.
 ///
-/// Threading: any thread may call ``with(_:_:)-(SyscallFault...,_)``.
+/// Threading: any thread may call ``with(_:_:)``.
 package enum SyscallMock {
     /// Whether this build can inject faults (AMQPSystem built with `ENABLE_MOCKING`, i.e. debug).
     package static var isAvailable: Bool {
@@ -296,7 +297,7 @@ private let armed = Atomic<UInt64>(0)
 /// The installed faults; the lock also guards every fault's record. A pthread mutex (not
 /// `Synchronization.Mutex`), so that the thread sanitizer sees it.
 private let state = LockedValue<[SyscallFault]>([])
-/// Held for the length of a ``SyscallMock/with(_:_:)-(SyscallFault...,_)`` scope.
+/// Held for the length of a ``SyscallMock/with(_:_:)`` scope.
 private let scope = ConditionLock()
 
 /// The effect for a call about to be made, recording it in every fault it matches: the first

@@ -9,8 +9,9 @@ import Glibc
 // (read, write, send) are inlinable so that they inline across modules too; epoll's need
 // CAMQPSystem, which stays an internal import, so `Epoll`'s methods are where they inline.
 //
-// Not here: pthread calls (they return their error rather than set errno, and nothing retries
-// them), clock_gettime, getaddrinfo (a library call; its errors are not errno), getenv, strerror.
+// Not here: the pthread calls, pthread_sigmask and sigwait among them (they return their error
+// rather than set errno, and nothing retries them); clock_gettime (the vDSO, no system call);
+// getaddrinfo (a library call whose errors are not errno); getenv, strerror.
 
 /// read(2).
 @inlinable @inline(__always)
@@ -290,6 +291,12 @@ func system_kill(_ process: pid_t, _ signal: CInt) -> CInt {
 @inline(__always)
 func system_getpid() -> pid_t {
     Glibc.getpid()
+}
+
+/// sched_yield(2), which cannot fail on Linux.
+@inline(__always)
+func system_sched_yield() {
+    _ = Glibc.sched_yield()
 }
 
 /// nanosleep(2).

@@ -57,7 +57,7 @@ public final class SystemThread: Sendable {
     /// Gives the processor to another runnable thread (sched_yield(2)): for a short wait on
     /// something another thread is about to finish.
     public static func yield() {
-        _ = sched_yield()
+        system_sched_yield()
     }
 
     /// Puts the calling thread to sleep for `duration` (nanosleep(2)), going back to sleep for
