@@ -4,9 +4,6 @@ import AMQPProactor
 import AMQPSystem
 import Synchronization
 
-#if canImport(Glibc)
-#endif
-
 // Early writes: output leaves during a long handler call, not only when the batch is done.
 extension ProactorConformance {
     /// A client sends 1000 messages of 200 bytes in one handler call and then, still in that

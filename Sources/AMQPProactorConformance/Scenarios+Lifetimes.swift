@@ -3,8 +3,6 @@ import AMQPEngine
 import AMQPProactor
 import AMQPSystem
 import Synchronization
-#if canImport(Glibc)
-#endif
 
 // Connection lifetimes: ticks, idle peers, disconnect, release, and peers that misbehave at the
 // socket level.

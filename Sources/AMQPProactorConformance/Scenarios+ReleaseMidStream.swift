@@ -4,9 +4,6 @@ import AMQPProactor
 import AMQPSystem
 import Synchronization
 
-#if canImport(Glibc)
-#endif
-
 // Release while output is on its way: whoever drives the connection next must neither repeat a
 // byte the backend already wrote nor lose one it had not.
 extension ProactorConformance {

@@ -3,8 +3,6 @@ import AMQPEngine
 import AMQPProactor
 import AMQPSystem
 import Synchronization
-#if canImport(Glibc)
-#endif
 
 // Wakes, interrupts and timeouts: what other threads (and signal handlers) ask of the proactor.
 extension ProactorConformance {
