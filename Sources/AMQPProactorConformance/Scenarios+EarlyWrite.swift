@@ -4,10 +4,6 @@ import AMQPProactor
 import AMQPSystem
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 // Early writes: output leaves during a long handler call, not only when the batch is done.
 extension ProactorConformance {
     /// A client sends 1000 messages of 200 bytes in one handler call and then, still in that
@@ -67,7 +63,7 @@ extension ProactorConformance {
                         // Still in the batch: the server can only have these if they were written.
                         let deadline = ContinuousClock.now.advanced(by: .seconds(10))
                         while received.load(ordering: .acquiring) == 0 && ContinuousClock.now < deadline {
-                            usleep(1000)
+                            SystemThread.sleep(for: .milliseconds(1))
                         }
                         receivedDuringSend.store(received.load(ordering: .acquiring), ordering: .relaxed)
                     case .delivery(let d) where d.remotelySettled || d.remoteState != nil:

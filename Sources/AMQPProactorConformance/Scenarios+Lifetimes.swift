@@ -3,9 +3,6 @@ import AMQPEngine
 import AMQPProactor
 import AMQPSystem
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 // Connection lifetimes: ticks, idle peers, disconnect, release, and peers that misbehave at the
 // socket level.
@@ -311,8 +308,7 @@ struct RawPeer: Sendable {
 
     /// Closes with SO_LINGER 0: the peer gets a reset, not a FIN.
     static func reset(_ s: Socket) {
-        var l = linger(l_onoff: 1, l_linger: 0)
-        _ = setsockopt(s.descriptor.rawValue, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
+        try? s.setLinger(seconds: 0)
         try? s.close()
     }
 
@@ -321,9 +317,6 @@ struct RawPeer: Sendable {
 
     /// This process's user and system CPU time.
     static func cpuTime() -> Duration {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        let us = Int64(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1_000_000 + Int64(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
-        return .microseconds(us)
+        (try? ResourceUsage.processorTime()) ?? .zero
     }
 }

@@ -4,10 +4,6 @@ import AMQPProactor
 import AMQPSystem
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 // Release while output is on its way: whoever drives the connection next must neither repeat a
 // byte the backend already wrote nor lose one it had not.
 extension ProactorConformance {
@@ -73,7 +69,7 @@ extension ProactorConformance {
                         writeRest(of: released, to: socket, h)
                         // Left open until the server has read all of it: closing sooner could cut it.
                         let deadline = ContinuousClock.now.advanced(by: .seconds(20))
-                        while received.withLock({ $0.count }) < count && ContinuousClock.now < deadline { usleep(1000) }
+                        while received.withLock({ $0.count }) < count && ContinuousClock.now < deadline { SystemThread.sleep(for: .milliseconds(1)) }
                         try? socket.close()
                     default:
                         break
@@ -102,7 +98,7 @@ extension ProactorConformance {
             }
             switch result {
             case .success(let n): driver.writeDone(n)
-            case .failure(let e) where e == .wouldBlock || e == .interrupted: usleep(500)
+            case .failure(let e) where e == .wouldBlock || e == .interrupted: SystemThread.sleep(for: .microseconds(500))
             case .failure(let e): return h.fail("writing the released connection's output: \(e)")
             }
         }

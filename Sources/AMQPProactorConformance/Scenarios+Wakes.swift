@@ -3,9 +3,6 @@ import AMQPEngine
 import AMQPProactor
 import AMQPSystem
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 // Wakes, interrupts and timeouts: what other threads (and signal handlers) ask of the proactor.
 extension ProactorConformance {
@@ -152,10 +149,10 @@ enum SignalInterrupt {
 
     static func raise(on proactor: any Proactor) {
         target = proactor
-        signal(SIGUSR1) { _ in SignalInterrupt.target?.interrupt() }
+        try? Signal.user1.setHandler { _ in SignalInterrupt.target?.interrupt() }
         // To the process, not this thread: a thread that blocks the signal (test runners' may)
         // leaves it to one that does not.
-        kill(getpid(), SIGUSR1)
+        try? Signal.user1.sendToProcess()
     }
 }
 

@@ -73,7 +73,7 @@ public struct Epoll: Hashable, Sendable {
     /// Creates an epoll instance with close-on-exec set (epoll_create1(2) `EPOLL_CLOEXEC`).
     /// - Throws: ``Errno``, e.g. ``Errno/tooManyOpenFiles``.
     public static func create() throws(Errno) -> Epoll {
-        let fd = try valueOrErrno { epoll_create1(CInt(EPOLL_CLOEXEC)) }.get()
+        let fd = try valueOrErrno { system_epoll_create1(CInt(EPOLL_CLOEXEC)) }.get()
         return Epoll(FileDescriptor(rawValue: fd))
     }
 
@@ -107,7 +107,7 @@ public struct Epoll: Hashable, Sendable {
         event.data.u64 = data
         // epoll_ctl reads one epoll_event from the local. Swift imports the struct with glibc's
         // layout (packed on x86_64), so field stores land where the kernel reads them.
-        try nothingOrErrno { epoll_ctl(descriptor.rawValue, operation, fd.rawValue, &event) }.get()
+        try nothingOrErrno { system_epoll_ctl(descriptor.rawValue, operation, fd.rawValue, &event) }.get()
     }
 
     /// Waits until a watched descriptor is ready or `timeout` passes (epoll_wait(2)).
@@ -127,7 +127,7 @@ public struct Epoll: Hashable, Sendable {
         // lives on the stack when it fits and is read only up to the count the call returns.
         let result = withUnsafeTemporaryAllocation(of: epoll_event.self, capacity: maxEvents) { buffer in
             let count = valueOrErrno(retryOnInterrupt: false) {
-                epoll_wait(descriptor.rawValue, buffer.baseAddress, CInt(maxEvents), timeout)
+                system_epoll_wait(descriptor.rawValue, buffer.baseAddress, CInt(maxEvents), timeout)
             }
             if case .success(let count) = count {
                 for i in 0..<Int(count) {

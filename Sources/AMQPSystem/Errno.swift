@@ -9,7 +9,7 @@ public struct Errno: RawRepresentable, Error, Hashable, Sendable, CustomStringCo
     public let rawValue: CInt
 
     /// Wraps a C error number.
-    public init(rawValue: CInt) { self.rawValue = rawValue }
+    @inlinable public init(rawValue: CInt) { self.rawValue = rawValue }
 
     /// The system's message for this error, e.g. "Connection refused" (C `strerror`).
     public var description: String {
@@ -20,48 +20,59 @@ public struct Errno: RawRepresentable, Error, Hashable, Sendable, CustomStringCo
     }
 
     /// `EINTR`: a signal interrupted the call. The wrappers here retry it where that is safe.
-    public static var interrupted: Errno { Errno(rawValue: EINTR) }
+    @inlinable public static var interrupted: Errno { Errno(rawValue: EINTR) }
     /// `EAGAIN`/`EWOULDBLOCK`: a non-blocking call would have to wait.
-    public static var wouldBlock: Errno { Errno(rawValue: EAGAIN) }
+    @inlinable public static var wouldBlock: Errno { Errno(rawValue: EAGAIN) }
     /// `EBADF`: not an open file descriptor.
-    public static var badFileDescriptor: Errno { Errno(rawValue: EBADF) }
+    @inlinable public static var badFileDescriptor: Errno { Errno(rawValue: EBADF) }
     /// `EINVAL`: an argument is invalid.
-    public static var invalidArgument: Errno { Errno(rawValue: EINVAL) }
+    @inlinable public static var invalidArgument: Errno { Errno(rawValue: EINVAL) }
     /// `ECONNREFUSED`: nothing listens at the address.
-    public static var connectionRefused: Errno { Errno(rawValue: ECONNREFUSED) }
+    @inlinable public static var connectionRefused: Errno { Errno(rawValue: ECONNREFUSED) }
     /// `ECONNRESET`: the peer reset the connection.
-    public static var connectionReset: Errno { Errno(rawValue: ECONNRESET) }
+    @inlinable public static var connectionReset: Errno { Errno(rawValue: ECONNRESET) }
     /// `EPIPE`: the other end is closed for writing.
-    public static var brokenPipe: Errno { Errno(rawValue: EPIPE) }
+    @inlinable public static var brokenPipe: Errno { Errno(rawValue: EPIPE) }
     /// `ETIMEDOUT`: the connection attempt or connection timed out.
-    public static var timedOut: Errno { Errno(rawValue: ETIMEDOUT) }
+    @inlinable public static var timedOut: Errno { Errno(rawValue: ETIMEDOUT) }
     /// `EINPROGRESS`: a non-blocking connect has started.
-    public static var inProgress: Errno { Errno(rawValue: EINPROGRESS) }
+    @inlinable public static var inProgress: Errno { Errno(rawValue: EINPROGRESS) }
     /// `EADDRINUSE`: the address is already bound.
-    public static var addressInUse: Errno { Errno(rawValue: EADDRINUSE) }
+    @inlinable public static var addressInUse: Errno { Errno(rawValue: EADDRINUSE) }
     /// `ENOTCONN`: the socket is not connected.
-    public static var notConnected: Errno { Errno(rawValue: ENOTCONN) }
+    @inlinable public static var notConnected: Errno { Errno(rawValue: ENOTCONN) }
     /// `ENETUNREACH`: no route to the network.
-    public static var networkUnreachable: Errno { Errno(rawValue: ENETUNREACH) }
+    @inlinable public static var networkUnreachable: Errno { Errno(rawValue: ENETUNREACH) }
     /// `EHOSTUNREACH`: no route to the host.
-    public static var hostUnreachable: Errno { Errno(rawValue: EHOSTUNREACH) }
+    @inlinable public static var hostUnreachable: Errno { Errno(rawValue: EHOSTUNREACH) }
     /// `ECONNABORTED`: a pending connection was aborted before accept(2) took it.
-    public static var connectionAborted: Errno { Errno(rawValue: ECONNABORTED) }
+    @inlinable public static var connectionAborted: Errno { Errno(rawValue: ECONNABORTED) }
     /// `EADDRNOTAVAIL`: the address is not local, or no local port is free for a connect.
-    public static var addressNotAvailable: Errno { Errno(rawValue: EADDRNOTAVAIL) }
+    @inlinable public static var addressNotAvailable: Errno { Errno(rawValue: EADDRNOTAVAIL) }
     /// `EMFILE`: the process has as many descriptors open as its limit allows
     /// (see ``ResourceLimit/openFiles()``).
-    public static var tooManyOpenFiles: Errno { Errno(rawValue: EMFILE) }
+    @inlinable public static var tooManyOpenFiles: Errno { Errno(rawValue: EMFILE) }
     /// `ENFILE`: the system-wide limit on open files is reached.
-    public static var fileTableOverflow: Errno { Errno(rawValue: ENFILE) }
+    @inlinable public static var fileTableOverflow: Errno { Errno(rawValue: ENFILE) }
     /// `ENOBUFS`: the kernel is out of buffer space.
-    public static var noBufferSpace: Errno { Errno(rawValue: ENOBUFS) }
+    @inlinable public static var noBufferSpace: Errno { Errno(rawValue: ENOBUFS) }
     /// `ENOMEM`: the kernel is out of memory.
-    public static var noMemory: Errno { Errno(rawValue: ENOMEM) }
+    @inlinable public static var noMemory: Errno { Errno(rawValue: ENOMEM) }
     /// `ENOENT`: no such file or directory; also epoll(7)'s "descriptor not registered".
-    public static var noSuchFileOrDirectory: Errno { Errno(rawValue: ENOENT) }
+    @inlinable public static var noSuchFileOrDirectory: Errno { Errno(rawValue: ENOENT) }
     /// `EEXIST`: already exists; also epoll(7)'s "descriptor already registered".
-    public static var fileExists: Errno { Errno(rawValue: EEXIST) }
+    @inlinable public static var fileExists: Errno { Errno(rawValue: EEXIST) }
     /// `EPERM`: not permitted, e.g. raising a hard resource limit without privilege.
-    public static var notPermitted: Errno { Errno(rawValue: EPERM) }
+    @inlinable public static var notPermitted: Errno { Errno(rawValue: EPERM) }
+    /// `ECANCELED`: the operation was cancelled (an io_uring operation that
+    /// `IORING_OP_ASYNC_CANCEL` ended, or whose submitting thread exited).
+    @inlinable public static var canceled: Errno { Errno(rawValue: ECANCELED) }
+    /// `EALREADY`: the operation is already in progress (also io_uring's "cancel found it running").
+    @inlinable public static var alreadyInProcess: Errno { Errno(rawValue: EALREADY) }
+    /// `EBUSY`: the resource is busy (io_uring_enter(2): reap completions first).
+    @inlinable public static var resourceBusy: Errno { Errno(rawValue: EBUSY) }
+    /// `ENOSYS`: the kernel does not implement the call.
+    @inlinable public static var noFunction: Errno { Errno(rawValue: ENOSYS) }
+    /// `ETIME`: a timer expired (io_uring_enter(2)'s wait timed out).
+    @inlinable public static var timeout: Errno { Errno(rawValue: ETIME) }
 }

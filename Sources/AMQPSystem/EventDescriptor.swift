@@ -22,7 +22,7 @@ public struct EventDescriptor: Hashable, Sendable {
     /// - Throws: ``Errno``, e.g. ``Errno/tooManyOpenFiles``.
     public static func create(nonBlocking: Bool = true) throws(Errno) -> EventDescriptor {
         let flags = CInt(EFD_CLOEXEC) | (nonBlocking ? CInt(EFD_NONBLOCK) : 0)
-        let fd = try valueOrErrno { eventfd(0, flags) }.get()
+        let fd = try valueOrErrno { system_eventfd(0, flags) }.get()
         return EventDescriptor(FileDescriptor(rawValue: fd))
     }
 
@@ -31,6 +31,7 @@ public struct EventDescriptor: Hashable, Sendable {
     /// Async-signal-safe: it writes from a stack constant through a non-escaping closure, so it
     /// allocates nothing, takes no lock and calls nothing of the Swift runtime; only write(2) and
     /// errno, which it restores so that a signal handler leaves the interrupted code's errno alone.
+    /// (In a debug build with a `write` fault installed by a test, the fault hook takes a lock.)
     /// Failures are ignored: `EAGAIN` means the counter is full, so a wake-up is already pending,
     /// and the others (`EBADF`) cannot be reported from a signal handler anyway. `EINTR` is retried.
     /// On a blocking eventfd a full counter blocks until ``drain()``.
@@ -39,7 +40,7 @@ public struct EventDescriptor: Hashable, Sendable {
         let one: UInt64 = 1
         // write(2) reads exactly the 8 bytes of the local constant.
         withUnsafeBytes(of: one) { bytes in
-            while Glibc.write(descriptor.rawValue, bytes.baseAddress, bytes.count) == -1 && errno == EINTR {}
+            while system_write(descriptor.rawValue, bytes.baseAddress, bytes.count) == -1 && errno == EINTR {}
         }
         errno = savedErrno
     }
@@ -53,7 +54,7 @@ public struct EventDescriptor: Hashable, Sendable {
         var counter: UInt64 = 0
         // read(2) writes exactly the 8 bytes of the local.
         let result = withUnsafeMutableBytes(of: &counter) { bytes in
-            valueOrErrno { Glibc.read(descriptor.rawValue, bytes.baseAddress, bytes.count) }
+            valueOrErrno { system_read(descriptor.rawValue, bytes.baseAddress, bytes.count) }
         }
         switch result {
         case .success: return counter

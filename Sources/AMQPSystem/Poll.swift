@@ -60,7 +60,8 @@ public struct PollDescriptor: Hashable, Sendable {
         // call, and no assumption about Swift struct layout.
         var fds = descriptors.map { pollfd(fd: $0.descriptor.rawValue, events: $0.events.rawValue, revents: 0) }
         let count = fds.count
-        let ready = try valueOrErrno { Glibc.poll(&fds, nfds_t(count), timeout) }.get()
+        // poll(2) reads and writes exactly `count` pollfd entries of the array.
+        let ready = try valueOrErrno { system_poll(&fds, nfds_t(count), timeout) }.get()
         for i in descriptors.indices { descriptors[i].returnedEvents = PollEvents(rawValue: fds[i].revents) }
         return Int(ready)
     }

@@ -15,7 +15,7 @@ public enum ResourceLimit {
     public static func openFiles() throws(Errno) -> (soft: UInt64, hard: UInt64) {
         var limit = rlimit()
         // getrlimit writes one rlimit into the local.
-        try nothingOrErrno { getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) }.get()
+        try nothingOrErrno { system_getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) }.get()
         return (UInt64(limit.rlim_cur), UInt64(limit.rlim_max))
     }
 
@@ -31,6 +31,6 @@ public enum ResourceLimit {
     public static func setOpenFiles(soft: UInt64, hard: UInt64) throws(Errno) {
         var limit = rlimit(rlim_cur: rlim_t(soft), rlim_max: rlim_t(hard))
         // setrlimit reads one rlimit from the local.
-        try nothingOrErrno { setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) }.get()
+        try nothingOrErrno { system_setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) }.get()
     }
 }

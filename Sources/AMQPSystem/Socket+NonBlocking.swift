@@ -1,4 +1,3 @@
-internal import CAMQPSystem
 import Glibc
 
 // What an event loop needs beyond the blocking calls in Socket.swift: sockets created and
@@ -27,7 +26,7 @@ extension Socket {
     ///   (the connection stays pending and the listener stays readable).
     public func accept(nonBlocking: Bool) throws(Errno) -> Socket {
         let flags = CInt(SOCK_CLOEXEC.rawValue) | (nonBlocking ? CInt(SOCK_NONBLOCK.rawValue) : 0)
-        let fd = try valueOrErrno { camqp_accept4(descriptor.rawValue, flags) }.get()
+        let fd = try valueOrErrno { system_accept4(descriptor.rawValue, flags) }.get()
         return Socket(FileDescriptor(rawValue: fd))
     }
 
@@ -40,13 +39,13 @@ extension Socket {
         var value: CInt = 0
         var length = socklen_t(MemoryLayout<CInt>.size)
         // getsockopt writes at most `length` bytes, the size of the CInt local.
-        try nothingOrErrno { getsockopt(descriptor.rawValue, SOL_SOCKET, SO_ERROR, &value, &length) }.get()
+        try nothingOrErrno { system_getsockopt(descriptor.rawValue, SOL_SOCKET, SO_ERROR, &value, &length) }.get()
         return value == 0 ? nil : Errno(rawValue: value)
     }
 
     /// The address of the connected peer (getpeername(2)).
     /// - Throws: ``Errno``, e.g. ``Errno/notConnected`` before a connect has finished.
     public func peerAddress() throws(Errno) -> SocketAddress {
-        try address { getpeername($0, $1, $2) }
+        try address { system_getpeername($0, $1, $2) }
     }
 }

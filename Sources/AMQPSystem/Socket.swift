@@ -47,7 +47,7 @@ public struct Socket: Hashable, Sendable {
     ///   - type: `SOCK_STREAM` unless said otherwise.
     /// - Throws: ``Errno``.
     public static func open(_ family: AddressFamily, _ type: CInt = CInt(SOCK_STREAM.rawValue)) throws(Errno) -> Socket {
-        let fd = try valueOrErrno { socket(family.rawValue, type | CInt(SOCK_CLOEXEC.rawValue), 0) }.get()
+        let fd = try valueOrErrno { system_socket(family.rawValue, type | CInt(SOCK_CLOEXEC.rawValue), 0) }.get()
         return Socket(FileDescriptor(rawValue: fd))
     }
 
@@ -58,7 +58,7 @@ public struct Socket: Hashable, Sendable {
         try withUnsafeMutableBytes(of: &fds) { raw throws(Errno) in
             // A tuple of two CInt is laid out as the int[2] socketpair fills.
             let ints = raw.bindMemory(to: CInt.self)
-            try nothingOrErrno { socketpair(AF_UNIX, CInt(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, ints.baseAddress) }.get()
+            try nothingOrErrno { system_socketpair(AF_UNIX, CInt(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, ints.baseAddress) }.get()
         }
         return (Socket(FileDescriptor(rawValue: fds.0)), Socket(FileDescriptor(rawValue: fds.1)))
     }
@@ -101,7 +101,7 @@ public struct Socket: Hashable, Sendable {
     ///   ``pendingError()``).
     public func connect(to address: SocketAddress) throws(Errno) {
         try address.withSockaddrPointer { pointer, length in
-            nothingOrErrno(retryOnInterrupt: false) { Glibc.connect(descriptor.rawValue, pointer, length) }
+            nothingOrErrno(retryOnInterrupt: false) { system_connect(descriptor.rawValue, pointer, length) }
         }.get()
     }
 
@@ -109,14 +109,14 @@ public struct Socket: Hashable, Sendable {
     /// - Throws: ``Errno``, e.g. ``Errno/addressInUse``.
     public func bind(to address: SocketAddress) throws(Errno) {
         try address.withSockaddrPointer { pointer, length in
-            nothingOrErrno { Glibc.bind(descriptor.rawValue, pointer, length) }
+            nothingOrErrno { system_bind(descriptor.rawValue, pointer, length) }
         }.get()
     }
 
     /// Starts listening for connections (listen(2)).
     /// - Throws: ``Errno``.
     public func listen(backlog: CInt = 16) throws(Errno) {
-        try nothingOrErrno { Glibc.listen(descriptor.rawValue, backlog) }.get()
+        try nothingOrErrno { system_listen(descriptor.rawValue, backlog) }.get()
     }
 
     /// Takes the next pending connection as a blocking socket with close-on-exec set
@@ -130,7 +130,7 @@ public struct Socket: Hashable, Sendable {
     /// The address this socket is bound to (getsockname(2)), e.g. to learn a port the kernel chose.
     /// - Throws: ``Errno``.
     public func localAddress() throws(Errno) -> SocketAddress {
-        try address { getsockname($0, $1, $2) }
+        try address { system_getsockname($0, $1, $2) }
     }
 
     /// Runs getsockname(2) or getpeername(2) into a fresh address.
@@ -165,7 +165,18 @@ public struct Socket: Hashable, Sendable {
     private func setOption(_ level: CInt, _ name: CInt, _ value: CInt) throws(Errno) {
         var value = value
         // setsockopt reads exactly sizeof(int) bytes from the local.
-        try nothingOrErrno { setsockopt(descriptor.rawValue, level, name, &value, socklen_t(MemoryLayout<CInt>.size)) }.get()
+        try nothingOrErrno { system_setsockopt(descriptor.rawValue, level, name, &value, socklen_t(MemoryLayout<CInt>.size)) }.get()
+    }
+
+    /// Sets how ``close()`` treats unsent data (setsockopt(2) `SO_LINGER`).
+    /// - Parameter seconds: nil for the default (close returns at once; the kernel sends what is
+    ///   left in the background); 0 to discard it and reset the connection (the peer reads
+    ///   ``Errno/connectionReset``, not end of input); more to wait up to that long in close.
+    /// - Throws: ``Errno``.
+    public func setLinger(seconds: Int?) throws(Errno) {
+        var value = linger(l_onoff: seconds == nil ? 0 : 1, l_linger: CInt(clamping: seconds ?? 0))
+        // setsockopt reads exactly sizeof(struct linger) bytes from the local.
+        try nothingOrErrno { system_setsockopt(descriptor.rawValue, SOL_SOCKET, SO_LINGER, &value, socklen_t(MemoryLayout<linger>.size)) }.get()
     }
 
     // MARK: data
@@ -173,6 +184,7 @@ public struct Socket: Hashable, Sendable {
     /// Reads up to `buffer.count` bytes (read(2)); see ``FileDescriptor/read(into:)``.
     /// - Returns: the number of bytes read; 0 when the peer has closed its side.
     /// - Throws: ``Errno``.
+    @inlinable
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
         try descriptor.read(into: buffer)
     }
@@ -192,9 +204,10 @@ public struct Socket: Hashable, Sendable {
     /// - Returns: the number of bytes sent, which may be fewer than `buffer.count`.
     /// - Throws: ``Errno``, e.g. ``Errno/brokenPipe`` or ``Errno/connectionReset`` when the peer
     ///   has gone, ``Errno/wouldBlock`` when nothing fits without blocking.
+    @inlinable
     public func send(_ buffer: UnsafeRawBufferPointer, flags: SendFlags = .noSignal) throws(Errno) -> Int {
         // send(2) reads at most buffer.count bytes, all inside the caller's buffer.
-        try valueOrErrno { Glibc.send(descriptor.rawValue, buffer.baseAddress, buffer.count, flags.rawValue) }.get()
+        try valueOrErrno { system_send(descriptor.rawValue, buffer.baseAddress, buffer.count, flags.rawValue) }.get()
     }
 
     /// Shuts down one or both directions (shutdown(2)); the peer reads end of input after `.write`.
@@ -206,7 +219,7 @@ public struct Socket: Hashable, Sendable {
         case .write: how = CInt(SHUT_WR)
         case .readWrite: how = CInt(SHUT_RDWR)
         }
-        try nothingOrErrno { Glibc.shutdown(descriptor.rawValue, how) }.get()
+        try nothingOrErrno { system_shutdown(descriptor.rawValue, how) }.get()
     }
 
     /// Closes the socket (close(2)); see ``FileDescriptor/close()``.

@@ -57,7 +57,21 @@ public final class SystemThread: Sendable {
     /// Gives the processor to another runnable thread (sched_yield(2)): for a short wait on
     /// something another thread is about to finish.
     public static func yield() {
-        _ = sched_yield()
+        system_sched_yield()
+    }
+
+    /// Puts the calling thread to sleep for `duration` (nanosleep(2)), going back to sleep for
+    /// what is left when a signal interrupts it (`EINTR`). A duration of zero or less returns at once.
+    public static func sleep(for duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        guard seconds > 0 || (seconds == 0 && attoseconds > 0) else { return }
+        // Ten years is "no limit" in practice, and keeps tv_sec far from overflowing.
+        var request = timespec(tv_sec: Int(min(seconds, 315_360_000)), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var remaining = request
+        // nanosleep reads `request` and, when interrupted, writes what is left into `remaining`.
+        while system_nanosleep(&request, &remaining) == -1 && errno == EINTR {
+            request = remaining
+        }
     }
 
     /// Waits for the thread to finish (pthread_join(3)). Call it once, and not from the thread

@@ -1,8 +1,6 @@
 import AMQPEpoll
 import AMQPProactor
 import AMQPSystem
-import CURing
-import Glibc
 
 /// A proactor chosen at run time: io_uring when it works here, epoll otherwise.
 ///

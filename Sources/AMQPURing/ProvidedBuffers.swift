@@ -1,5 +1,5 @@
+import AMQPSystem
 import CURing
-import Glibc
 
 /// A provided-buffer ring (liburing 2.3 has no `io_uring_setup_buf_ring`): `count` buffers of
 /// `size` bytes that the kernel takes one at a time for multishot receives, and that the proactor
@@ -19,20 +19,20 @@ struct ProvidedBuffers {
     let size: Int
     /// The buffer group the receives select from.
     let group: UInt16
-    private let ringBytes: Int
+    /// The ring's pages.
+    private let mapping: MemoryMapping
 
     /// Allocates `count` buffers of `size` bytes and puts them all in the ring.
-    init(count: Int, size: Int, group: UInt16) {
+    /// - Throws: ``Errno`` when the ring's pages cannot be mapped (`ENOMEM`).
+    init(count: Int, size: Int, group: UInt16) throws(Errno) {
         precondition(count > 0 && count <= 32768 && count & (count - 1) == 0, "a buffer ring holds a power of two up to 32768 buffers")
         precondition(size > 0 && size <= Int(UInt32.max))
         self.count = count
         self.size = size
         self.group = group
-        ringBytes = count * MemoryLayout<io_uring_buf>.stride
         // mmap returns page-aligned memory, zeroed, as io_uring_register_buf_ring needs.
-        let mapped = mmap(nil, ringBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        guard let mapped, mapped != MAP_FAILED else { fatalError("mmap of a \(ringBytes)-byte buffer ring failed: errno \(errno)") }
-        ring = mapped.bindMemory(to: io_uring_buf_ring.self, capacity: 1)
+        mapping = try MemoryMapping.anonymous(byteCount: count * MemoryLayout<io_uring_buf>.stride)
+        ring = mapping.baseAddress.bindMemory(to: io_uring_buf_ring.self, capacity: 1)
         storage = UnsafeMutableRawPointer.allocate(byteCount: count * size, alignment: 64)
         io_uring_buf_ring_init(ring)
         let mask = io_uring_buf_ring_mask(UInt32(count))
@@ -60,7 +60,7 @@ struct ProvidedBuffers {
 
     /// Frees the memory; only once the ring it was registered with is gone.
     func deallocate() {
-        munmap(ring, ringBytes)
+        try? mapping.unmap()
         storage.deallocate()
     }
 }

@@ -1,8 +1,12 @@
 import AMQPSystem
 import CURing
-import Glibc
 
 /// One io_uring instance (liburing's `struct io_uring`), with one thin wrapper per call.
+///
+/// liburing makes the io_uring system calls, so they are wrapped here rather than in AMQPSystem
+/// (which an epoll-only build uses without liburing). The two that enter the kernel on the hot
+/// path, ``submit()`` and ``submitAndWait(_:wait:timeout:)``, ask AMQPSystem's fault hook first
+/// (`SyscallMock`, `.ioUringEnter`), which is nothing in a release build.
 ///
 /// Not thread-safe by itself: whoever holds it guards it (``URingProactor`` with its ring lock).
 /// A class rather than swift-system's `~Copyable` struct, so that it can own the provided-buffer
@@ -75,6 +79,7 @@ final class URing {
     ///   the entries then stay queued for the next enter.
     @discardableResult
     func submit() throws(Errno) -> Int {
+        if case .fail(let error)? = SyscallMock.effect(.ioUringEnter, descriptor: ring.pointee.ring_fd) { throw error }
         let n = io_uring_submit(ring)
         guard n >= 0 else { throw Errno(rawValue: -n) }
         return Int(n)
@@ -96,6 +101,7 @@ final class URing {
             let (seconds, attoseconds) = timeout.components
             nanoseconds = seconds < 0 || attoseconds < 0 ? 0 : min(seconds, 1 << 30) * 1_000_000_000 + attoseconds / 1_000_000_000
         }
+        if case .fail(let error)? = SyscallMock.effect(.ioUringEnter, descriptor: ring.pointee.ring_fd) { throw error }
         let result = curing_submit_and_wait(ring, count, wait, nanoseconds)
         guard result >= 0 else { throw Errno(rawValue: -result) }
     }

@@ -2,7 +2,6 @@ import AMQPEpoll
 import AMQPProactor
 import AMQPSystem
 import CURing
-import Glibc
 
 /// Sets a ring up and checks it can do what the backend needs, naming the cause when not.
 enum URingAvailability {
@@ -23,7 +22,7 @@ enum URingAvailability {
         do throws(Errno) {
             switch simulated {
             case .eperm?: throw Errno.notPermitted
-            case .enosys?: throw Errno(rawValue: ENOSYS)
+            case .enosys?: throw Errno.noFunction
             default: break
             }
             ring = try URing(entries: configuration.submissionEntries,
@@ -33,7 +32,7 @@ enum URingAvailability {
             switch error {
             case .notPermitted where sysctl == 1: throw URingUnavailable(.disabledBySysctl(1))
             case .notPermitted: throw URingUnavailable(.notPermitted)
-            case Errno(rawValue: ENOSYS): throw URingUnavailable(.notSupported)
+            case .noFunction: throw URingUnavailable(.notSupported)
             default: throw URingUnavailable(.setupFailed(error))
             }
         }
@@ -51,9 +50,7 @@ enum URingAvailability {
 
     /// The sysctl's value; 0 when the file is absent (kernels before 6.6 have no such switch).
     private static func readSysctl() -> Int {
-        let fd = open(sysctlPath, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return 0 }
-        let file = FileDescriptor(rawValue: fd)
+        guard let file = try? FileDescriptor.open(sysctlPath, .readOnly) else { return 0 }
         defer { try? file.close() }
         var bytes = [UInt8](repeating: 0, count: 16)
         let n = (try? bytes.withUnsafeMutableBytes { buffer throws(Errno) in try file.read(into: buffer) }) ?? 0

@@ -2,7 +2,6 @@ import AMQPCodec
 import AMQPEngine
 import AMQPProactor
 import AMQPSystem
-import Glibc
 
 // Connections on the ring: connecting (a poll for writability), copying received buffers into
 // the driver, one send at a time, closing once nothing is in flight.
@@ -120,7 +119,7 @@ extension URingProactor: ConnectionScheduler {
     private func finishConnect(_ task: ConnectionTask, remaining: [SocketAddress], last: Errno?) {
         guard let socket = task.socket, let c = operations(task),
               let result = lock.withLock({ c.connectResult.take() }) else { return }
-        if result == -ECANCELED {
+        if result == -Errno.canceled.rawValue {
             // The thread that submitted the poll exited, and the kernel cancelled it with the
             // thread: the connect goes on, so wait again.
             lock.withLock {
@@ -192,7 +191,7 @@ extension URingProactor: ConnectionScheduler {
             // the driver reuses that storage for new output, which must not need a copy.
             c.sendBlock = []
             task.driver.writeDone(Int(sent))
-        } else if sent != -ECANCELED {
+        } else if sent != -Errno.canceled.rawValue {
             task.writeFailed(Errno(rawValue: -sent))
             closeSocket(task)
             return false

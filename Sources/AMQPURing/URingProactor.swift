@@ -3,7 +3,6 @@ import AMQPEngine
 import AMQPProactor
 import AMQPSystem
 import CURing
-import Glibc
 
 /// A ``Proactor`` on io_uring: accepts, receives, sends, the wake and the connect's poll are
 /// submitted to one ring and come back as completions; nothing is polled for readiness.
@@ -63,7 +62,12 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
         self.configuration = configuration
         ring = try URingAvailability.setUp(configuration)
         enabled = configuration.setupFlags & UInt32(IORING_SETUP_R_DISABLED) == 0
-        buffers = ProvidedBuffers(count: configuration.bufferCount, size: configuration.bufferSize, group: 0)
+        do throws(Errno) {
+            buffers = try ProvidedBuffers(count: configuration.bufferCount, size: configuration.bufferSize, group: 0)
+        } catch {
+            wakeTarget.deallocate()
+            throw URingUnavailable(.setupFailed(error))
+        }
         do throws(Errno) {
             try ring.register(buffers)
         } catch {
@@ -83,7 +87,7 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
 
     deinit {
         // Sockets still closing: their operations end with the ring (torn down with `ring`).
-        for s in slots.all where s.ending == .close { _ = Glibc.close(s.descriptor) }
+        for s in slots.all where s.ending == .close { try? FileDescriptor(rawValue: s.descriptor).close() }
         try? wakeEvent.close()
         wakeTarget.deallocate()
     }
@@ -202,7 +206,7 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
             switch submission {
             case .receive(let c) where c === socket: c.receiving = false
             // Never submitted: nothing of it was written.
-            case .send(let c, _) where c === socket: c.sendResult = -ECANCELED
+            case .send(let c, _) where c === socket: c.sendResult = -Errno.canceled.rawValue
             case .connect(let c) where c === socket: break
             case .accept(let l) where l === socket: l.acceptsInFlight -= 1
             case .cancelReceive(let c) where c === socket: break
@@ -320,7 +324,7 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
             l.acceptsInFlight -= 1
             if result >= 0 {
                 if l.ending == nil { l.accepted.append(result) } else { closing.append(result) }
-            } else if result != -ECANCELED && result != -EAGAIN {
+            } else if result != -Errno.canceled.rawValue && result != -Errno.wouldBlock.rawValue {
                 l.acceptError = Errno(rawValue: -result)
             }
         case (.cancel, _):
@@ -328,7 +332,7 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
             if result == 0 { counters.cancelsFindingNothing += 1 }
         default:
             // A cancel of one operation: ENOENT or EALREADY when it had completed, or was.
-            if result == -ENOENT || result == -EALREADY { counters.cancelsFindingNothing += 1 }
+            if result == -Errno.noSuchFileOrDirectory.rawValue || result == -Errno.alreadyInProcess.rawValue { counters.cancelsFindingNothing += 1 }
         }
         if last { socket.inFlight -= 1 }
         if socket.ending != nil {
@@ -345,7 +349,7 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
         }
         if result == 0 {
             c.endOfInput = true
-        } else if result == -ENOBUFS {
+        } else if result == -Errno.noBufferSpace.rawValue {
             counters.starvedReceives += 1
             guard c.ending == nil, !c.starved, last else { return }
             if buffersHeld < buffers.count {
@@ -357,7 +361,7 @@ public final class URingProactor: Proactor, SchedulerIO, @unchecked Sendable {
                 c.starved = true
                 starved.append(c)
             }
-        } else if result < 0 && result != -ECANCELED {
+        } else if result < 0 && result != -Errno.canceled.rawValue {
             c.receiveError = Errno(rawValue: -result)
         } else if last && c.ending == nil {
             // Cancelled, or ended by the kernel (an overflowing completion queue): the next

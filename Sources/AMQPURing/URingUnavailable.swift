@@ -1,8 +1,6 @@
 import AMQPEpoll
 import AMQPProactor
 import AMQPSystem
-import CURing
-import Glibc
 
 /// Why io_uring cannot be used on this machine, in words an operator can act on.
 ///
