@@ -43,7 +43,7 @@ public struct AMQPDecoder {
     }
 
     @inlinable @inline(__always)
-    public mutating func readByte() throws(AMQPDecodingError) -> UInt8 {
+    package mutating func readByte() throws(AMQPDecodingError) -> UInt8 {
         try need(1)
         let b = bytes[position]
         position += 1
@@ -51,7 +51,7 @@ public struct AMQPDecoder {
     }
 
     @inlinable @inline(__always)
-    public func peekByte() throws(AMQPDecodingError) -> UInt8 {
+    package func peekByte() throws(AMQPDecodingError) -> UInt8 {
         if position >= bytes.endIndex { throw error(.truncated(needed: 1, available: 0)) }
         return bytes[position]
     }

@@ -25,7 +25,7 @@ public indirect enum DeliveryState: Sendable, Hashable, AMQPFieldCodable {
         }
     }
 
-    public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> DeliveryState? {
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> DeliveryState? {
         let start = d.position
         let code = try d.readByte()
         if code == 0x40 { return nil }
@@ -51,7 +51,7 @@ public indirect enum DeliveryState: Sendable, Hashable, AMQPFieldCodable {
         }
     }
 
-    public func encodeField(into b: inout [UInt8]) {
+    func encodeField(into b: inout [UInt8]) {
         switch self {
         case .received(let v): v.encode(into: &b)
         case .accepted: Accepted().encode(into: &b)
@@ -64,7 +64,7 @@ public indirect enum DeliveryState: Sendable, Hashable, AMQPFieldCodable {
         }
     }
 
-    public var fieldEncodedSize: Int {
+    var fieldEncodedSize: Int {
         switch self {
         case .received(let v): return v.encodedSize
         case .accepted: return Accepted().encodedSize

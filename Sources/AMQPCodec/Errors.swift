@@ -31,7 +31,7 @@ public struct AMQPDecodingError: Error, Sendable, Hashable, CustomStringConverti
     /// Byte offset into the input at which the problem was found.
     public var offset: Int
 
-    public init(_ kind: Kind, at offset: Int) {
+    package init(_ kind: Kind, at offset: Int) {
         self.kind = kind
         self.offset = offset
     }
@@ -68,7 +68,7 @@ public struct AMQPDecodingError: Error, Sendable, Hashable, CustomStringConverti
 /// A value that cannot be encoded, such as an array whose elements differ in type.
 public struct AMQPEncodingError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String
-    public init(_ description: String) { self.description = description }
+    init(_ description: String) { self.description = description }
 }
 
 /// Limits the decoder enforces so hostile input cannot exhaust memory or the stack.

@@ -9,7 +9,7 @@ public enum LinkTarget: Sendable, Hashable, AMQPFieldCodable {
         return nil
     }
 
-    public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> LinkTarget? {
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> LinkTarget? {
         let start = d.position
         let code = try d.readByte()
         if code == 0x40 { return nil }
@@ -23,14 +23,14 @@ public enum LinkTarget: Sendable, Hashable, AMQPFieldCodable {
         }
     }
 
-    public func encodeField(into b: inout [UInt8]) {
+    func encodeField(into b: inout [UInt8]) {
         switch self {
         case .target(let t): t.encode(into: &b)
         case .coordinator(let c): c.encode(into: &b)
         }
     }
 
-    public var fieldEncodedSize: Int {
+    var fieldEncodedSize: Int {
         switch self {
         case .target(let t): return t.encodedSize
         case .coordinator(let c): return c.encodedSize

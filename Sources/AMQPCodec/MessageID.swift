@@ -7,7 +7,7 @@ public enum MessageID: Sendable, Hashable, AMQPFieldCodable, ExpressibleByString
 
     public init(stringLiteral value: String) { self = .string(value) }
 
-    public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> MessageID? {
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> MessageID? {
         let start = d.position
         switch try d.decodeValue() {
         case .null: return nil
@@ -29,6 +29,6 @@ public enum MessageID: Sendable, Hashable, AMQPFieldCodable, ExpressibleByString
         }
     }
 
-    public func encodeField(into b: inout [UInt8]) { value.encode(into: &b) }
-    public var fieldEncodedSize: Int { value.encodedSize }
+    func encodeField(into b: inout [UInt8]) { value.encode(into: &b) }
+    var fieldEncodedSize: Int { value.encodedSize }
 }
