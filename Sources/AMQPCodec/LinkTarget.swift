@@ -1,6 +1,10 @@
 /// What an attach names as its target: a node, or a transaction coordinator (AMQP 1.0 §3.5.4, §4.5.1).
+///
+/// Threading: a plain value type, `Sendable`.
 public enum LinkTarget: Sendable, Hashable, AMQPFieldCodable {
+    /// A node: a queue, a topic, an address (§3.5.4).
     case target(Target)
+    /// The transaction coordinator, for a link that declares and discharges transactions (§4.5.1).
     case coordinator(Coordinator)
 
     /// The target, when this is one.

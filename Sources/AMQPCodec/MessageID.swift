@@ -1,8 +1,14 @@
 /// A message-id or correlation-id (AMQP 1.0 §3.2.11 to §3.2.14).
+///
+/// Threading: a plain value type, `Sendable`.
 public enum MessageID: Sendable, Hashable, AMQPFieldCodable, ExpressibleByStringLiteral {
+    /// A `ulong` id (§3.2.11).
     case ulong(UInt64)
+    /// A `uuid` id (§3.2.12).
     case uuid(AMQPUUID)
+    /// A `binary` id (§3.2.13).
     case binary(Binary)
+    /// A `string` id (§3.2.14).
     case string(String)
 
     public init(stringLiteral value: String) { self = .string(value) }
@@ -20,6 +26,7 @@ public enum MessageID: Sendable, Hashable, AMQPFieldCodable, ExpressibleByString
         }
     }
 
+    /// The id as the ``AMQPValue`` it is on the wire.
     public var value: AMQPValue {
         switch self {
         case .ulong(let v): return .ulong(v)
