@@ -34,11 +34,14 @@ let package = Package(
         .executable(name: "example-flow-control-client", targets: ["ExampleFlowControlClient"]),
         .executable(name: "example-request-response", targets: ["ExampleRequestResponse"]),
     ],
-    // Only the container (AMQPMessaging) uses these two; the engine and the proactor stay free of any.
+    // Only the container (AMQPMessaging) uses swift-log and swift-metrics, and only the amqp command
+    // swift-argument-parser; the engine and the proactor stay free of any. The DocC plugin is a
+    // build tool (Scripts/docs.sh): no module links it.
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .target(

@@ -46,6 +46,13 @@ ENUMS = {"role": ("Role", "Bool"), "sender-settle-mode": ("SenderSettleMode", "U
          "terminus-expiry-policy": ("TerminusExpiryPolicy", "Symbol"), "sasl-code": ("SASLCode", "UInt8")}
 
 
+# Where each section of the XML sits in the spec, and how many numbered subsections precede its
+# first type there: a type's section is the prefix, then its index in the XML's section plus the offset.
+SECTIONS = {"performatives": ("2.7", 0), "definitions": ("2.8", 0), "message-format": ("3.2", 0),
+            "delivery-state": ("3.4", 0), "addressing": ("3.5", 2), "sasl": ("5.3.3", 0),
+            "coordination": ("4.5", 0)}
+
+
 def camel(name, upper=False):
     parts = name.split("-")
     out = []
@@ -58,6 +65,10 @@ def camel(name, upper=False):
             out.append(p[0].upper() + p[1:])
     s = "".join(out)
     return "`%s`" % s if s in ("default", "none", "first", "true", "false", "in", "repeat") and not upper else s
+
+
+def article(name):
+    return "an" if name[0] in "aeio" else "a"
 
 
 def type_name(name):
@@ -86,16 +97,29 @@ def default_literal(f, st):
     return d  # numbers
 
 
+SECTION_OF = {}
+
+
 def load():
     composites, restricted = [], []
     for fn in ["types.xml", "transport.xml", "messaging.xml", "security.xml", "transactions.xml"]:
         root = ET.parse(os.path.join(SPEC, fn)).getroot()
+        for section in root.iter(NS + "section"):
+            prefix, offset = SECTIONS.get(section.get("name"), (None, 0))
+            for i, t in enumerate(section.iter(NS + "type")):
+                if prefix:
+                    SECTION_OF[t.get("name")] = "%s.%d" % (prefix, i + 1 + offset)
         for t in root.iter(NS + "type"):
             if t.get("class") == "composite":
                 composites.append(t)
             elif t.get("class") == "restricted":
                 restricted.append(t)
     return composites, restricted
+
+
+def spec_ref(name):
+    """ "AMQP 1.0 §2.7.1", or "AMQP 1.0" for a type outside the mapped sections."""
+    return "AMQP 1.0 §%s" % SECTION_OF[name] if name in SECTION_OF else "AMQP 1.0"
 
 
 def emit():
@@ -111,14 +135,17 @@ def emit():
         if n not in ENUMS:
             continue
         sname, raw = ENUMS[n]
-        w("/// The AMQP restricted type `%s` (source `%s`)." % (n, t.get("source")))
+        w("/// The AMQP restricted type `%s`, a `%s` on the wire (%s)." % (n, t.get("source"), spec_ref(n)))
+        w("///")
+        w("/// Threading: a plain value type, `Sendable`.")
         w("public enum %s: %s, AMQPRestrictedField, Sendable, Hashable, CaseIterable {" % (sname, "UInt8" if raw == "UInt8" else raw if raw != "Symbol" and raw != "Bool" else "RawRepresentable"))
-        if raw in ("Symbol", "Bool"):
-            pass
         for c in t.iter(NS + "choice"):
+            v = c.get("value")
+            w("    /// `%s`: %s on the wire." % (c.get("name"), '`"%s"`' % v if raw == "Symbol" else "`%s`" % v))
             w("    case %s" % camel(c.get("name")))
         if raw in ("Symbol", "Bool"):
             w("")
+            w("    /// The choice `rawValue` stands for; nil when it is none of them.")
             w("    public init?(rawValue: %s) {" % raw)
             w("        switch rawValue {")
             for c in t.iter(NS + "choice"):
@@ -130,6 +157,7 @@ def emit():
             w("        }")
             w("    }")
             w("")
+            w("    /// The value this choice has on the wire.")
             w("    public var rawValue: %s {" % raw)
             w("        switch self {")
             for c in t.iter(NS + "choice"):
@@ -142,7 +170,10 @@ def emit():
         w("")
     # Fix raw-value enums: rewrite header for numeric enums.
     # Error conditions and other symbolic choices as constants.
-    w("/// The error conditions the spec defines (AMQP 1.0 §2.8.15 to §2.8.18, §4.5.8).")
+    w("/// The error conditions the spec defines (AMQP 1.0 §2.8.15 to §2.8.18, §4.5.8), for")
+    w("/// ``AMQPError/condition``.")
+    w("///")
+    w("/// Threading: constants only, `Sendable`.")
     w("public enum ErrorCondition {")
     for t in restricted:
         if t.get("provides") == "error-condition":
@@ -153,14 +184,18 @@ def emit():
                     name = "linkRedirect"
                 if t.get("name") == "connection-error" and c.get("name") == "redirect":
                     name = "connectionRedirect"
+                w("    /// `%s` (%s, %s)." % (c.get("value"), t.get("name"), spec_ref(t.get("name"))))
                 w('    public static let %s: Symbol = "%s"' % (name, c.get("value")))
     w("}")
     w("")
     w("/// Symbolic choices of other restricted types (distribution modes, transaction capabilities).")
+    w("///")
+    w("/// Threading: constants only, `Sendable`.")
     w("public enum StandardSymbols {")
     for t in restricted:
         if t.get("name") in ("std-dist-mode", "txn-capability"):
             for c in t.iter(NS + "choice"):
+                w("    /// `%s` (%s, %s)." % (c.get("value"), t.get("name"), spec_ref(t.get("name"))))
                 w('    public static let %s: Symbol = "%s"' % (camel(c.get("name")), c.get("value")))
     w("}")
     w("")
@@ -173,10 +208,15 @@ def emit():
         code = int(d.get("code").split(":")[1], 16)
         table.append((d.get("name"), code, sname))
         fields = list(t.iter(NS + "field"))
-        w("/// The AMQP composite `%s`, descriptor `%s` (0x%08x)." % (n, d.get("name"), code))
-        w("public struct %s: AMQPComposite {" % sname)
+        w("/// The AMQP composite `%s`, descriptor `%s` (0x%08x, %s)." % (n, d.get("name"), code, spec_ref(n)))
+        w("///")
+        w("/// Threading: a plain value type, `Sendable`.")
+        w("public struct %s: AMQPComposite, CompositeFields {" % sname)
+        w("    /// `0x%08x`, the numeric descriptor." % code)
         w("    public static let descriptorCode: UInt64 = 0x%08x" % code)
+        w("    /// `%s`, the symbolic descriptor." % d.get("name"))
         w('    public static let descriptorName: Symbol = "%s"' % d.get("name"))
+        w("    /// The spec's field names, in order.")
         w("    public static let fieldNames: [String] = [%s]" % ", ".join('"%s"' % f.get("name") for f in fields))
         w("")
         params = []
@@ -195,13 +235,24 @@ def emit():
                 w("    public var %s: %s?" % (fn, st))
                 params.append("%s: %s? = nil" % (fn, st))
         w("")
+        if fields:
+            w("    /// Creates %s `%s` from its fields; those left out take the spec's default or are absent." % (article(n), n))
+        else:
+            w("    /// Creates %s `%s`, which has no fields." % (article(n), n))
         w("    public init(%s) {" % ", ".join(params))
         for f in fields:
             fn = camel(f.get("name"))
             w("        self.%s = %s" % (fn, fn))
         w("    }")
         w("")
-        w("    public init(fieldsFrom d: inout AMQPDecoder) throws(AMQPDecodingError) {")
+        w("    /// Decodes one `%s` from `bytes`: the descriptor, then the field list." % n)
+        w("    /// - Throws: ``AMQPDecodingError`` when the bytes are not a well-formed `%s`." % n)
+        w("    public init(decoding bytes: [UInt8]) throws(AMQPDecodingError) {")
+        w("        self = try Self.decodeComposite(bytes)")
+        w("    }")
+        w("")
+        w("    /// Decodes the field list, the descriptor having been read already.")
+        w("    package init(fieldsFrom d: inout AMQPDecoder) throws(AMQPDecodingError) {")
         w('        var list = try AMQPListReader(&d, type: "%s")' % n)
         for f in fields:
             st = swift_field_type(f)
@@ -218,9 +269,11 @@ def emit():
         w("")
         for kind in ("encode", "size"):
             if kind == "encode":
+                w("    /// Appends the described list: descriptor, then the fields, trailing nulls left out (AMQP 1.0 §1.4).")
                 w("    public func encode(into b: inout [UInt8]) {")
                 w("        %s list = AMQPListWriter(descriptor: Self.descriptorCode, &b)" % ("var" if fields else "let"))
             else:
+                w("    /// The number of bytes ``encode(into:)`` appends.")
                 w("    public var encodedSize: Int {")
                 w("        %s list = AMQPListSizer()" % ("var" if fields else "let"))
             for f in fields:
@@ -241,15 +294,15 @@ def emit():
         w("}")
         w("")
     w("/// Every composite descriptor of the spec, by symbolic name and code.")
-    w("public enum DescriptorTable {")
+    w("package enum DescriptorTable {")
     w("    /// (name, code, Swift type name) for each composite.")
-    w("    public static let composites: [(name: Symbol, code: UInt64, type: String)] = [")
+    w("    package static let composites: [(name: Symbol, code: UInt64, type: String)] = [")
     for name, code, sname in table:
         w('        ("%s", 0x%08x, "%s"),' % (name, code, sname))
     w("    ]")
     w("")
     w("    /// The code for a symbolic descriptor, including the sections and restricted types with descriptors.")
-    w("    public static func code(for name: Symbol) -> UInt64? {")
+    w("    package static func code(for name: Symbol) -> UInt64? {")
     w("        switch name.rawValue {")
     # Described restricted types (sections) too.
     _, restricted = load()
@@ -264,7 +317,7 @@ def emit():
     w("    }")
     w("")
     w("    /// A readable name for a descriptor code.")
-    w("    public static func name(_ code: UInt64) -> String {")
+    w("    package static func name(_ code: UInt64) -> String {")
     w("        switch code {")
     for name, code, _ in table:
         w('        case 0x%08x: return "%s"' % (code, name))
@@ -281,8 +334,6 @@ for amqp, (sname, raw) in ENUMS.items():
     if raw not in ("Symbol", "Bool"):
         src = src.replace("public enum %s: UInt8, AMQPRestrictedField" % sname, "public enum %s: %s, AMQPRestrictedField" % (sname, raw))
         src = src.replace("public enum %s: %s, AMQPRestrictedField" % (sname, raw), "public enum %s: %s, AMQPRestrictedField" % (sname, raw))
-    else:
-        src = src.replace("public enum %s: RawRepresentable, AMQPRestrictedField" % sname, "public enum %s: AMQPRestrictedField" % sname)
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
 open(OUT, "w").write(src)
 print("wrote", OUT)

@@ -40,6 +40,7 @@ public struct AMQPArray: Sendable, Hashable, CustomStringConvertible {
         AMQPArray(unchecked: .symbol, descriptor: nil, elements: symbols.map { .symbol($0) })
     }
 
+    /// The number of elements.
     public var count: Int { elements.count }
 
     public var description: String {

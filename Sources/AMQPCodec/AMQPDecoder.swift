@@ -11,21 +11,25 @@ public struct AMQPDecoder {
     public let bytes: ArraySlice<UInt8>
     /// The index of the next byte to read.
     public var position: Int
+    /// The limits this decoder enforces on nesting and element counts.
     public var limits: AMQPDecodingLimits
     @usableFromInline var depth: Int = 0
 
+    /// A decoder that reads `bytes` from their start index, within `limits`.
     public init(_ bytes: ArraySlice<UInt8>, limits: AMQPDecodingLimits = .default) {
         self.bytes = bytes
         self.position = bytes.startIndex
         self.limits = limits
     }
 
+    /// A decoder that reads `bytes` from the start, within `limits`.
     public init(_ bytes: [UInt8], limits: AMQPDecodingLimits = .default) {
         self.init(bytes[...], limits: limits)
     }
 
     /// Bytes not yet read.
     @inlinable public var remaining: Int { bytes.endIndex - position }
+    /// True once every byte has been read.
     @inlinable public var isAtEnd: Bool { position >= bytes.endIndex }
     /// The offset of the read position from the start of the input.
     @inlinable public var offset: Int { position - bytes.startIndex }
@@ -43,7 +47,7 @@ public struct AMQPDecoder {
     }
 
     @inlinable @inline(__always)
-    public mutating func readByte() throws(AMQPDecodingError) -> UInt8 {
+    package mutating func readByte() throws(AMQPDecodingError) -> UInt8 {
         try need(1)
         let b = bytes[position]
         position += 1
@@ -51,7 +55,7 @@ public struct AMQPDecoder {
     }
 
     @inlinable @inline(__always)
-    public func peekByte() throws(AMQPDecodingError) -> UInt8 {
+    package func peekByte() throws(AMQPDecodingError) -> UInt8 {
         if position >= bytes.endIndex { throw error(.truncated(needed: 1, available: 0)) }
         return bytes[position]
     }

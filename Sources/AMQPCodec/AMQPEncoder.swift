@@ -20,56 +20,58 @@ extension Array where Element == UInt8 {
 /// Encoding of primitive values into a caller-owned buffer (AMQP 1.0 §1.6).
 ///
 /// Each `append…` writes one value with its constructor, choosing the most compact encoding.
-/// Nothing here allocates beyond the buffer's own growth.
-public enum AMQPEncoder {
-    @inlinable public static func appendNull(_ b: inout [UInt8]) { b.append(Code.null) }
+/// Nothing here allocates beyond the buffer's own growth. Not API: ``AMQPValue/encode(into:)``
+/// and the composites' `encode(into:)` are.
+@usableFromInline
+enum AMQPEncoder {
+    @inlinable static func appendNull(_ b: inout [UInt8]) { b.append(Code.null) }
 
-    @inlinable public static func appendBool(_ v: Bool, _ b: inout [UInt8]) { b.append(v ? Code.true : Code.false) }
+    @inlinable static func appendBool(_ v: Bool, _ b: inout [UInt8]) { b.append(v ? Code.true : Code.false) }
 
-    @inlinable public static func appendUByte(_ v: UInt8, _ b: inout [UInt8]) { b.append(Code.ubyte); b.append(v) }
+    @inlinable static func appendUByte(_ v: UInt8, _ b: inout [UInt8]) { b.append(Code.ubyte); b.append(v) }
 
-    @inlinable public static func appendUShort(_ v: UInt16, _ b: inout [UInt8]) { b.append(Code.ushort); b.appendBigEndian(v) }
+    @inlinable static func appendUShort(_ v: UInt16, _ b: inout [UInt8]) { b.append(Code.ushort); b.appendBigEndian(v) }
 
-    @inlinable public static func appendUInt(_ v: UInt32, _ b: inout [UInt8]) {
+    @inlinable static func appendUInt(_ v: UInt32, _ b: inout [UInt8]) {
         if v == 0 { b.append(Code.uint0) }
         else if v < 256 { b.append(Code.smalluint); b.append(UInt8(v)) }
         else { b.append(Code.uint); b.appendBigEndian(v) }
     }
 
-    @inlinable public static func appendULong(_ v: UInt64, _ b: inout [UInt8]) {
+    @inlinable static func appendULong(_ v: UInt64, _ b: inout [UInt8]) {
         if v == 0 { b.append(Code.ulong0) }
         else if v < 256 { b.append(Code.smallulong); b.append(UInt8(v)) }
         else { b.append(Code.ulong); b.appendBigEndian(v) }
     }
 
-    @inlinable public static func appendByte(_ v: Int8, _ b: inout [UInt8]) { b.append(Code.byte); b.append(UInt8(bitPattern: v)) }
+    @inlinable static func appendByte(_ v: Int8, _ b: inout [UInt8]) { b.append(Code.byte); b.append(UInt8(bitPattern: v)) }
 
-    @inlinable public static func appendShort(_ v: Int16, _ b: inout [UInt8]) { b.append(Code.short); b.appendBigEndian(v) }
+    @inlinable static func appendShort(_ v: Int16, _ b: inout [UInt8]) { b.append(Code.short); b.appendBigEndian(v) }
 
-    @inlinable public static func appendInt(_ v: Int32, _ b: inout [UInt8]) {
+    @inlinable static func appendInt(_ v: Int32, _ b: inout [UInt8]) {
         if v >= -128 && v <= 127 { b.append(Code.smallint); b.append(UInt8(bitPattern: Int8(v))) }
         else { b.append(Code.int); b.appendBigEndian(v) }
     }
 
-    @inlinable public static func appendLong(_ v: Int64, _ b: inout [UInt8]) {
+    @inlinable static func appendLong(_ v: Int64, _ b: inout [UInt8]) {
         if v >= -128 && v <= 127 { b.append(Code.smalllong); b.append(UInt8(bitPattern: Int8(v))) }
         else { b.append(Code.long); b.appendBigEndian(v) }
     }
 
-    @inlinable public static func appendTimestamp(_ v: Timestamp, _ b: inout [UInt8]) {
+    @inlinable static func appendTimestamp(_ v: Timestamp, _ b: inout [UInt8]) {
         b.append(Code.timestamp); b.appendBigEndian(v.millisecondsSince1970)
     }
 
-    @inlinable public static func appendBinary(_ v: Binary, _ b: inout [UInt8]) {
+    @inlinable static func appendBinary(_ v: Binary, _ b: inout [UInt8]) {
         appendVariable(v.bytes, small: Code.vbin8, large: Code.vbin32, &b)
     }
 
-    @inlinable public static func appendBinary(_ v: UnsafeRawBufferPointer, _ b: inout [UInt8]) {
+    @inlinable static func appendBinary(_ v: UnsafeRawBufferPointer, _ b: inout [UInt8]) {
         appendLength(v.count, small: Code.vbin8, large: Code.vbin32, &b)
         b.append(contentsOf: v)
     }
 
-    @inlinable public static func appendString(_ v: String, _ b: inout [UInt8]) {
+    @inlinable static func appendString(_ v: String, _ b: inout [UInt8]) {
         // Native strings lend their UTF-8 in place; only others are copied (withUTF8 is mutating).
         let done: Void? = v.utf8.withContiguousStorageIfAvailable {
             appendLength($0.count, small: Code.str8, large: Code.str32, &b)
@@ -81,7 +83,7 @@ public enum AMQPEncoder {
         }
     }
 
-    @inlinable public static func appendSymbol(_ v: Symbol, _ b: inout [UInt8]) {
+    @inlinable static func appendSymbol(_ v: Symbol, _ b: inout [UInt8]) {
         let done: Void? = v.rawValue.utf8.withContiguousStorageIfAvailable {
             appendLength($0.count, small: Code.sym8, large: Code.sym32, &b)
             b.append(contentsOf: $0)
@@ -104,14 +106,14 @@ public enum AMQPEncoder {
     }
 
     /// Writes the constructor of a described value whose descriptor is a `ulong` code.
-    @inlinable public static func appendDescriptor(_ code: UInt64, _ b: inout [UInt8]) {
+    @inlinable static func appendDescriptor(_ code: UInt64, _ b: inout [UInt8]) {
         b.append(Code.described)
         appendULong(code, &b)
     }
 
     /// Starts a list: writes a list8 header with placeholder size and count.
     /// - Returns: the position to pass to ``endList(_:count:_:)``.
-    @inlinable public static func beginList(_ b: inout [UInt8]) -> Int {
+    @inlinable static func beginList(_ b: inout [UInt8]) -> Int {
         let start = b.count
         b.append(Code.list8); b.append(0); b.append(0)
         return start
@@ -119,18 +121,18 @@ public enum AMQPEncoder {
 
     /// Finishes a list begun at `start` holding `count` elements: patches its header, widening it to
     /// list32 when needed, or turns it into list0 when empty.
-    @inlinable public static func endList(_ start: Int, count: Int, _ b: inout [UInt8]) {
+    @inlinable static func endList(_ start: Int, count: Int, _ b: inout [UInt8]) {
         endCompound(start, count: count, small: Code.list8, large: Code.list32, &b, emptyCode: Code.list0)
     }
 
     /// Starts a map; pass the result to ``endMap(_:count:_:)`` with the number of keys plus values.
-    @inlinable public static func beginMap(_ b: inout [UInt8]) -> Int {
+    @inlinable static func beginMap(_ b: inout [UInt8]) -> Int {
         let start = b.count
         b.append(Code.map8); b.append(0); b.append(0)
         return start
     }
 
-    @inlinable public static func endMap(_ start: Int, count: Int, _ b: inout [UInt8]) {
+    @inlinable static func endMap(_ start: Int, count: Int, _ b: inout [UInt8]) {
         endCompound(start, count: count, small: Code.map8, large: Code.map32, &b, emptyCode: nil)
     }
 

@@ -30,7 +30,9 @@ public struct AMQPMap: Sendable, Hashable, RandomAccessCollection, ExpressibleBy
         }
     }
 
+    /// An empty map.
     public init() { storage = .flat([]) }
+    /// A map of the literal's entries, in the literal's order; keys are not checked for uniqueness.
     public init(dictionaryLiteral elements: (AMQPValue, AMQPValue)...) {
         if elements.count == 1, case .string(let k) = elements[0].0, let v = AMQPScalar(elements[0].1) {
             storage = .single(key: k, value: v)
@@ -41,6 +43,7 @@ public struct AMQPMap: Sendable, Hashable, RandomAccessCollection, ExpressibleBy
         for i in elements.indices { flattened.append(elements[i].0); flattened.append(elements[i].1) }
         storage = .flat(flattened)
     }
+    /// A map of `pairs`, in their order; keys are not checked for uniqueness.
     public init<S: Sequence>(_ pairs: S) where S.Element == (AMQPValue, AMQPValue) {
         var flattened: [AMQPValue] = []
         for (k, v) in pairs { flattened.append(k); flattened.append(v) }
@@ -49,7 +52,9 @@ public struct AMQPMap: Sendable, Hashable, RandomAccessCollection, ExpressibleBy
     init(flattened: [AMQPValue]) { storage = .flat(flattened) }
     init(key: String, value: AMQPScalar) { storage = .single(key: key, value: value) }
 
+    /// The keys, in order.
     public var keys: [AMQPValue] { (0 ..< count).map { key(at: $0) } }
+    /// The values, in the order of their keys.
     public var values: [AMQPValue] { (0 ..< count).map { value(at: $0) } }
 
     @inlinable public var startIndex: Int { 0 }

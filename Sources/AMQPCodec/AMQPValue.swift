@@ -6,17 +6,29 @@
 ///
 /// Threading: a plain value type, `Sendable`.
 public enum AMQPValue: Sendable, Hashable {
+    /// `null`: no value (§1.6.1).
     case null
+    /// `boolean` (§1.6.2).
     case bool(Bool)
+    /// `ubyte`: an 8-bit unsigned integer (§1.6.3).
     case ubyte(UInt8)
+    /// `ushort`: a 16-bit unsigned integer (§1.6.4).
     case ushort(UInt16)
+    /// `uint`: a 32-bit unsigned integer (§1.6.5).
     case uint(UInt32)
+    /// `ulong`: a 64-bit unsigned integer (§1.6.6).
     case ulong(UInt64)
+    /// `byte`: an 8-bit signed integer (§1.6.7).
     case byte(Int8)
+    /// `short`: a 16-bit signed integer (§1.6.8).
     case short(Int16)
+    /// `int`: a 32-bit signed integer (§1.6.9).
     case int(Int32)
+    /// `long`: a 64-bit signed integer (§1.6.10).
     case long(Int64)
+    /// `float`: IEEE 754 binary32 (§1.6.11).
     case float(Float)
+    /// `double`: IEEE 754 binary64 (§1.6.12).
     case double(Double)
     /// IEEE 754 decimal32, kept as its bits.
     case decimal32(Decimal32)
@@ -26,13 +38,21 @@ public enum AMQPValue: Sendable, Hashable {
     case decimal128(Decimal128)
     /// One Unicode code point, encoded as UTF-32.
     case char(Unicode.Scalar)
+    /// `timestamp`: milliseconds since the Unix epoch (§1.6.17).
     case timestamp(Timestamp)
+    /// `uuid` (§1.6.18).
     case uuid(AMQPUUID)
+    /// `binary`: a byte string (§1.6.19).
     case binary(Binary)
+    /// `string`: Unicode text, UTF-8 on the wire (§1.6.20).
     case string(String)
+    /// `symbol`: an ASCII name (§1.6.21).
     case symbol(Symbol)
+    /// `list`: values of any types, in order (§1.6.22).
     case list([AMQPValue])
+    /// `map`: key-value pairs (§1.6.23).
     case map(AMQPMap)
+    /// `array`: values that share one type (§1.6.24).
     case array(AMQPArray)
     /// A value with a descriptor, usually a `ulong` code or a `symbol` name (§1.5).
     indirect case described(descriptor: AMQPValue, value: AMQPValue)
@@ -77,11 +97,61 @@ extension AMQPValue {
     }
 }
 
-/// The AMQP 1.0 types, independent of their encoding width.
+/// The AMQP 1.0 types, independent of their encoding width: what ``AMQPValue/type`` returns and
+/// what an ``AMQPArray`` holds (AMQP 1.0 §1.6).
+///
+/// Threading: a plain value type, `Sendable`.
 public enum AMQPType: UInt8, Sendable, Hashable, CaseIterable {
-    case null, boolean, ubyte, ushort, uint, ulong, byte, short, int, long
-    case float, double, decimal32, decimal64, decimal128, char, timestamp, uuid
-    case binary, string, symbol, list, map, array, described
+    /// `null`.
+    case null
+    /// `boolean`.
+    case boolean
+    /// `ubyte`.
+    case ubyte
+    /// `ushort`.
+    case ushort
+    /// `uint`.
+    case uint
+    /// `ulong`.
+    case ulong
+    /// `byte`.
+    case byte
+    /// `short`.
+    case short
+    /// `int`.
+    case int
+    /// `long`.
+    case long
+    /// `float`.
+    case float
+    /// `double`.
+    case double
+    /// `decimal32`.
+    case decimal32
+    /// `decimal64`.
+    case decimal64
+    /// `decimal128`.
+    case decimal128
+    /// `char`.
+    case char
+    /// `timestamp`.
+    case timestamp
+    /// `uuid`.
+    case uuid
+    /// `binary`.
+    case binary
+    /// `string`.
+    case string
+    /// `symbol`.
+    case symbol
+    /// `list`.
+    case list
+    /// `map`.
+    case map
+    /// `array`.
+    case array
+    /// A described value (§1.5): a descriptor, then the value.
+    case described
 }
 
 extension AMQPValue: ExpressibleByStringLiteral {

@@ -13,9 +13,13 @@ public struct Binary: Sendable, Hashable, RandomAccessCollection, ExpressibleByA
     /// The bytes; indices are those of the storage this view shares.
     public var bytes: ArraySlice<UInt8>
 
+    /// An empty byte string.
     public init() { bytes = [] }
+    /// A view of `bytes`, sharing their storage.
     public init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes }
+    /// The bytes of `bytes`, sharing their storage.
     public init(_ bytes: [UInt8]) { self.bytes = bytes[...] }
+    /// A copy of `elements`.
     public init<S: Sequence>(_ elements: S) where S.Element == UInt8 { self.bytes = ArraySlice(elements) }
     public init(arrayLiteral elements: UInt8...) { self.bytes = elements[...] }
     /// The UTF-8 bytes of `string`.

@@ -7,12 +7,19 @@
 /// ones (accepted, released) on the delivery path costs nothing, where an unboxed enum would copy
 /// and retain each field of the largest case.
 public indirect enum DeliveryState: Sendable, Hashable, AMQPFieldCodable {
+    /// How much of the message has been received, to resume a transfer (§3.4.1).
     case received(Received)
+    /// The message was processed successfully (§3.4.2).
     case accepted
+    /// The message is invalid and cannot be processed; the error says why (§3.4.3).
     case rejected(Rejected)
+    /// The message was not and will not be processed; it may be redelivered (§3.4.4).
     case released
+    /// Released, with changes to the message's annotations for redelivery (§3.4.5).
     case modified(Modified)
+    /// A transaction was declared: the coordinator's answer to `declare` (§4.5.5).
     case declared(Declared)
+    /// A state or outcome within a transaction (§4.5.6).
     case transactional(TransactionalState)
     /// A described state this library does not know, kept as it was received.
     case other(descriptor: AMQPValue, value: AMQPValue)
@@ -25,7 +32,7 @@ public indirect enum DeliveryState: Sendable, Hashable, AMQPFieldCodable {
         }
     }
 
-    public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> DeliveryState? {
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> DeliveryState? {
         let start = d.position
         let code = try d.readByte()
         if code == 0x40 { return nil }
@@ -51,7 +58,7 @@ public indirect enum DeliveryState: Sendable, Hashable, AMQPFieldCodable {
         }
     }
 
-    public func encodeField(into b: inout [UInt8]) {
+    func encodeField(into b: inout [UInt8]) {
         switch self {
         case .received(let v): v.encode(into: &b)
         case .accepted: Accepted().encode(into: &b)
@@ -64,7 +71,7 @@ public indirect enum DeliveryState: Sendable, Hashable, AMQPFieldCodable {
         }
     }
 
-    public var fieldEncodedSize: Int {
+    var fieldEncodedSize: Int {
         switch self {
         case .received(let v): return v.encodedSize
         case .accepted: return Accepted().encodedSize

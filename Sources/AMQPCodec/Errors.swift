@@ -2,8 +2,12 @@
 ///
 /// Every malformed input throws one of these; the decoder never traps. ``offset`` is the position
 /// in the input where the bad item starts.
+///
+/// Threading: a plain value type, `Sendable`.
 public struct AMQPDecodingError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What was wrong.
+    ///
+    /// Threading: a plain value type, `Sendable`.
     public enum Kind: Sendable, Hashable {
         /// The input ended before the item did.
         case truncated(needed: Int, available: Int)
@@ -27,11 +31,12 @@ public struct AMQPDecodingError: Error, Sendable, Hashable, CustomStringConverti
         case unexpectedDescriptor(expected: String, found: String)
     }
 
+    /// What was wrong.
     public var kind: Kind
     /// Byte offset into the input at which the problem was found.
     public var offset: Int
 
-    public init(_ kind: Kind, at offset: Int) {
+    package init(_ kind: Kind, at offset: Int) {
         self.kind = kind
         self.offset = offset
     }
@@ -66,15 +71,20 @@ public struct AMQPDecodingError: Error, Sendable, Hashable, CustomStringConverti
 }
 
 /// A value that cannot be encoded, such as an array whose elements differ in type.
+///
+/// Threading: a plain value type, `Sendable`.
 public struct AMQPEncodingError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What cannot be encoded, and why.
     public var description: String
-    public init(_ description: String) { self.description = description }
+    init(_ description: String) { self.description = description }
 }
 
 /// Limits the decoder enforces so hostile input cannot exhaust memory or the stack.
 ///
 /// Sizes are always checked against the bytes that remain; these limits bound what even
 /// well-formed input may ask for.
+///
+/// Threading: a plain value type, `Sendable`.
 public struct AMQPDecodingLimits: Sendable, Hashable {
     /// Deepest nesting of lists, maps, arrays and described values.
     public var maxDepth: Int
@@ -82,10 +92,13 @@ public struct AMQPDecodingLimits: Sendable, Hashable {
     /// count the input size cannot bound.
     public var maxZeroWidthElements: Int
 
+    /// Limits of `maxDepth` levels of nesting and `maxZeroWidthElements` elements in an array of
+    /// zero-width elements.
     public init(maxDepth: Int = 64, maxZeroWidthElements: Int = 65_536) {
         self.maxDepth = maxDepth
         self.maxZeroWidthElements = maxZeroWidthElements
     }
 
+    /// 64 levels of nesting and 65,536 zero-width elements: what every decoder uses unless told.
     public static let `default` = AMQPDecodingLimits()
 }

@@ -1,9 +1,10 @@
+// The plumbing of the generated composites: how a field reads and writes itself, and the list
+// reader, writer and sizer each composite's code calls. None of it is API (Docs/PublicAPI.md):
+// a user encodes and decodes through AMQPValue, Message and the composites themselves.
+
 /// A type that can be a field of an AMQP composite (AMQP 1.0 §1.4): it reads and writes itself,
 /// constructor included, and `null` stands for "absent".
-///
-/// The composites generated from the spec are built from these; conform your own types to carry
-/// them in extension fields.
-public protocol AMQPFieldCodable {
+protocol AMQPFieldCodable {
     /// Decodes the next value as this type; returns nil when it is `null`.
     static func decodeField(_ decoder: inout AMQPDecoder) throws(AMQPDecodingError) -> Self?
     /// Appends this value with its constructor.
@@ -38,7 +39,7 @@ extension AMQPDecoder {
 }
 
 extension Bool: AMQPFieldCodable {
-    @inlinable public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> Bool? {
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> Bool? {
         let code = try d.readByte()
         switch code {
         case 0x40: return nil
@@ -51,36 +52,36 @@ extension Bool: AMQPFieldCodable {
         default: throw d.typeError("boolean", code)
         }
     }
-    @inlinable public func encodeField(into b: inout [UInt8]) { AMQPEncoder.appendBool(self, &b) }
-    @inlinable public var fieldEncodedSize: Int { 1 }
+    func encodeField(into b: inout [UInt8]) { AMQPEncoder.appendBool(self, &b) }
+    var fieldEncodedSize: Int { 1 }
 }
 
 extension UInt8: AMQPFieldCodable {
-    @inlinable public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> UInt8? { try d.readUnsigned(UInt8.self, "ubyte") }
-    @inlinable public func encodeField(into b: inout [UInt8]) { AMQPEncoder.appendUByte(self, &b) }
-    @inlinable public var fieldEncodedSize: Int { 2 }
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> UInt8? { try d.readUnsigned(UInt8.self, "ubyte") }
+    func encodeField(into b: inout [UInt8]) { AMQPEncoder.appendUByte(self, &b) }
+    var fieldEncodedSize: Int { 2 }
 }
 
 extension UInt16: AMQPFieldCodable {
-    @inlinable public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> UInt16? { try d.readUnsigned(UInt16.self, "ushort") }
-    @inlinable public func encodeField(into b: inout [UInt8]) { AMQPEncoder.appendUShort(self, &b) }
-    @inlinable public var fieldEncodedSize: Int { 3 }
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> UInt16? { try d.readUnsigned(UInt16.self, "ushort") }
+    func encodeField(into b: inout [UInt8]) { AMQPEncoder.appendUShort(self, &b) }
+    var fieldEncodedSize: Int { 3 }
 }
 
 extension UInt32: AMQPFieldCodable {
-    @inlinable public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> UInt32? { try d.readUnsigned(UInt32.self, "uint") }
-    @inlinable public func encodeField(into b: inout [UInt8]) { AMQPEncoder.appendUInt(self, &b) }
-    @inlinable public var fieldEncodedSize: Int { self == 0 ? 1 : self < 256 ? 2 : 5 }
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> UInt32? { try d.readUnsigned(UInt32.self, "uint") }
+    func encodeField(into b: inout [UInt8]) { AMQPEncoder.appendUInt(self, &b) }
+    var fieldEncodedSize: Int { self == 0 ? 1 : self < 256 ? 2 : 5 }
 }
 
 extension UInt64: AMQPFieldCodable {
-    @inlinable public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> UInt64? { try d.readUnsigned(UInt64.self, "ulong") }
-    @inlinable public func encodeField(into b: inout [UInt8]) { AMQPEncoder.appendULong(self, &b) }
-    @inlinable public var fieldEncodedSize: Int { self == 0 ? 1 : self < 256 ? 2 : 9 }
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> UInt64? { try d.readUnsigned(UInt64.self, "ulong") }
+    func encodeField(into b: inout [UInt8]) { AMQPEncoder.appendULong(self, &b) }
+    var fieldEncodedSize: Int { self == 0 ? 1 : self < 256 ? 2 : 9 }
 }
 
 extension String: AMQPFieldCodable {
-    @inlinable public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> String? {
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> String? {
         let code = try d.readByte()
         switch code {
         case 0x40: return nil
@@ -88,12 +89,12 @@ extension String: AMQPFieldCodable {
         default: throw d.typeError("string", code)
         }
     }
-    @inlinable public func encodeField(into b: inout [UInt8]) { AMQPEncoder.appendString(self, &b) }
-    @inlinable public var fieldEncodedSize: Int { AMQPValue.variableSize(utf8.count) }
+    func encodeField(into b: inout [UInt8]) { AMQPEncoder.appendString(self, &b) }
+    var fieldEncodedSize: Int { AMQPValue.variableSize(utf8.count) }
 }
 
 extension Symbol: AMQPFieldCodable {
-    @inlinable public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> Symbol? {
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> Symbol? {
         let code = try d.readByte()
         switch code {
         case 0x40: return nil
@@ -101,20 +102,20 @@ extension Symbol: AMQPFieldCodable {
         default: throw d.typeError("symbol", code)
         }
     }
-    @inlinable public func encodeField(into b: inout [UInt8]) { AMQPEncoder.appendSymbol(self, &b) }
-    @inlinable public var fieldEncodedSize: Int { AMQPValue.variableSize(rawValue.utf8.count) }
+    func encodeField(into b: inout [UInt8]) { AMQPEncoder.appendSymbol(self, &b) }
+    var fieldEncodedSize: Int { AMQPValue.variableSize(rawValue.utf8.count) }
 }
 
 extension Binary: AMQPFieldCodable {
-    @inlinable public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> Binary? {
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> Binary? {
         try d.readBinaryView().map(Binary.init)
     }
-    @inlinable public func encodeField(into b: inout [UInt8]) { AMQPEncoder.appendBinary(self, &b) }
-    @inlinable public var fieldEncodedSize: Int { AMQPValue.variableSize(count) }
+    func encodeField(into b: inout [UInt8]) { AMQPEncoder.appendBinary(self, &b) }
+    var fieldEncodedSize: Int { AMQPValue.variableSize(count) }
 }
 
 extension Timestamp: AMQPFieldCodable {
-    @inlinable public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> Timestamp? {
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> Timestamp? {
         let code = try d.readByte()
         switch code {
         case 0x40: return nil
@@ -122,21 +123,21 @@ extension Timestamp: AMQPFieldCodable {
         default: throw d.typeError("timestamp", code)
         }
     }
-    @inlinable public func encodeField(into b: inout [UInt8]) { AMQPEncoder.appendTimestamp(self, &b) }
-    @inlinable public var fieldEncodedSize: Int { 9 }
+    func encodeField(into b: inout [UInt8]) { AMQPEncoder.appendTimestamp(self, &b) }
+    var fieldEncodedSize: Int { 9 }
 }
 
 extension AMQPValue: AMQPFieldCodable {
-    public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> AMQPValue? {
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> AMQPValue? {
         let v = try d.decodeValue()
         return v.isNull ? nil : v
     }
-    public func encodeField(into b: inout [UInt8]) { encode(into: &b) }
-    public var fieldEncodedSize: Int { encodedSize }
+    func encodeField(into b: inout [UInt8]) { encode(into: &b) }
+    var fieldEncodedSize: Int { encodedSize }
 }
 
 extension AMQPMap: AMQPFieldCodable {
-    public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> AMQPMap? {
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> AMQPMap? {
         let code = try d.readByte()
         switch code {
         case 0x40: return nil
@@ -144,14 +145,14 @@ extension AMQPMap: AMQPFieldCodable {
         default: throw d.typeError("map", code)
         }
     }
-    public func encodeField(into b: inout [UInt8]) { encode(into: &b) }
-    public var fieldEncodedSize: Int { encodedSize }
+    func encodeField(into b: inout [UInt8]) { encode(into: &b) }
+    var fieldEncodedSize: Int { encodedSize }
 }
 
 /// Symbols in a `multiple="true"` field (AMQP 1.0 §1.3): a single symbol or an array of them on
 /// the wire, always an array when we write.
 extension Array: AMQPFieldCodable where Element == Symbol {
-    public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> [Symbol]? {
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> [Symbol]? {
         let code = try d.peekByte()
         switch code {
         case 0x40: d.position += 1; return nil
@@ -183,15 +184,15 @@ extension Array: AMQPFieldCodable where Element == Symbol {
             throw d.typeError("symbol, array of symbol or list of symbol", code)
         }
     }
-    public func encodeField(into b: inout [UInt8]) { AMQPArray.symbols(self).encode(into: &b) }
-    public var fieldEncodedSize: Int { AMQPArray.symbols(self).encodedSize }
+    func encodeField(into b: inout [UInt8]) { AMQPArray.symbols(self).encode(into: &b) }
+    var fieldEncodedSize: Int { AMQPArray.symbols(self).encodedSize }
 }
 
 /// A restricted type (AMQP 1.0 §1.3) whose choices are the cases of a Swift enum.
-public protocol AMQPRestrictedField: AMQPFieldCodable, RawRepresentable where RawValue: AMQPFieldCodable {}
+protocol AMQPRestrictedField: AMQPFieldCodable, RawRepresentable where RawValue: AMQPFieldCodable {}
 
 extension AMQPRestrictedField {
-    public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> Self? {
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> Self? {
         let start = d.position
         guard let raw = try RawValue.decodeField(&d) else { return nil }
         guard let v = Self(rawValue: raw) else {
@@ -199,22 +200,29 @@ extension AMQPRestrictedField {
         }
         return v
     }
-    public func encodeField(into b: inout [UInt8]) { rawValue.encodeField(into: &b) }
-    public var fieldEncodedSize: Int { rawValue.fieldEncodedSize }
+    func encodeField(into b: inout [UInt8]) { rawValue.encodeField(into: &b) }
+    var fieldEncodedSize: Int { rawValue.fieldEncodedSize }
 }
 
 // MARK: composites
 
-/// A composite type of the spec: a described list of fields (AMQP 1.0 §1.4).
-public protocol AMQPComposite: AMQPFieldCodable, Sendable, Hashable {
+/// A composite type of the spec: a described list of fields (AMQP 1.0 §1.4), such as ``Open``,
+/// ``Attach`` or ``Properties``.
+///
+/// Every composite of the spec is generated from its XML (`Scripts/generate-composites.py`) as a
+/// struct that conforms to this protocol; it is not meant for conformances of your own.
+///
+/// Threading: conforming types are plain value types, `Sendable`.
+public protocol AMQPComposite: Sendable, Hashable {
     /// The numeric descriptor, domain 0x00000000 (e.g. 0x10 for `open`).
     static var descriptorCode: UInt64 { get }
     /// The symbolic descriptor (e.g. `amqp:open:list`).
     static var descriptorName: Symbol { get }
     /// The spec's field names, in order.
     static var fieldNames: [String] { get }
-    /// Decodes the field list, the descriptor having been read already.
-    init(fieldsFrom decoder: inout AMQPDecoder) throws(AMQPDecodingError)
+    /// Decodes one described composite of this type from `bytes`.
+    /// - Throws: ``AMQPDecodingError`` when the bytes are not a well-formed value of this type.
+    init(decoding bytes: [UInt8]) throws(AMQPDecodingError)
     /// Appends the described list: descriptor and fields, trailing nulls omitted.
     func encode(into buffer: inout [UInt8])
     /// The number of bytes ``encode(into:)`` appends.
@@ -222,7 +230,24 @@ public protocol AMQPComposite: AMQPFieldCodable, Sendable, Hashable {
 }
 
 extension AMQPComposite {
-    public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> Self? {
+    /// The encoding as a new array.
+    public var encoded: [UInt8] {
+        var b: [UInt8] = []
+        b.reserveCapacity(encodedSize)
+        encode(into: &b)
+        return b
+    }
+}
+
+/// What the generated composites implement beyond ``AMQPComposite``: decoding the field list once
+/// the descriptor is read, which makes each of them a field of the others.
+protocol CompositeFields: AMQPComposite, AMQPFieldCodable {
+    /// Decodes the field list, the descriptor having been read already.
+    init(fieldsFrom decoder: inout AMQPDecoder) throws(AMQPDecodingError)
+}
+
+extension CompositeFields {
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> Self? {
         let start = d.position
         let code = try d.readByte()
         if code == 0x40 { return nil }
@@ -233,31 +258,23 @@ extension AMQPComposite {
         }
         return try Self(fieldsFrom: &d)
     }
-    public func encodeField(into b: inout [UInt8]) { encode(into: &b) }
-    public var fieldEncodedSize: Int { encodedSize }
+    func encodeField(into b: inout [UInt8]) { encode(into: &b) }
+    var fieldEncodedSize: Int { encodedSize }
 
-    /// Decodes one described composite from `bytes`.
-    public init(decoding bytes: [UInt8]) throws(AMQPDecodingError) {
+    /// Decodes one described composite from `bytes`: what each composite's `init(decoding:)` calls.
+    static func decodeComposite(_ bytes: [UInt8]) throws(AMQPDecodingError) -> Self {
         var d = AMQPDecoder(bytes)
         guard let v = try Self.decodeField(&d) else {
             throw d.error(.unexpectedType(expected: String(describing: Self.self), found: "null"), at: 0)
         }
-        self = v
-    }
-
-    /// The encoding as a new array.
-    public var encoded: [UInt8] {
-        var b: [UInt8] = []
-        b.reserveCapacity(encodedSize)
-        encode(into: &b)
-        return b
+        return v
     }
 }
 
 extension AMQPDecoder {
     /// Reads a descriptor: a `ulong` code, or a symbol that names a known composite.
     /// - Returns: the numeric code; symbols not in the spec map to `UInt64.max`.
-    public mutating func readDescriptor() throws(AMQPDecodingError) -> UInt64 {
+    package mutating func readDescriptor() throws(AMQPDecodingError) -> UInt64 {
         let code = try peekByte()
         switch code {
         case 0x43, 0x44, 0x50, 0x52, 0x53, 0x60, 0x70, 0x80:
@@ -273,21 +290,19 @@ extension AMQPDecoder {
 }
 
 /// Writes a composite's field list: descriptor, list header, fields, with trailing nulls dropped.
-public struct AMQPListWriter {
-    @usableFromInline let start: Int
-    @usableFromInline var count = 0
-    @usableFromInline var lastNonNullCount = 0
-    @usableFromInline var lastNonNullEnd: Int
+struct AMQPListWriter {
+    let start: Int
+    var count = 0
+    var lastNonNullCount = 0
+    var lastNonNullEnd: Int
 
-    @inlinable
-    public init(descriptor: UInt64, _ b: inout [UInt8]) {
+    init(descriptor: UInt64, _ b: inout [UInt8]) {
         AMQPEncoder.appendDescriptor(descriptor, &b)
         start = AMQPEncoder.beginList(&b)
         lastNonNullEnd = b.count
     }
 
-    @inlinable
-    public mutating func field<T: AMQPFieldCodable>(_ v: T?, _ b: inout [UInt8]) {
+    mutating func field<T: AMQPFieldCodable>(_ v: T?, _ b: inout [UInt8]) {
         count += 1
         if let v {
             v.encodeField(into: &b)
@@ -299,29 +314,26 @@ public struct AMQPListWriter {
     }
 
     /// Writes `v`, or null when it equals the field's default (null means the default, §1.4).
-    @inlinable
-    public mutating func field<T: AMQPFieldCodable & Equatable>(_ v: T, default d: T, _ b: inout [UInt8]) {
+    mutating func field<T: AMQPFieldCodable & Equatable>(_ v: T, default d: T, _ b: inout [UInt8]) {
         field(v == d ? nil : v, &b)
     }
 
-    @inlinable
-    public func finish(_ b: inout [UInt8]) {
+    func finish(_ b: inout [UInt8]) {
         b.removeLast(b.count - lastNonNullEnd)
         AMQPEncoder.endList(start, count: lastNonNullCount, &b)
     }
 }
 
 /// Computes what ``AMQPListWriter`` will write, without writing.
-public struct AMQPListSizer {
-    @usableFromInline var body = 0
-    @usableFromInline var count = 0
-    @usableFromInline var lastNonNullCount = 0
-    @usableFromInline var lastNonNullBody = 0
+struct AMQPListSizer {
+    var body = 0
+    var count = 0
+    var lastNonNullCount = 0
+    var lastNonNullBody = 0
 
-    @inlinable public init() {}
+    init() {}
 
-    @inlinable
-    public mutating func field<T: AMQPFieldCodable>(_ v: T?) {
+    mutating func field<T: AMQPFieldCodable>(_ v: T?) {
         count += 1
         if let v {
             body += v.fieldEncodedSize
@@ -332,25 +344,22 @@ public struct AMQPListSizer {
         }
     }
 
-    @inlinable
-    public mutating func field<T: AMQPFieldCodable & Equatable>(_ v: T, default d: T) { field(v == d ? nil : v) }
+    mutating func field<T: AMQPFieldCodable & Equatable>(_ v: T, default d: T) { field(v == d ? nil : v) }
 
-    @inlinable
-    public func size(descriptor: UInt64) -> Int {
+    func size(descriptor: UInt64) -> Int {
         let d = 1 + descriptor.fieldEncodedSize
         return d + (lastNonNullCount == 0 ? 1 : AMQPValue.compoundSize(body: lastNonNullBody, count: lastNonNullCount))
     }
 }
 
 /// Reads a composite's field list, field by field, then skips fields added by later versions.
-public struct AMQPListReader {
-    @usableFromInline let end: Int
-    @usableFromInline let count: Int
-    @usableFromInline var index = 0
-    @usableFromInline let typeName: String
+struct AMQPListReader {
+    let end: Int
+    let count: Int
+    var index = 0
+    let typeName: String
 
-    @inlinable
-    public init(_ d: inout AMQPDecoder, type: String) throws(AMQPDecodingError) {
+    init(_ d: inout AMQPDecoder, type: String) throws(AMQPDecodingError) {
         typeName = type
         let code = try d.readByte()
         try d.enter()
@@ -362,16 +371,14 @@ public struct AMQPListReader {
     }
 
     /// The next field, or nil when it is null or absent.
-    @inlinable
-    public mutating func next<T: AMQPFieldCodable>(_ d: inout AMQPDecoder, _: T.Type = T.self) throws(AMQPDecodingError) -> T? {
+    mutating func next<T: AMQPFieldCodable>(_ d: inout AMQPDecoder, _: T.Type = T.self) throws(AMQPDecodingError) -> T? {
         guard index < count else { return nil }
         index += 1
         return try T.decodeField(&d)
     }
 
     /// The next field, which must be present.
-    @inlinable
-    public mutating func required<T: AMQPFieldCodable>(_ d: inout AMQPDecoder, _ field: String, _: T.Type = T.self) throws(AMQPDecodingError) -> T {
+    mutating func required<T: AMQPFieldCodable>(_ d: inout AMQPDecoder, _ field: String, _: T.Type = T.self) throws(AMQPDecodingError) -> T {
         let at = d.position
         guard let v = try next(&d, T.self) else {
             throw d.error(.missingMandatoryField(type: typeName, field: field), at: at)
@@ -379,8 +386,7 @@ public struct AMQPListReader {
         return v
     }
 
-    @inlinable
-    public mutating func finish(_ d: inout AMQPDecoder) throws(AMQPDecodingError) {
+    mutating func finish(_ d: inout AMQPDecoder) throws(AMQPDecodingError) {
         while index < count { try d.skipValue(); index += 1 }
         try d.checkEnd(end, typeName)
         d.leave()

@@ -1,6 +1,10 @@
 /// What an attach names as its target: a node, or a transaction coordinator (AMQP 1.0 §3.5.4, §4.5.1).
+///
+/// Threading: a plain value type, `Sendable`.
 public enum LinkTarget: Sendable, Hashable, AMQPFieldCodable {
+    /// A node: a queue, a topic, an address (§3.5.4).
     case target(Target)
+    /// The transaction coordinator, for a link that declares and discharges transactions (§4.5.1).
     case coordinator(Coordinator)
 
     /// The target, when this is one.
@@ -9,7 +13,7 @@ public enum LinkTarget: Sendable, Hashable, AMQPFieldCodable {
         return nil
     }
 
-    public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> LinkTarget? {
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> LinkTarget? {
         let start = d.position
         let code = try d.readByte()
         if code == 0x40 { return nil }
@@ -23,14 +27,14 @@ public enum LinkTarget: Sendable, Hashable, AMQPFieldCodable {
         }
     }
 
-    public func encodeField(into b: inout [UInt8]) {
+    func encodeField(into b: inout [UInt8]) {
         switch self {
         case .target(let t): t.encode(into: &b)
         case .coordinator(let c): c.encode(into: &b)
         }
     }
 
-    public var fieldEncodedSize: Int {
+    var fieldEncodedSize: Int {
         switch self {
         case .target(let t): return t.encodedSize
         case .coordinator(let c): return c.encodedSize

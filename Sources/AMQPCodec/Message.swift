@@ -7,6 +7,8 @@
 /// Threading: a plain value type, `Sendable`.
 public struct Message: Sendable, Hashable {
     /// The body of a message.
+    ///
+    /// Threading: a plain value type, `Sendable`.
     public enum Body: Sendable, Hashable {
         /// One or more `data` sections of opaque bytes.
         case data([Binary])
@@ -16,8 +18,11 @@ public struct Message: Sendable, Hashable {
         case value(AMQPValue)
     }
 
+    /// Transport headers: durability, priority, time to live, first acquirer, delivery count (§3.2.1).
     public var header: Header?
+    /// Annotations for the next hop only, symbol keys (§3.2.2).
     public var deliveryAnnotations: AMQPMap?
+    /// Annotations that travel with the message, symbol keys (§3.2.3).
     public var messageAnnotations: AMQPMap?
     /// The immutable properties of the bare message (§3.2.4).
     public var properties: Properties? {
@@ -29,9 +34,12 @@ public struct Message: Sendable, Hashable {
     var propertiesBox: Box<Properties>?
     /// Application properties: string keys, simple values (§3.2.5).
     public var applicationProperties: AMQPMap?
+    /// The application data, if any (§3.2.6 to §3.2.8).
     public var body: Body?
+    /// Details computed over the message, such as hashes or signatures (§3.2.9).
     public var footer: AMQPMap?
 
+    /// A message with the sections given; those left out are absent.
     public init(header: Header? = nil, deliveryAnnotations: AMQPMap? = nil, messageAnnotations: AMQPMap? = nil,
                 properties: Properties? = nil, applicationProperties: AMQPMap? = nil, body: Body? = nil,
                 footer: AMQPMap? = nil) {

@@ -1,13 +1,19 @@
 /// A message-id or correlation-id (AMQP 1.0 §3.2.11 to §3.2.14).
+///
+/// Threading: a plain value type, `Sendable`.
 public enum MessageID: Sendable, Hashable, AMQPFieldCodable, ExpressibleByStringLiteral {
+    /// A `ulong` id (§3.2.11).
     case ulong(UInt64)
+    /// A `uuid` id (§3.2.12).
     case uuid(AMQPUUID)
+    /// A `binary` id (§3.2.13).
     case binary(Binary)
+    /// A `string` id (§3.2.14).
     case string(String)
 
     public init(stringLiteral value: String) { self = .string(value) }
 
-    public static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> MessageID? {
+    static func decodeField(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> MessageID? {
         let start = d.position
         switch try d.decodeValue() {
         case .null: return nil
@@ -20,6 +26,7 @@ public enum MessageID: Sendable, Hashable, AMQPFieldCodable, ExpressibleByString
         }
     }
 
+    /// The id as the ``AMQPValue`` it is on the wire.
     public var value: AMQPValue {
         switch self {
         case .ulong(let v): return .ulong(v)
@@ -29,6 +36,6 @@ public enum MessageID: Sendable, Hashable, AMQPFieldCodable, ExpressibleByString
         }
     }
 
-    public func encodeField(into b: inout [UInt8]) { value.encode(into: &b) }
-    public var fieldEncodedSize: Int { value.encodedSize }
+    func encodeField(into b: inout [UInt8]) { value.encode(into: &b) }
+    var fieldEncodedSize: Int { value.encodedSize }
 }

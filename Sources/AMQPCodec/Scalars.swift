@@ -4,14 +4,19 @@
 public struct Symbol: RawRepresentable, Sendable, Hashable, ExpressibleByStringLiteral, CustomStringConvertible {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// The symbol `rawValue`, which should be ASCII.
     public init(_ rawValue: String) { self.rawValue = rawValue }
     public init(stringLiteral value: String) { self.rawValue = value }
     public var description: String { rawValue }
 }
 
 /// An AMQP `timestamp`: milliseconds since the Unix epoch, UTC.
+///
+/// Threading: a plain value type, `Sendable`.
 public struct Timestamp: Sendable, Hashable, Comparable {
+    /// Milliseconds since 1970-01-01T00:00:00Z; negative before it.
     public var millisecondsSince1970: Int64
+    /// The instant `millisecondsSince1970` milliseconds after the epoch.
     public init(millisecondsSince1970: Int64) { self.millisecondsSince1970 = millisecondsSince1970 }
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.millisecondsSince1970 < b.millisecondsSince1970 }
 }
@@ -19,10 +24,14 @@ public struct Timestamp: Sendable, Hashable, Comparable {
 /// An AMQP `uuid`: 16 bytes in network order (RFC 4122).
 ///
 /// Named with the prefix so it does not clash with Foundation's `UUID`.
+///
+/// Threading: a plain value type, `Sendable`.
 public struct AMQPUUID: Sendable, Hashable, CustomStringConvertible {
-    /// The high and low 8 bytes, each read big-endian.
+    /// The first 8 bytes, read big-endian.
     public var high: UInt64
+    /// The last 8 bytes, read big-endian.
     public var low: UInt64
+    /// The UUID whose first and last 8 bytes, read big-endian, are `high` and `low`.
     public init(high: UInt64, low: UInt64) { self.high = high; self.low = low }
 
     /// Creates a UUID from exactly 16 bytes; returns nil for any other count.
@@ -51,23 +60,36 @@ public struct AMQPUUID: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// IEEE 754 decimal32 in its interchange bits; AMQP carries it without interpreting it.
+///
+/// Threading: a plain value type, `Sendable`.
 public struct Decimal32: Sendable, Hashable, CustomStringConvertible {
+    /// The 32 interchange bits.
     public var bitPattern: UInt32
+    /// The value whose interchange bits are `bitPattern`.
     public init(bitPattern: UInt32) { self.bitPattern = bitPattern }
     public var description: String { "0x" + String(bitPattern, radix: 16) }
 }
 
 /// IEEE 754 decimal64 in its interchange bits.
+///
+/// Threading: a plain value type, `Sendable`.
 public struct Decimal64: Sendable, Hashable, CustomStringConvertible {
+    /// The 64 interchange bits.
     public var bitPattern: UInt64
+    /// The value whose interchange bits are `bitPattern`.
     public init(bitPattern: UInt64) { self.bitPattern = bitPattern }
     public var description: String { "0x" + String(bitPattern, radix: 16) }
 }
 
 /// IEEE 754 decimal128 in its interchange bytes, as the high and low 8 bytes read big-endian.
+///
+/// Threading: a plain value type, `Sendable`.
 public struct Decimal128: Sendable, Hashable, CustomStringConvertible {
+    /// The first 8 bytes, read big-endian.
     public var high: UInt64
+    /// The last 8 bytes, read big-endian.
     public var low: UInt64
+    /// The value whose first and last 8 bytes, read big-endian, are `high` and `low`.
     public init(high: UInt64, low: UInt64) { self.high = high; self.low = low }
     public var description: String { "0x" + String(high, radix: 16) + ":" + String(low, radix: 16) }
 }

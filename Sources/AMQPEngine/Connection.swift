@@ -20,6 +20,8 @@ import AMQPCodec
 // precondition message.
 
 /// Where an endpoint is, from one side's point of view (Proton's `PN_LOCAL_*`/`PN_REMOTE_*`).
+///
+/// Threading: a plain value type, `Sendable`.
 public enum EndpointState: Sendable, Hashable {
     /// Not opened (begun, attached) yet.
     case uninitialized

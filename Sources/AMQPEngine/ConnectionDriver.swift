@@ -14,14 +14,21 @@ import AMQPCodec
 ///
 /// The driver is split by concern: this file holds the host-facing calls; `+Input` frames and
 /// dispatches what arrives, `+Receive` handles each performative, `+Send` writes them;
-/// ``InputBuffer``, ``OutputBuffer`` (with the gate that refuses frames after close),
-/// ``SASLNegotiation`` and ``IdleTimer`` are parts with one job each.
+/// `InputBuffer`, `OutputBuffer` (with the gate that refuses frames after close),
+/// `SASLNegotiation` and `IdleTimer` are parts with one job each.
 ///
 /// Threading: not `Sendable`. One driver, its connection and everything in it belong to one
 /// thread at a time; a proactor hands a connection between threads, never shares it.
 public final class ConnectionDriver {
     /// Which side of the connection this driver plays: a client speaks first (§2.2).
-    public enum Mode: Sendable { case client, server }
+    ///
+    /// Threading: a plain value type, `Sendable`.
+    public enum Mode: Sendable {
+        /// Connects, and speaks first: writes the protocol header at once.
+        case client
+        /// Accepts, and answers the client's protocol header.
+        case server
+    }
 
     /// Where the input stream is: what the next bytes from the peer must be.
     enum InputPhase: Equatable {
@@ -132,7 +139,8 @@ public final class ConnectionDriver {
     public var isTailClosed: Bool { inputPhase == .closed }
 
     /// Space for the host to read into. Valid until the next call into the driver that processes
-    /// input (``readDone(_:)``, ``read(_:)``, ``readClose()``). Empty once the input is closed.
+    /// input (``readDone(_:)``, ``read(_:)-(UnsafeRawBufferPointer)``, ``read(_:)-(C)``,
+    /// ``readClose()``). Empty once the input is closed.
     public func readBuffer() -> UnsafeMutableRawBufferPointer {
         if isTailClosed { return UnsafeMutableRawBufferPointer(start: nil, count: 0) }
         return input.space()

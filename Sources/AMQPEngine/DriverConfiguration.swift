@@ -2,6 +2,8 @@ import AMQPCodec
 
 /// Settings for one ``ConnectionDriver``: everything our open, begins and attaches announce, and
 /// the limits the driver enforces on the peer. The driver reads it once, at creation.
+///
+/// Threading: a plain value type, `Sendable`; each driver keeps its own copy.
 public struct DriverConfiguration: Sendable {
     /// Our container-id, sent in open (AMQP 1.0 §2.7.1).
     public var containerID: String

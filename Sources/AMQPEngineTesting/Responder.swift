@@ -7,6 +7,9 @@ import AMQPEngine
 ///   termini mirror the peer's;
 /// - a receiving link gets ``initialCredit``;
 /// - detaches, ends and closes are answered with the same.
+///
+/// Threading: a plain value type, `Sendable`; it acts on the driver it is given, on that driver's
+/// thread.
 public struct Responder: Sendable {
     /// Credit granted to each link the peer attaches as a sender (we receive); 0 grants none.
     public var initialCredit: UInt32

@@ -2,7 +2,7 @@ import AMQPCodec
 import AMQPEngine
 import AMQPSystem
 
-/// Drives many ``ConnectionDriver``s from a pool of threads (Proton's `pn_proactor_t`).
+/// Drives many `ConnectionDriver`s from a pool of threads (Proton's `pn_proactor_t`).
 ///
 /// Any number of threads call ``wait()`` (or ``get()``) and each gets a ``ProactorBatch``: the
 /// events of one connection, one listener, or the proactor itself. It handles them, then calls
@@ -14,6 +14,9 @@ import AMQPSystem
 /// Every method is safe from any thread. Backends (epoll, a user's own poller, io_uring) each
 /// supply their own proactor; `Docs/Pollers.md` describes the contract they share and the
 /// conformance suite that checks it.
+///
+/// Threading: `Sendable`; every method may be called from any thread, and one batch is handled by
+/// one thread at a time.
 public protocol Proactor: AnyObject, Sendable {
     /// Connects a new client connection to `address` (`host:port`, `[ipv6]:port`, a service name
     /// such as `amqp`; an empty host is localhost). Failures (an unknown host, a refused
@@ -67,8 +70,11 @@ public protocol Proactor: AnyObject, Sendable {
 }
 
 /// What only a proactor knows of: listeners, the proactor's timeout, interrupts, inactivity.
-/// Connection events (including a wake, ``AMQPEvent/connectionWake(_:)``) are ``AMQPEvent``s from
+/// Connection events (including a wake, `AMQPEvent.connectionWake`) are `AMQPEvent`s from
 /// the connection's driver, so the engine never knows a listener exists.
+///
+/// Threading: not `Sendable`, like the batch it comes in; handled by the thread that holds the
+/// batch.
 public enum ProactorEvent {
     /// The listener is listening (its ``ProactorListener/port`` is known).
     case listenerOpen(ProactorListener)
@@ -90,6 +96,9 @@ public enum ProactorEvent {
 extension ProactorEvent: Sendable {}
 
 /// One event of a batch.
+///
+/// Threading: not `Sendable`: it may carry the connection's objects, which belong to the thread
+/// that holds the batch.
 public enum ProactorBatchEvent {
     /// From the connection's driver.
     case amqp(AMQPEvent)
@@ -101,6 +110,8 @@ public enum ProactorBatchEvent {
 extension ProactorBatchEvent: Sendable {}
 
 /// The conditions of the errors a proactor reports for its own IO.
+///
+/// Threading: constants only, `Sendable`.
 public enum ProactorCondition {
     /// A socket-level failure: resolution, connect, listen, read or write (as Proton's `proton:io`).
     public static let io: Symbol = "proton:io"

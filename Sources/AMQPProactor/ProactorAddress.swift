@@ -1,6 +1,8 @@
 /// An address as the proactor takes it: `host:port`, `[ipv6]:port`, `host` alone (port `amqp`),
 /// or `:port`. The port may be a number or a service name (`amqp` is 5672, `amqps` 5671); an
 /// empty host means every interface to listen on, localhost to connect to.
+///
+/// Threading: a plain value type, `Sendable`.
 public struct ProactorAddress: Hashable, Sendable, CustomStringConvertible {
     /// The host; empty for the default.
     public var host: String

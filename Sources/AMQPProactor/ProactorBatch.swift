@@ -7,6 +7,8 @@ import AMQPEngine
 /// the batch may touch, until ``Proactor/done(_:)``.
 public final class ProactorBatch {
     /// Whose events these are.
+    ///
+    /// Threading: as the batch: only the thread holding it may use a connection's objects.
     public enum Kind {
         /// A connection's: its driver, for the whole batch.
         case connection(ConnectionDriver)

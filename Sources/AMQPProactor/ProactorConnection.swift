@@ -4,6 +4,8 @@ import AMQPEngine
 ///
 /// Unlike Proton's `pn_connection_wake`, ``wake()`` is safe at any time, also after the
 /// connection is gone: it then does nothing and says so.
+///
+/// Threading: `Sendable`; every member is safe from any thread.
 public final class ProactorConnection: Sendable {
     // Written once, here, before the handle is shared; the runtime makes weak loads safe against
     // the task's deallocation on another thread.
@@ -15,7 +17,7 @@ public final class ProactorConnection: Sendable {
         self.scheduler = scheduler
     }
 
-    /// Asks for an ``AMQPEvent/connectionWake(_:)`` in the connection's next batch. Wakes
+    /// Asks for an `AMQPEvent.connectionWake` in the connection's next batch. Wakes
     /// coalesce: several before that batch make one event, after the IO that came before them.
     /// - Returns: false when the connection is gone (closed and freed, or released).
     @discardableResult

@@ -3,6 +3,8 @@ import AMQPEngine
 import AMQPSystem
 
 /// A handle on a listening socket that a proactor runs, usable from any thread.
+///
+/// Threading: `Sendable`; every member is safe from any thread.
 public final class ProactorListener: Sendable {
     /// The address it was asked to listen on.
     public let address: String

@@ -8,6 +8,8 @@ import Synchronization
 /// it that one connection's batches never run on two threads at once. The pool gives each batch
 /// back itself (``Proactor/done(_:)``) after the handler returns. It stops its threads with
 /// interrupts: a handler sees those ``ProactorEvent/interrupt``s too, and its own.
+///
+/// Threading: `Sendable`; ``stop()`` may be called from any thread, including a handler.
 public final class ProactorThreadPool: Sendable {
     private let proactor: any Proactor
     private let stopping = Atomic<Bool>(false)

@@ -1,6 +1,8 @@
 import AMQPSystem
 
 /// What to wait for on a descriptor.
+///
+/// Threading: a plain value type, `Sendable`.
 public struct ReadinessInterest: OptionSet, Hashable, Sendable {
     /// The bits.
     public let rawValue: UInt8
@@ -13,6 +15,8 @@ public struct ReadinessInterest: OptionSet, Hashable, Sendable {
 }
 
 /// What a poller found on one armed descriptor.
+///
+/// Threading: a plain value type, `Sendable`.
 public struct ReadinessEvent: Hashable, Sendable {
     /// The token the descriptor was registered with.
     public var token: UInt64

@@ -21,7 +21,7 @@ public final class ReadinessProactor<Poller: ReadinessPoller>: Proactor, Schedul
     public static var acceptBackoff: Duration { ProactorScheduler.acceptBackoff }
 
     /// Output bytes at which a connection's driver writes in the middle of a batch (see
-    /// ``AMQPEngine/ConnectionDriver/setEarlyWrite(threshold:_:)``).
+    /// `ConnectionDriver.setEarlyWrite(threshold:_:)` in AMQPEngine).
     public let earlyWriteThreshold: Int
 
     /// A proactor waiting on `poller`; `earlyWriteThreshold` as ``EarlyWrite/threshold``.
