@@ -65,7 +65,11 @@ struct RedeliveryMark: Sendable, Hashable {
         var merged = AMQPMap()
         if try Self.section(at: d) == Self.messageAnnotationsCode {
             try Self.skipDescriptor(&d)
-            merged = try AMQPMap.decodeField(&d) ?? AMQPMap()
+            switch try d.decodeValue() {
+            case .map(let m): merged = m
+            case .null: break
+            default: throw AMQPDecodingError(.unexpectedType(expected: "map", found: "another type"), at: d.position)
+            }
         }
         for (key, value) in annotations { merged[key] = value }
         out.append(contentsOf: [0x00, 0x53, UInt8(Self.messageAnnotationsCode)])   // described, smallulong
