@@ -267,7 +267,7 @@ let package = Package(
             exclude: ["corpus"],
             swiftSettings: strict
         ),
-        // ../shared lookup for every test target.
+        // For every test target: the ../shared lookup, and the Proton C peers built from the checkout.
         .target(
             name: "SharedFixtures",
             path: "Tests/SharedFixtures",

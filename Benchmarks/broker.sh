@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Brokered benchmark: a Proton C arrow sender and receiver (../shared/tools/proton-c-arrow.c,
+# Brokered benchmark: a Proton C arrow sender and receiver (Benchmarks/ProtonC/proton-c-arrow.c,
 # 100-byte bodies, credit 1000, at-least-once) running at once through a broker on loopback:
 # `amqp broker` on io_uring and on epoll, and Proton C's multithreaded broker example
 # (/usr/share/proton/examples/c/broker.c, 4 threads; ours get 4 too), in the same run, alternating.

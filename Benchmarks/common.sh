@@ -23,14 +23,17 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 # Waits (up to 4 s) until something listens on 127.0.0.1:PORT.
 wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && break; sleep 0.02; done; }
 
-# build_arrows: installs what is missing, compiles Proton C's arrow (from ../shared, or
-# $AMQP_SHARED_DIR) into .build/proton-c-arrow, and builds the amqp command in release mode. Exits
-# with a clear line when the arrow's source is absent.
-build_arrows() {
-  local shared=${AMQP_SHARED_DIR:-../shared}
-  [ -f "$shared/tools/proton-c-arrow.c" ] || { echo "needs $shared/tools/proton-c-arrow.c (set AMQP_SHARED_DIR)" >&2; exit 1; }
-  bash Scripts/install-deps.sh
+# build_proton_arrow: compiles Proton C's arrow (Benchmarks/ProtonC/proton-c-arrow.c) into
+# .build/proton-c-arrow.
+build_proton_arrow() {
   mkdir -p .build
-  gcc -O2 -o .build/proton-c-arrow "$shared/tools/proton-c-arrow.c" -lqpid-proton
+  gcc -O2 -Wall -o .build/proton-c-arrow Benchmarks/ProtonC/proton-c-arrow.c -lqpid-proton
+}
+
+# build_arrows: installs what is missing, compiles Proton C's arrow and builds the amqp command in
+# release mode.
+build_arrows() {
+  bash Scripts/install-deps.sh
+  build_proton_arrow
   swift build -c release --product amqp >&2
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Peer-to-peer benchmark: quiver-style pairs (100-byte bodies with SendTime, credit 1000,
 # at-least-once: the receiver accepts and settles) over loopback, in the same run, alternating:
-# amqp arrow pairs on io_uring and on epoll, Proton C's arrow pair (../shared/tools/proton-c-arrow.c),
+# amqp arrow pairs on io_uring and on epoll, Proton C's arrow pair (Benchmarks/ProtonC/proton-c-arrow.c),
 # and the cross pairs (our receiver with Proton's sender, and the other way). The receiver listens,
 # the sender connects; the clock runs from the sender's start to the receiver's exit. Prints the
 # median messages per second of each pair and its ratio to Proton C's pair.

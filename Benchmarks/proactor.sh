@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Proactor benchmark: a receiver and a sender written on the proactor API (proactor-arrow, release
 # build, one thread each) in two processes over loopback, on epoll and on io_uring, against the
-# same pair of Proton C's proactor (../shared/tools/proton-c-arrow.c), in the same run, alternating.
+# same pair of Proton C's proactor (Benchmarks/ProtonC/proton-c-arrow.c), in the same run, alternating.
 # 100-byte messages with SendTime, at-least-once (the receiver accepts and settles), three cases:
 #   one pair         one connection, credit 1000;
 #   100 pairs        the sender opens 100 connections sharing the count, credit 1000 each;
@@ -17,13 +17,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}; messages=${2:-200000}; idle=${3:-1000}
-shared=${AMQP_SHARED_DIR:-../shared}
-[ -f "$shared/tools/proton-c-arrow.c" ] || { echo "needs $shared/tools/proton-c-arrow.c (set AMQP_SHARED_DIR)" >&2; exit 1; }
-
 source Benchmarks/common.sh
 bash Scripts/install-deps.sh
-mkdir -p .build
-gcc -O2 -o .build/proton-c-arrow "$shared/tools/proton-c-arrow.c" -lqpid-proton
+build_proton_arrow
 gcc -O2 -o .build/proactor-idle Benchmarks/ProtonC/proactor-idle.c -lqpid-proton
 swift build -c release --product proactor-arrow >&2
 swift build -c release --product ProactorIdle >&2

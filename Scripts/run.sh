@@ -11,12 +11,7 @@ source Benchmarks/common.sh
 mkdir -p .build
 swift build -c release --product amqp >&2
 gcc -O2 -I/usr/share/proton/examples/c -o .build/proton-broker /usr/share/proton/examples/c/broker.c -lqpid-proton -lpthread
-shared=${AMQP_SHARED_DIR:-../shared}
-have_arrow=0
-if [ -f "$shared/tools/proton-c-arrow.c" ]; then
-  gcc -O2 -o .build/proton-c-arrow "$shared/tools/proton-c-arrow.c" -lqpid-proton
-  have_arrow=1
-fi
+build_proton_arrow
 out=$(mktemp -d)
 trap 'rm -rf "$out"; kill $(jobs -p) 2>/dev/null || true' EXIT
 
@@ -41,17 +36,13 @@ one() {
 }
 for _ in $(seq "$rounds"); do
   one swift
-  [ $have_arrow = 1 ] && one proton
+  one proton
 done
 s=$(median < "$out/swift")
 echo "$(head -1 "$out/broker-line")"
 printf "%-44s %12s msg/s\n" "amqp broker, amqp arrow clients:" "$s"
-if [ $have_arrow = 1 ]; then
-  p=$(median < "$out/proton")
-  printf "%-44s %12s msg/s\n" "Proton C broker example, Proton C arrows:" "$p"
-  printf "%-44s %12s\n" "ratio" "$(echo "$s $p" | awk '{printf "%.2fx", $1/$2}')"
-else
-  echo "(Proton C's side skipped: $shared/tools/proton-c-arrow.c is absent; set AMQP_SHARED_DIR)"
-fi
+p=$(median < "$out/proton")
+printf "%-44s %12s msg/s\n" "Proton C broker example, Proton C arrows:" "$p"
+printf "%-44s %12s\n" "ratio" "$(echo "$s $p" | awk '{printf "%.2fx", $1/$2}')"
 echo "($messages messages of 100 bytes through one queue, at-least-once, median of $rounds alternating rounds;"
 echo " CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores)"

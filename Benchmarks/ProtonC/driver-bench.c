@@ -77,7 +77,7 @@
  *    calls between two writes into one flow frame.
  *
  * 3. The message case: the same run, except that each side does what a
- *    quiver arrow does per message (as ../shared/tools/proton-c-arrow.c):
+ *    quiver arrow does per message (as Benchmarks/ProtonC/proton-c-arrow.c):
  *    the sender keeps one pn_message_t whose body is the 100-byte string and,
  *    per message, clears its application properties, puts the map
  *    {"SendTime": long} (the count of messages sent so far, so the receiver

@@ -5,7 +5,7 @@
 #
 # Without an argument it builds driver-loop with `swift build --product driver-loop`. The Proton
 # peers are built from source into a temporary directory: proton-c-arrow from
-# ${AMQP_SHARED_DIR:-<repo>/../shared}/tools, and Proton's direct.c example from
+# Benchmarks/ProtonC/proton-c-arrow.c, and Proton's direct.c example from
 # /usr/share/proton/examples/c (libqpid-proton11-dev, libqpid-proton11-dev-examples; see
 # Scripts/install-deps.sh). Each check prints PASS or FAIL with the reason; the script runs every
 # check and exits 1 if any failed. MESSAGES and LARGE_SIZE override the sizes. A missing optional
@@ -14,7 +14,6 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-shared=${AMQP_SHARED_DIR:-$repo/../shared}
 messages=${MESSAGES:-10000}
 large_size=${LARGE_SIZE:-200000}
 large_count=200
@@ -43,8 +42,7 @@ fi
 command -v gcc >/dev/null || die "gcc missing"
 command -v python3 >/dev/null || die "python3 missing (used to find free ports)"
 
-arrow_src=$shared/tools/proton-c-arrow.c
-[ -f "$arrow_src" ] || die "$arrow_src is missing (set AMQP_SHARED_DIR)"
+arrow_src=$repo/Benchmarks/ProtonC/proton-c-arrow.c
 gcc -O2 -o "$work/proton-c-arrow" "$arrow_src" -lqpid-proton || die "cannot build $arrow_src"
 direct_src=/usr/share/proton/examples/c/direct.c
 direct=""

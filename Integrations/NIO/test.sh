@@ -4,7 +4,7 @@
 #   Integrations/NIO/test.sh
 #
 # Installs what is missing (Scripts/install-deps.sh: Proton C and Python, gcc; and openssl),
-# builds proton-c-arrow from ${AMQP_SHARED_DIR:-<repo>/../shared}/tools, generates a test CA,
+# builds proton-c-arrow from <repo>/Benchmarks/ProtonC/proton-c-arrow.c, generates a test CA,
 # server, client and unrelated-CA certificates with openssl into a temporary folder, then runs
 # `swift test`, the example against a Proton Python TLS peer, and `swift test --sanitize=thread`
 # (scratch path .build-tsan). Exits non-zero on any failure. AMQP_NIO_SKIP_TSAN=1 leaves out the
@@ -13,7 +13,6 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-shared=${AMQP_SHARED_DIR:-$repo/../shared}
 work=$(mktemp -d "${TMPDIR:-/tmp}/amqp-nio-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 die() { echo "test.sh: $*" >&2; exit 1; }
@@ -27,8 +26,7 @@ fi
 /usr/bin/python3 -c 'import proton' || die "the Proton Python binding is missing (python3-qpid-proton)"
 
 # --- peers and certificates ----------------------------------------------------------------
-[ -f "$shared/tools/proton-c-arrow.c" ] || die "$shared/tools/proton-c-arrow.c is missing (set AMQP_SHARED_DIR)"
-gcc -O2 -o "$work/proton-c-arrow" "$shared/tools/proton-c-arrow.c" -lqpid-proton || die "cannot build proton-c-arrow"
+gcc -O2 -o "$work/proton-c-arrow" "$repo/Benchmarks/ProtonC/proton-c-arrow.c" -lqpid-proton || die "cannot build proton-c-arrow"
 
 certs=$work/certs
 mkdir -p "$certs"

@@ -10,16 +10,10 @@ if [ -z "$arrow" ]; then
   swift build --product proactor-arrow >&2 || exit 1
   arrow=.build/debug/proactor-arrow
 fi
-shared=${AMQP_SHARED_DIR:-../shared}
-if [ ! -f "$shared/tools/proton-c-arrow.c" ]; then
-  if [ "${AMQP_REQUIRE_SHARED:-0}" = 1 ]; then
-    echo "FAIL: $shared/tools/proton-c-arrow.c is absent (AMQP_REQUIRE_SHARED=1)"; exit 1
-  fi
-  echo "SKIP: $shared/tools/proton-c-arrow.c is absent (set AMQP_SHARED_DIR)"; exit 0
-fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-gcc -O2 -o "$work/proton-c-arrow" "$shared/tools/proton-c-arrow.c" -lqpid-proton || { echo "FAIL: cannot build proton-c-arrow"; exit 1; }
+gcc -O2 -o "$work/proton-c-arrow" Benchmarks/ProtonC/proton-c-arrow.c -lqpid-proton \
+  || { echo "FAIL: cannot build Benchmarks/ProtonC/proton-c-arrow.c (Scripts/install-deps.sh installs libqpid-proton11-dev)"; exit 1; }
 count=${MESSAGES:-20000}
 failures=0
 

@@ -1,5 +1,5 @@
 // proactor-arrow: a peer on the proactor API (no container yet) that speaks the quiver arrow
-// contract, like ../shared/tools/proton-c-arrow.c: key=value arguments, one line per transfer.
+// contract, like Benchmarks/ProtonC/proton-c-arrow.c: key=value arguments, one line per transfer.
 //   connection-mode=client|server operation=send|receive host= port= path= count= body-size=
 //   credit-window= [quiet=1] [backend=epoll|poll|io_uring|automatic] [threads=N] [connections=N]
 // A client with connections=N opens N connections that share the count (Benchmarks/proactor.sh's

@@ -1,33 +1,40 @@
 import Foundation
 import XCTest
 
-/// Qpid Proton C's quiver arrow (`../shared/tools/proton-c-arrow.c`), compiled once per test run
-/// and run as a peer process.
+/// Why the Proton C arrow cannot be used (gcc or Proton's headers missing).
 public struct ArrowUnavailable: Error, CustomStringConvertible {
     public let description: String
     public init(description: String) { self.description = description }
 }
 
+/// The project's Qpid Proton C quiver arrow (`Benchmarks/ProtonC/proton-c-arrow.c`), compiled once
+/// per test run and run as a peer process.
 public enum ProtonArrow {
-    /// The compiled arrow, or a skip naming what is missing (a failure under AMQP_REQUIRE_SHARED=1).
+    /// The arrow's source, found from this file: it is part of the checkout, so no test needs
+    /// anything beside it.
+    public static let source = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Benchmarks/ProtonC/proton-c-arrow.c")
+
+    /// The compiled arrow; throws (a failure, not a skip) when it cannot be built: gcc and Proton
+    /// C's headers are installed by the test script, so a missing one is a broken setup.
     public static func binary() throws -> String {
-        _ = try SharedFixtures.require("tools/proton-c-arrow.c")
-        guard let built = compiled else {
-            throw ArrowUnavailable(description: "gcc could not build proton-c-arrow (is libqpid-proton11-dev installed? Scripts/install-deps.sh installs it)")
+        switch compiled {
+        case .success(let path): return path
+        case .failure(let error): throw error
         }
-        return built
     }
 
     // Built once, lazily and thread-safely (a static let), the first time a test asks.
-    private static let compiled: String? = {
-        guard let source = SharedFixtures.directory?.appendingPathComponent("tools/proton-c-arrow.c") else { return nil }
+    private static let compiled: Result<String, ArrowUnavailable> = {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("messaging-tests-proton-c-arrow-\(getpid())").path
         let gcc = Process()
         gcc.executableURL = URL(fileURLWithPath: "/usr/bin/gcc")
         gcc.arguments = ["-O2", "-o", out, source.path, "-lqpid-proton"]
-        guard (try? gcc.run()) != nil else { return nil }
+        let unavailable = ArrowUnavailable(description: "gcc could not build \(source.path) (is libqpid-proton11-dev installed? Scripts/install-deps.sh installs it)")
+        guard (try? gcc.run()) != nil else { return .failure(unavailable) }
         gcc.waitUntilExit()
-        return gcc.terminationStatus == 0 ? out : nil
+        return gcc.terminationStatus == 0 ? .success(out) : .failure(unavailable)
     }()
 
     /// A running arrow; `finish()` waits for it and returns its exit status and stdout lines.

@@ -14,7 +14,7 @@ enum TestEnvironment {
         return value
     }
 
-    /// The proton-c-arrow executable (built by test.sh from ../shared/tools/proton-c-arrow.c).
+    /// The proton-c-arrow executable (built by test.sh from Benchmarks/ProtonC/proton-c-arrow.c).
     static func arrow() throws -> String { try required("AMQP_NIO_ARROW") }
     /// The folder with ca.pem, server.pem/key, client.pem/key, other-ca.pem (made by test.sh).
     static func certificates() throws -> String { try required("AMQP_NIO_CERTS") }
