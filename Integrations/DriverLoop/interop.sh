@@ -79,6 +79,8 @@ wait_listening() {
 
 # Waits until the peer prints a line starting with $1. Peers other than proton-c-arrow count a
 # probe connection as a failure, so their own line is the signal.
+# The peer's output file is emptied by the caller before the peer starts: the shell truncates it
+# only in the child, so the previous peer's "listening on" line could otherwise be read first.
 wait_for_line() {
   for _ in $(seq 100); do
     grep -q "^$1" "$work/peer.out" && return 0
@@ -90,6 +92,7 @@ wait_for_line() {
 
 # Starts direct.c on a port it picks, and sets $port from its "listening on PORT" line.
 start_direct() {
+  : >"$work/peer.out"
   "$direct" 127.0.0.1 0 q "$1" >"$work/peer.out" 2>"$work/peer.err" &
   peer_pid=$!
   wait_for_line "listening on " || return 1
@@ -289,6 +292,7 @@ class LateSender(MessagingHandler):
 Container(LateSender()).run()
 EOF
   port=$(free_port)
+  : >"$work/peer.out"
   /usr/bin/python3 "$work/late_sender.py" "$port" >"$work/peer.out" 2>"$work/peer.err" &
   peer_pid=$!
   if wait_for_line listening; then
