@@ -22,13 +22,15 @@ public struct BrokerStatistics: Sendable, Hashable, CustomStringConvertible {
     public var returnedUnsent = 0
     /// Messages dropped with a deleted queue (a dynamic queue whose link closed).
     public var droppedWithQueue = 0
+    /// Copies sent to browsers (consumers with distribution-mode `copy`); the messages stayed.
+    public var browsed = 0
 
     public init() {}
 
     public var description: String {
         "enqueued \(enqueued), delivered \(delivered), redelivered \(redelivered), accepted \(accepted), rejected \(rejected), "
             + "released or modified \(releasedOrModified), returned by lost consumers \(returnedByLostConsumers), returned unsent \(returnedUnsent), "
-            + "dropped with a queue \(droppedWithQueue)"
+            + "dropped with a queue \(droppedWithQueue), browsed \(browsed)"
     }
 
     static func + (a: Self, b: Self) -> Self {
@@ -42,6 +44,7 @@ public struct BrokerStatistics: Sendable, Hashable, CustomStringConvertible {
         s.returnedByLostConsumers += b.returnedByLostConsumers
         s.returnedUnsent += b.returnedUnsent
         s.droppedWithQueue += b.droppedWithQueue
+        s.browsed += b.browsed
         return s
     }
 }
