@@ -123,22 +123,4 @@ final class BrokerQueueLifeTests: XCTestCase {
         XCTAssertEqual(errors.withLock { $0.map(\.condition) }, [ErrorCondition.messageSizeExceeded])
         XCTAssertEqual(broker.broker.depth(of: "q"), 3)
     }
-
-    /// The broker has no filters and only moves messages: its attach says so (§3.5.3), so a
-    /// consumer that asked for a filter or for browsing knows it did not get it.
-    func testTheBrokersSourceShowsNoFilterAndMove() throws {
-        let broker = try RunningBroker()
-        defer { broker.stop() }
-        let clients = try RunningContainer(id: "clients", backend: "epoll")
-        defer { clients.stop() }
-        let consumer = TestConsumer(address: "q", seen: LockedValue([]))
-        consumer.options.filter = [.symbol("selector"): .described(descriptor: .ulong(0x0000_468C_0000_0004), value: .string("a = 1"))]
-        consumer.options.distributionMode = StandardSymbols.copy
-        let source = consumer.remoteSource
-        try clients.container.connect(broker.url, handler: consumer)
-        XCTAssertTrue(eventually { source.withLock { $0 } != nil })
-        XCTAssertEqual(source.withLock { $0?.address }, "q")
-        XCTAssertNil(source.withLock { $0?.filter })
-        XCTAssertEqual(source.withLock { $0?.distributionMode }, StandardSymbols.move)
-    }
 }
