@@ -10,7 +10,7 @@ extension BrokerConnection {
         defer { if let p = producers[id], p.outstanding < Int(broker.creditWindow / 2) { grantCredit(c, id) } }
         guard let queue = p.queue else { return relay(delivery, bytes, id) }
         guard let hungry = queue.push(Array(bytes), origin: self.id) else {
-            // Its queue was deleted (the link is being closed): not taken, and the producer is told.
+            // Its queue was deleted (a dynamic queue whose link closed): not taken, and the producer is told.
             return reject(delivery, ErrorCondition.resourceDeleted, "queue \(queue.name) was deleted")
         }
         wakeConsumers(hungry)

@@ -130,11 +130,18 @@ final class BrokerConnection: MessagingHandler {
         for link in producers.values.map(\.link) + consumers.values.map(\.link) { forget(link) }
     }
 
-    /// Closes one of our links from the broker's side (its queue was deleted).
-    func closeLink(_ id: UInt64, _ error: AMQPError) {
-        guard let link = producers[id]?.link ?? consumers[id]?.link else { return }
-        link.close(error)
-        forget(link)
+    /// The queue of one of our links was deleted (a dynamic queue whose link closed). A consumer
+    /// is detached with `error`, as nothing will ever come. A producer stays: each message it
+    /// sends is rejected with `amqp:resource-deleted`, and it is given credit for them (a
+    /// responder that keeps a sender per reply address, as Proton's server.cpp does, goes on
+    /// serving other clients).
+    func queueDeleted(_ c: MessagingConnection, _ id: UInt64, _ error: AMQPError) {
+        if let link = consumers[id]?.link {
+            link.close(error)
+            forget(link)
+        } else {
+            grantCredit(c, id)
+        }
     }
 
     /// A link is gone: a producer's unused credit is given back; a consumer's unsettled messages
@@ -153,12 +160,12 @@ final class BrokerConnection: MessagingHandler {
         }
     }
 
-    /// Deletes a dynamic queue whose link closed, and detaches the links still attached to it.
+    /// Deletes a dynamic queue whose link closed, and tells the links still attached to it.
     private func delete(_ queue: BrokerQueue) {
         let error = AMQPError(condition: ErrorCondition.resourceDeleted,
                               description: "queue \(queue.name) was deleted: the link that made it closed")
         for w in broker.delete(queue) {
-            w.workQueue.add { c in (c.handler as? BrokerConnection)?.closeLink(w.id, error) }
+            w.workQueue.add { c in (c.handler as? BrokerConnection)?.queueDeleted(c, w.id, error) }
         }
     }
 }

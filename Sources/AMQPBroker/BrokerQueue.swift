@@ -258,12 +258,15 @@ final class BrokerQueue: Sendable {
     }
 
     /// Promises up to `want` messages of room to a producer, as credit; returns how many. With
-    /// less than it wanted, the producer is woken when a consumer makes room.
+    /// less than it wanted, the producer is woken when a consumer makes room. A deleted queue
+    /// grants all: each message that comes is refused (``push(_:origin:)`` returns nil), so the
+    /// producer learns it, message by message, instead of waiting for credit forever.
     func reserve(upTo want: Int, for producer: QueueWaiter) -> Int {
         state.withLock { s in
-            let n = s.deleted ? 0 : min(want, s.room)
+            if s.deleted { return want }
+            let n = min(want, s.room)
             s.reserved += n
-            if n < want && !s.deleted && !s.blocked.contains(where: { $0.id == producer.id }) { s.blocked.append(producer) }
+            if n < want && !s.blocked.contains(where: { $0.id == producer.id }) { s.blocked.append(producer) }
             return n
         }
     }

@@ -132,11 +132,25 @@ final class BrokerRelayTests: XCTestCase {
             XCTAssertTrue(eventually { seen.withLock { $0.count } == 3 }, backend)
             XCTAssertEqual(seen.withLock { $0.map(\.id) }, ["d-0", "d-1", "d-2"], backend)
 
+            // A responder's sender to it, its message held for now.
+            let responder = ScriptedProducer(.address(name), [ScriptedMessage(id: "late")])
+            responder.held = true
+            let (responderOutcomes, responderErrors, responderTarget) = (responder.outcomes, responder.errors, responder.remoteTarget)
+            let responding = try clients.container.connect(broker.url, handler: responder)
+            XCTAssertTrue(eventually { responderTarget.withLock { $0 } != nil }, backend)
+
             producing.add { c in (c.handler as? ScriptedProducer)?.closeLink() }
             XCTAssertTrue(eventually { broker.broker.queueNames.isEmpty }, "\(backend): the queue went with its link")
             XCTAssertTrue(eventually { errors.withLock { $0.map(\.condition) } == [ErrorCondition.resourceDeleted] },
                           "\(backend): the consumer still attached is detached: \(errors.withLock { $0 })")
             XCTAssertEqual(errors.withLock { $0.first?.description }, "queue \(name) was deleted: the link that made it closed", backend)
+
+            // The responder's sender stays; what it sends now is rejected.
+            responding.add { c in (c.handler as? ScriptedProducer)?.release(c) }
+            XCTAssertTrue(eventually { responderOutcomes.withLock { $0 } != [nil] }, backend)
+            XCTAssertEqual(responderOutcomes.withLock { $0 }, ["rejected amqp:resource-deleted: queue \(name) was deleted"], backend)
+            XCTAssertEqual(responderErrors.withLock { $0 }, [], backend)
+            XCTAssertEqual(broker.broker.queueNames, [], "\(backend): and it is not made again")
         }
     }
 }

@@ -64,11 +64,20 @@ final class ScriptedProducer: MessagingHandler {
         remoteTarget.withLock { $0 = sender.remoteAttach?.target?.target }
     }
 
+    /// Set before connecting: the messages wait until ``release()``.
+    var held = false
+
     func onSendable(_ c: MessagingConnection, _ sender: Link) {
-        while sender.credit > 0 && next < messages.count {
+        while !held && sender.credit > 0 && next < messages.count {
             sent[ObjectIdentifier(sender.send(messages[next].message))] = next
             next += 1
         }
+    }
+
+    /// Sends the messages held (run in the connection's sequence, from its work queue).
+    func release(_ c: MessagingConnection) {
+        held = false
+        if let sender { onSendable(c, sender) }
     }
 
     func onTrackerAccept(_ c: MessagingConnection, _ tracker: Delivery) { record(tracker, "accepted") }

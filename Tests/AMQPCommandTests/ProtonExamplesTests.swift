@@ -52,7 +52,7 @@ final class ProtonExamplesTests: XCTestCase {
         let server = try dir.start("server.py", ["-a", address])
         XCTAssertEqual(try dir.run("client.py", ["-a", address]).lines, answers, "\(backend): client.py")
         XCTAssertEqual(try dir.run("sync_client.py", ["-a", address]).lines, answers, "\(backend): sync_client.py")
-        let served = server.stop()
+        let served = server.interrupt()
         let received = zip(requests + requests, [1, 1, 1, 1, 2, 2, 2, 2]).enumerated().map { i, r in
             let correlation = r.1 == 2 ? "correlation_id='\(i - 3)', " : ""
             return "Received Message(reply_to='dynamic-\(r.1)', priority=4, \(correlation)body='\(r.0)')"
@@ -115,7 +115,7 @@ struct ExampleDirectory {
 
     /// Starts `script` in the background.
     func start(_ script: String, _ arguments: [String], input: String? = nil) throws -> ExampleRun {
-        try ExampleRun(python: ProtonPython.path, script: url.appendingPathComponent(script).path, arguments: arguments, directory: url,
+        try ExampleRun(executable: ProtonPython.path, arguments: [url.appendingPathComponent(script).path] + arguments, directory: url,
                        input: input)
     }
 }
@@ -129,11 +129,11 @@ final class ExampleRun {
     }
 
     private let process = Process()
-    private let stdout = ProtonArrow.OutputCollector(), stderr = ProtonArrow.OutputCollector()
+    private let stdout = StreamedOutput(), stderr = ProtonArrow.OutputCollector()
 
-    init(python: String, script: String, arguments: [String], directory: URL, input: String?) throws {
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script] + arguments
+    init(executable: String, arguments: [String], directory: URL, input: String?) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
         process.currentDirectoryURL = directory
         let out = Pipe(), err = Pipe(), inp = Pipe()
         process.standardOutput = out
@@ -144,8 +144,26 @@ final class ExampleRun {
         if let input { writer.write(Data(input.utf8)) }
         try? writer.close()
         let (o, e, so, se) = (out.fileHandleForReading, err.fileHandleForReading, stdout, stderr)
-        Thread { so.finish(o.readDataToEndOfFile()) }.start()
+        Thread {
+            while true {
+                let chunk = o.availableData
+                if chunk.isEmpty { break }
+                so.append(chunk)
+            }
+            so.end()
+        }.start()
         Thread { se.finish(e.readDataToEndOfFile()) }.start()
+    }
+
+    /// The complete lines printed so far.
+    var lines: [String] { stdout.lines }
+
+    /// Waits until `count` lines are out or the process ends (or `timeout` seconds pass).
+    @discardableResult
+    func waitForLines(_ count: Int, timeout: TimeInterval = 30) -> [String] {
+        let deadline = Date().addingTimeInterval(timeout)
+        while stdout.lines.count < count && !stdout.ended && Date() < deadline { usleep(5_000) }
+        return stdout.lines
     }
 
     /// Waits for the end (SIGKILL after `timeout` seconds).
@@ -153,16 +171,42 @@ final class ExampleRun {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(5_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        let o = stdout.wait(), e = stderr.wait()
+        let e = stderr.wait()
         process.waitUntilExit()
-        let lines = String(decoding: o, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        return Result(status: process.terminationStatus, lines: lines.last == "" ? Array(lines.dropLast()) : lines,
-                      stderr: String(decoding: e, as: UTF8.self))
+        while !stdout.ended { usleep(1_000) }
+        return Result(status: process.terminationStatus, lines: stdout.lines, stderr: String(decoding: e, as: UTF8.self))
     }
 
-    /// SIGINT (a KeyboardInterrupt, which the examples that run until stopped catch), then the end.
-    func stop() -> Result {
+    /// SIGINT (a KeyboardInterrupt, which the Python examples that run until stopped catch), then the end.
+    func interrupt() -> Result {
         if process.isRunning { process.interrupt() }
         return wait(timeout: 10)
+    }
+
+    /// SIGTERM (the C++ examples that run until stopped just end), then the end.
+    func terminate() -> Result {
+        if process.isRunning { process.terminate() }
+        return wait(timeout: 10)
+    }
+}
+
+/// A process's stdout as it comes.
+///
+/// @unchecked Sendable: `data` and `isEnded` are touched only with `lock` held.
+final class StreamedOutput: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    private var isEnded = false
+
+    func append(_ chunk: Data) { lock.withLock { data.append(chunk) } }
+    func end() { lock.withLock { isEnded = true } }
+    var ended: Bool { lock.withLock { isEnded } }
+
+    /// The complete lines so far (and, once the output ended, a last one without its newline).
+    var lines: [String] {
+        let (text, done) = lock.withLock { (String(decoding: data, as: UTF8.self), isEnded) }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if !done || lines.last == "" { lines.removeLast() }
+        return lines
     }
 }
