@@ -152,9 +152,11 @@ final class BrokerQueue: Sendable {
         state.withLock { s in
             guard !s.deleted else { return [] }
             let id = consumer.id
+            var work = ConsumerFilter.Work()
             let acceptable = { (m: inout QueuedMessage) -> Bool in
-                (m.refusedBy.isEmpty || !m.refusedBy.contains(id)) && (filter?.matches(&m) ?? true)
+                (m.refusedBy.isEmpty || !m.refusedBy.contains(id)) && (filter?.matches(&m, &work) ?? true)
             }
+            defer { s.statistics.add(work) }
             let start = filter == nil ? 0 : s.filterCursors[id] ?? 0
             var taken: [(sequence: UInt64, bytes: [UInt8])] = []
             var next = start
@@ -192,7 +194,9 @@ final class BrokerQueue: Sendable {
         state.withLock { s in
             guard !s.deleted else { return [] }
             let id = browser.id
-            let acceptable = { (m: inout QueuedMessage) -> Bool in filter?.matches(&m) ?? true }
+            var work = ConsumerFilter.Work()
+            let acceptable = { (m: inout QueuedMessage) -> Bool in filter?.matches(&m, &work) ?? true }
+            defer { s.statistics.add(work) }
             var next = s.browseCursors[id] ?? 0
             var copies: [QueuedMessage] = []
             if !s.returned.isEmpty {

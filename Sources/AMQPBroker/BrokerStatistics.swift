@@ -24,13 +24,20 @@ public struct BrokerStatistics: Sendable, Hashable, CustomStringConvertible {
     public var droppedWithQueue = 0
     /// Copies sent to browsers (consumers with distribution-mode `copy`); the messages stayed.
     public var browsed = 0
+    /// Messages a consumer's selector looked at: each message once per selective consumer, and
+    /// once more after each time it goes back to its queue (its header changes).
+    public var selectorChecks = 0
+    /// Messages decoded (their front sections) for selectors: each once while its bytes stay the
+    /// same, however many consumers look at it.
+    public var selectorDecodes = 0
 
     public init() {}
 
     public var description: String {
         "enqueued \(enqueued), delivered \(delivered), redelivered \(redelivered), accepted \(accepted), rejected \(rejected), "
             + "released or modified \(releasedOrModified), returned by lost consumers \(returnedByLostConsumers), returned unsent \(returnedUnsent), "
-            + "dropped with a queue \(droppedWithQueue), browsed \(browsed)"
+            + "dropped with a queue \(droppedWithQueue), browsed \(browsed), selector checks \(selectorChecks), "
+            + "selector decodes \(selectorDecodes)"
     }
 
     static func + (a: Self, b: Self) -> Self {
@@ -45,6 +52,13 @@ public struct BrokerStatistics: Sendable, Hashable, CustomStringConvertible {
         s.returnedUnsent += b.returnedUnsent
         s.droppedWithQueue += b.droppedWithQueue
         s.browsed += b.browsed
+        s.selectorChecks += b.selectorChecks
+        s.selectorDecodes += b.selectorDecodes
         return s
+    }
+
+    mutating func add(_ work: ConsumerFilter.Work) {
+        selectorChecks += work.checks
+        selectorDecodes += work.decodes
     }
 }

@@ -17,15 +17,23 @@ struct ConsumerFilter: Sendable {
     static let noLocalDescriptorName: Symbol = "apache.org:no-local-filter:list"
     static let noLocalDescriptorCode: UInt64 = 0x0000_468C_0000_0003
 
+    /// What selectors cost a queue: messages they looked at, and messages decoded for them.
+    struct Work {
+        var checks = 0
+        var decodes = 0
+    }
+
     /// Whether `m` gets through. A selector reads the message's head, decoded here the first time
     /// and kept on the message; a message whose bytes do not parse matches no selector.
-    func matches(_ m: inout QueuedMessage) -> Bool {
+    func matches(_ m: inout QueuedMessage, _ work: inout Work) -> Bool {
         if let localConnection, m.origin == localConnection { return false }
         guard let selector else { return true }
+        work.checks += 1
         let head: MessageHead
         if let cached = m.head { head = cached } else {
             head = MessageHead(decoding: m.bytes)
             m.head = head
+            work.decodes += 1
         }
         guard let message = head.message else { return false }
         return selector.matches(message)

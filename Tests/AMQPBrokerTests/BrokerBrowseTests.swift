@@ -51,6 +51,8 @@ final class BrokerBrowseTests: XCTestCase {
             try clients.container.connect(broker.url, handler: redBrowser)
             XCTAssertTrue(eventually { reds.withLock { $0.count } == 6 }, backend)
             XCTAssertEqual(reds.withLock { $0.map(\.id) }, ["m-1", "m-3", "m-5", "m-7", "m-9", "late-1"], backend)
+            XCTAssertEqual(broker.broker.statistics.selectorChecks, 12, backend)
+            XCTAssertEqual(broker.broker.statistics.selectorDecodes, 12, backend)
 
             let all = LockedValue<[Received]>([])
             try clients.container.connect(broker.url, handler: TestConsumer(address: "q", seen: all))

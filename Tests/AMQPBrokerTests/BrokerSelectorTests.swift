@@ -40,12 +40,16 @@ final class BrokerSelectorTests: XCTestCase {
             XCTAssertEqual(source.withLock { $0?.filter }, selectorFilter("colour = 'green' AND n > 2"), "\(backend): the filter is echoed")
             XCTAssertNil(source.withLock { $0?.distributionMode }, backend)
             XCTAssertEqual(broker.broker.depth(of: "q"), 7, backend)
+            // Each message looked at and decoded once, however many passes the consumer made.
+            XCTAssertEqual(broker.broker.statistics.selectorChecks, 10, backend)
+            XCTAssertEqual(broker.broker.statistics.selectorDecodes, 10, backend)
 
             let rest = LockedValue<[Received]>([])
             try clients.container.connect(broker.url, handler: TestConsumer(address: "q", seen: rest))
             XCTAssertTrue(eventually { rest.withLock { $0.count } == 7 }, "\(backend): \(ids(rest))")
             XCTAssertEqual(ids(rest), ["m-0", "m-1", "m-2", "m-3", "m-5", "m-7", "m-9"], backend)
             XCTAssertTrue(eventually { broker.broker.depth(of: "q") == 0 && broker.broker.unsettled(of: "q") == 0 }, backend)
+            XCTAssertEqual(broker.broker.statistics.selectorChecks, 10, "\(backend): a consumer without a selector looks at nothing")
         }
     }
 

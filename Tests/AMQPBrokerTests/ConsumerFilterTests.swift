@@ -24,8 +24,11 @@ final class ConsumerFilterTests: XCTestCase {
             XCTAssertEqual(filter.selector?.text, "colour = 'green'")
             XCTAssertNil(filter.localConnection)
             var green = message(["colour": .string("green")]), red = message(["colour": .string("red")]), none = message([:])
-            XCTAssertEqual([filter.matches(&green), filter.matches(&red), filter.matches(&none)], [true, false, false])
+            var work = ConsumerFilter.Work()
+            XCTAssertEqual([filter.matches(&green, &work), filter.matches(&red, &work), filter.matches(&none, &work)], [true, false, false])
             XCTAssertNotNil(green.head, "decoded once, kept on the message")
+            XCTAssertTrue(filter.matches(&green, &work))
+            XCTAssertEqual([work.checks, work.decodes], [4, 3], "the second look decodes nothing")
         }
     }
 
@@ -48,7 +51,9 @@ final class ConsumerFilterTests: XCTestCase {
             let filter = try XCTUnwrap(parsed.filter)
             XCTAssertNil(filter.selector)
             var own = QueuedMessage(sequence: 0, bytes: [], origin: 7), other = QueuedMessage(sequence: 1, bytes: [], origin: 8)
-            XCTAssertEqual([filter.matches(&own), filter.matches(&other)], [false, true])
+            var work = ConsumerFilter.Work()
+            XCTAssertEqual([filter.matches(&own, &work), filter.matches(&other, &work)], [false, true])
+            XCTAssertEqual([work.checks, work.decodes], [0, 0], "no selector at work")
             XCTAssertNil(other.head, "no selector: nothing decoded")
         }
     }
@@ -81,7 +86,10 @@ final class ConsumerFilterTests: XCTestCase {
         let filter = try XCTUnwrap(try ConsumerFilter.parse([.symbol("s"): .described(descriptor: selectorCode, value: .string("a IS NULL"))],
                                                             connection: 1).filter)
         var junk = QueuedMessage(sequence: 0, bytes: [0x00, 0x53, 0x74, 0xff], origin: 1)
-        XCTAssertFalse(filter.matches(&junk))
+        var work = ConsumerFilter.Work()
+        XCTAssertFalse(filter.matches(&junk, &work))
+        XCTAssertFalse(filter.matches(&junk, &work))
+        XCTAssertEqual([work.checks, work.decodes], [2, 1], "a failed decode is kept too")
         XCTAssertNil(junk.head?.message)
     }
 
