@@ -64,6 +64,9 @@ final class BrokerConnection: MessagingHandler {
             pending[ObjectIdentifier(link)] = p
         } else {
             if let max = broker.maxMessageSize { link.maxMessageSize = max }
+            // A producer with no target at all is the relay too: our attach must still name a
+            // target, or it would refuse the link (§2.6.3).
+            if link.remoteAttach?.target == nil { link.localTarget = Target() }
             if case .target(let target)? = link.remoteAttach?.target, target.dynamic {
                 let queue = broker.makeDynamicQueue()
                 pending[ObjectIdentifier(link)] = Pending(queue: queue)
