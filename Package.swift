@@ -137,7 +137,7 @@ let package = Package(
         // The seeds' multithreaded broker, on the container: shared bounded queues.
         .target(
             name: "AMQPBroker",
-            dependencies: ["AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            dependencies: ["AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem", "AMQPSelector"],
             swiftSettings: strict
         ),
         // The `amqp` command: broker, send, receive, a quiver arrow (Docs/Command.md).

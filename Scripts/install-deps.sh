@@ -7,6 +7,10 @@ need=()
 [ -f /usr/include/proton/message.h ] || need+=(libqpid-proton11-dev)
 [ -d /usr/share/proton/examples/c ] || need+=(libqpid-proton11-dev-examples)
 /usr/bin/python3 -c 'import proton' 2>/dev/null || need+=(python3-qpid-proton)
+# Proton C++ and g++ build Proton's C++ examples (their sources come with libqpid-proton11-dev-examples),
+# which ProtonCppExamplesTests runs through amqp broker.
+[ -f /usr/include/proton/container.hpp ] || need+=(libqpid-proton-cpp12-dev)
+command -v g++ >/dev/null || need+=(g++)
 [ -f /usr/include/liburing.h ] || need+=(liburing-dev)
 # OpenSSL 3 for the TLS layer and SCRAM (the COpenSSL system library, found with pkg-config), and its
 # command line, which the TLS tests use to make a test CA and certificates.

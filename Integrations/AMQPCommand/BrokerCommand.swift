@@ -36,6 +36,7 @@ struct BrokerCommand: ParsableCommand {
         do {
             var options = ConnectionOptions()
             options.openTimeout = .milliseconds(Int(openTimeout * 1000))
+            options.offeredCapabilities = Broker.offeredCapabilities
             let url = "amqp://\(host.contains(":") ? "[\(host)]" : host):\(port)"
             let listener = try container.listen(url, options: options) { broker.handler() }
             guard let p = listener.port else { throw CommandFailure("cannot listen on \(host):\(port)") }

@@ -12,8 +12,10 @@ import AMQPSystem
 /// - In memory only, and bounded: a queue holds at most `queueLimit` messages and about
 ///   `queueByteLimit` bytes, delivered-and-unsettled included; at the limit its producers get no
 ///   more credit until consumers settle.
-/// - Queues are made on first use; a dynamic one (a reply-to queue) is deleted when the link that
-///   made it closes.
+/// - Queues are made on first use; a dynamic one (a reply-to queue, or a sender's dynamic target)
+///   is deleted when the link that made it closes.
+/// - A producer with no target address is the anonymous relay: each message goes to the queue its
+///   `to` names, if that queue exists. Consumers may filter (JMS selectors, no-local) and browse.
 ///
 /// Use: `container.listen(url) { broker.handler() }`, then run the container on a thread pool.
 ///
@@ -82,7 +84,7 @@ public final class Broker: Sendable {
         }
     }
 
-    /// A new dynamic queue with a fresh name (a consumer's reply-to queue).
+    /// A new dynamic queue with a fresh name (a consumer's reply-to queue, a producer's dynamic target).
     func makeDynamicQueue() -> BrokerQueue {
         registry.withLock { r in
             r.dynamicCount += 1
@@ -110,5 +112,5 @@ public final class Broker: Sendable {
     /// An id for a new link, unique in this broker.
     func nextLinkID() -> UInt64 { linkCount.withLock { n in n += 1; return n } }
 
-    private func existingQueue(_ name: String) -> BrokerQueue? { registry.withLock { $0.queues[name] } }
+    func existingQueue(_ name: String) -> BrokerQueue? { registry.withLock { $0.queues[name] } }
 }

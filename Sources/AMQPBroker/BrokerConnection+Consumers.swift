@@ -14,7 +14,8 @@ extension BrokerConnection {
     /// Sends what the queue has, up to the consumer's credit; waits on the queue for the rest.
     func sendAvailable(_ c: MessagingConnection, _ id: UInt64) {
         guard let consumer = consumers[id], consumer.link.localState == .active, consumer.link.credit > 0 else { return }
-        let messages = consumer.queue.take(max: Int(consumer.link.credit), for: consumer.waiter)
+        if consumer.browsing { return sendCopies(consumer) }
+        let messages = consumer.queue.take(max: Int(consumer.link.credit), for: consumer.waiter, filter: consumer.filter)
         var refused: [UInt64] = [], presettled: [UInt64] = []
         for m in messages {
             let d = consumer.link.send(m.bytes)
@@ -29,6 +30,15 @@ extension BrokerConnection {
         if !refused.isEmpty {
             // Larger than the consumer takes: someone else may take it.
             wakeConsumers(consumer.queue.settle(refused, .notSent(refuse: true), by: id).consumers)
+        }
+    }
+
+    /// A browser's copies: pre-settled unless it asked for unsettled transfers (its outcomes
+    /// would change nothing), and not tracked.
+    private func sendCopies(_ browser: BrokerConsumer) {
+        let settled = browser.link.remoteAttach?.sndSettleMode != .unsettled
+        for m in browser.queue.browse(max: Int(browser.link.credit), for: browser.waiter, filter: browser.filter) {
+            browser.link.send(m.bytes, settled: settled)
         }
     }
 

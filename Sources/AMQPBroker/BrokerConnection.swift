@@ -10,14 +10,25 @@ import AMQPMessaging
 /// queue. `+Consumers` sends and settles; `+Producers` receives and grants credit.
 final class BrokerConnection: MessagingHandler {
     let broker: Broker
+    /// This connection's id in the broker (from the links' counter): the origin of what it
+    /// publishes, which its no-local consumers skip.
+    let id: UInt64
     var producers: [UInt64: BrokerProducer] = [:]
     var consumers: [UInt64: BrokerConsumer] = [:]
     /// The broker's id of each of our links that is a producer or a consumer.
     var linkIDs: [ObjectIdentifier: UInt64] = [:]
-    /// Dynamic queues made for links the peer attached and we have not answered yet.
-    private var madeQueues: [ObjectIdentifier: BrokerQueue] = [:]
+    /// What was settled for a link the peer attached, from our attach to its open: the dynamic
+    /// queue made for it, a consumer's filter.
+    private struct Pending {
+        var queue: BrokerQueue?
+        var filter: ConsumerFilter?
+    }
+    private var pending: [ObjectIdentifier: Pending] = [:]
 
-    init(broker: Broker) { self.broker = broker }
+    init(broker: Broker) {
+        self.broker = broker
+        id = broker.nextLinkID()
+    }
 
     func onConnectionOpen(_ c: MessagingConnection) {
         var options = ReceiverOptions()
@@ -26,42 +37,73 @@ final class BrokerConnection: MessagingHandler {
         c.incomingReceiverOptions = options
     }
 
-    /// Before our attach answers the peer's: a consumer that asks for pre-settled transfers gets
-    /// them, one that asks for a dynamic node gets a fresh queue named in our attach, and a
-    /// producer learns the largest message it may send. Our source says what a consumer really
-    /// gets (§3.5.3): no filter, and `move`, whatever it asked for.
+    /// Before our attach answers the peer's, our terminus says what the link really gets
+    /// (§3.5.3). A consumer that asks for pre-settled transfers gets them; its filters are
+    /// applied and echoed (a selector, no-local; others are left out), and a selector that does
+    /// not compile refuses the link with `amqp:invalid-field`; `copy` makes it a browser, any
+    /// other distribution mode is answered `move`. A link that asks for a dynamic node (a
+    /// consumer's source, a producer's target) gets a fresh queue named in our attach. A producer
+    /// learns the largest message it may send.
     func onLinkAttaching(_ c: MessagingConnection, _ link: Link) {
         if link.role == .sender {
+            let asked = link.remoteAttach?.source
+            let parsed: ConsumerFilter.Parsed
+            do { parsed = try ConsumerFilter.parse(asked?.filter, connection: id) } catch { return link.refuse(error.error) }
             if link.remoteAttach?.sndSettleMode == .settled { link.senderSettleMode = .settled }
-            link.localSource?.filter = nil
-            if link.localSource?.distributionMode != nil { link.localSource?.distributionMode = StandardSymbols.move }
-            if link.remoteAttach?.source?.dynamic == true {
-                let queue = broker.makeDynamicQueue()
-                madeQueues[ObjectIdentifier(link)] = queue
-                link.localSource?.address = queue.name
+            link.localSource?.filter = parsed.applied
+            if asked?.distributionMode == StandardSymbols.copy {
+                link.localSource?.distributionMode = StandardSymbols.copy
+            } else if asked?.distributionMode != nil {
+                link.localSource?.distributionMode = StandardSymbols.move
             }
-        } else if let max = broker.maxMessageSize {
-            link.maxMessageSize = max
+            var p = Pending(filter: parsed.filter)
+            if asked?.dynamic == true {
+                p.queue = broker.makeDynamicQueue()
+                link.localSource?.address = p.queue?.name
+            }
+            pending[ObjectIdentifier(link)] = p
+        } else {
+            if let max = broker.maxMessageSize { link.maxMessageSize = max }
+            // A producer with no target at all is the relay too: our attach must still name a
+            // target, or it would refuse the link (§2.6.3).
+            if link.remoteAttach?.target == nil { link.localTarget = Target() }
+            if case .target(let target)? = link.remoteAttach?.target, target.dynamic {
+                let queue = broker.makeDynamicQueue()
+                pending[ObjectIdentifier(link)] = Pending(queue: queue)
+                link.localTarget?.address = queue.name
+            }
         }
     }
 
+    /// A producer: to its target's queue (made on first use), to the dynamic queue made for it, or,
+    /// with no target address, the anonymous relay.
     func onReceiverOpen(_ c: MessagingConnection, _ receiver: Link) {
-        guard let address = receiver.remoteAttach?.target?.target?.address else {
-            return receiver.close(AMQPError(condition: ErrorCondition.invalidField, description: "a producer must name a target address"))
+        let made = pending.removeValue(forKey: ObjectIdentifier(receiver))?.queue
+        guard receiver.localState == .active else { return }
+        if case .coordinator? = receiver.remoteAttach?.target {
+            return receiver.close(AMQPError(condition: ErrorCondition.notImplemented, description: "the broker has no transaction coordinator"))
         }
-        guard let (queue, waiter) = attach(c, receiver, to: broker.queue(address), address) else { return }
-        producers[waiter.id] = BrokerProducer(link: receiver, queue: queue, waiter: waiter)
+        guard let address = made?.name ?? receiver.remoteAttach?.target?.target?.address else {
+            let waiter = QueueWaiter(workQueue: c.workQueue, id: broker.nextLinkID())
+            linkIDs[ObjectIdentifier(receiver)] = waiter.id
+            producers[waiter.id] = BrokerProducer(link: receiver, queue: nil, waiter: waiter, ownsQueue: false)
+            return grantCredit(c, waiter.id)
+        }
+        guard let (queue, waiter) = attach(c, receiver, to: made ?? broker.queue(address), address) else { return }
+        producers[waiter.id] = BrokerProducer(link: receiver, queue: queue, waiter: waiter, ownsQueue: made != nil)
         grantCredit(c, waiter.id)
     }
 
     func onSenderOpen(_ c: MessagingConnection, _ sender: Link) {
-        let made = madeQueues.removeValue(forKey: ObjectIdentifier(sender))
+        let p = pending.removeValue(forKey: ObjectIdentifier(sender))
+        guard sender.localState == .active else { return }   // refused in onLinkAttaching
         guard let address = sender.localSource?.address else {
             return sender.close(AMQPError(condition: ErrorCondition.invalidField, description: "a consumer must name a source address"))
         }
-        guard let (queue, waiter) = attach(c, sender, to: made ?? broker.queue(address), address) else { return }
+        guard let (queue, waiter) = attach(c, sender, to: p?.queue ?? broker.queue(address), address) else { return }
         consumers[waiter.id] = BrokerConsumer(link: sender, queue: queue, waiter: waiter,
-                                              presettled: sender.senderSettleMode == .settled, ownsQueue: made != nil)
+                                              presettled: sender.senderSettleMode == .settled, ownsQueue: p?.queue != nil,
+                                              filter: p?.filter, browsing: sender.localSource?.distributionMode == StandardSymbols.copy)
         sendAvailable(c, waiter.id)
     }
 
@@ -91,31 +133,42 @@ final class BrokerConnection: MessagingHandler {
         for link in producers.values.map(\.link) + consumers.values.map(\.link) { forget(link) }
     }
 
-    /// Closes one of our links from the broker's side (its queue was deleted).
-    func closeLink(_ id: UInt64, _ error: AMQPError) {
-        guard let link = producers[id]?.link ?? consumers[id]?.link else { return }
-        link.close(error)
-        forget(link)
+    /// The queue of one of our links was deleted (a dynamic queue whose link closed). A consumer
+    /// is detached with `error`, as nothing will ever come. A producer stays: each message it
+    /// sends is rejected with `amqp:resource-deleted`, and it is given credit for them (a
+    /// responder that keeps a sender per reply address, as Proton's server.cpp does, goes on
+    /// serving other clients).
+    func queueDeleted(_ c: MessagingConnection, _ id: UInt64, _ error: AMQPError) {
+        if let link = consumers[id]?.link {
+            link.close(error)
+            forget(link)
+        } else {
+            grantCredit(c, id)
+        }
     }
 
     /// A link is gone: a producer's unused credit is given back; a consumer's unsettled messages
-    /// go back to the queue, and the queue it made is deleted.
+    /// go back to the queue; the queue it made is deleted.
     private func forget(_ link: Link) {
         guard let id = linkIDs.removeValue(forKey: ObjectIdentifier(link)) else { return }
-        if let p = producers.removeValue(forKey: id) {
-            p.queue.detach(id)
-            wakeProducers(p.queue.unreserve(p.outstanding))
+        if let p = producers.removeValue(forKey: id), let queue = p.queue {
+            queue.detach(id)
+            wakeProducers(queue.unreserve(p.outstanding))
+            if p.ownsQueue { delete(queue) }
         }
         if let consumer = consumers.removeValue(forKey: id) {
             consumer.queue.detach(id)
             returnUnsettled(of: consumer)
-            if consumer.ownsQueue {
-                let error = AMQPError(condition: ErrorCondition.resourceDeleted,
-                                      description: "queue \(consumer.queue.name) was deleted: the link that made it closed")
-                for w in broker.delete(consumer.queue) {
-                    w.workQueue.add { c in (c.handler as? BrokerConnection)?.closeLink(w.id, error) }
-                }
-            }
+            if consumer.ownsQueue { delete(consumer.queue) }
+        }
+    }
+
+    /// Deletes a dynamic queue whose link closed, and tells the links still attached to it.
+    private func delete(_ queue: BrokerQueue) {
+        let error = AMQPError(condition: ErrorCondition.resourceDeleted,
+                              description: "queue \(queue.name) was deleted: the link that made it closed")
+        for w in broker.delete(queue) {
+            w.workQueue.add { c in (c.handler as? BrokerConnection)?.queueDeleted(c, w.id, error) }
         }
     }
 }

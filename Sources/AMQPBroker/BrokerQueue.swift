@@ -6,9 +6,17 @@ import AMQPSystem
 ///
 /// A message stays in the queue until a consumer settles it: taking it moves it to `unsettled`,
 /// an accept (or a reject) removes it, and a release, a modify or the consumer's going away puts
-/// it back in `returned`, by its arrival sequence, ahead of every message never delivered. So the
-/// queue's order holds for redeliveries too, and nothing a producer was promised is dropped
-/// unless a consumer accepted or rejected it.
+/// it back at its place by arrival sequence: in `returned` when it is older than every message
+/// never delivered (as it is, unless a consumer with a filter took it from the middle of `ready`),
+/// else back into `ready`. So the queue's order holds for redeliveries too, and nothing a producer
+/// was promised is dropped unless a consumer accepted or rejected it.
+///
+/// Consumers with a filter (a selector, no-local) take the first messages that match and leave
+/// the others in place, in order, for the rest. Each keeps a cursor: the sequence before which it
+/// has looked at every message waiting, so a pass looks only at what is new to it; a message that
+/// goes back moves the cursors of filtering consumers back to it, as its header changed. Browsers
+/// (distribution-mode `copy`) get copies and move nothing: a cursor each, which only goes forward,
+/// so a browser sees each waiting message once.
 ///
 /// Bounded: every message it holds counts against `limit` and `byteLimit`, delivered or not, so
 /// a consumer that never settles cannot make it grow either. Producers get credit only for room
@@ -26,6 +34,11 @@ final class BrokerQueue: Sendable {
         var ready = MessageList()
         /// Delivered, then given back; all older than anything in `ready`, so taken first.
         var returned = MessageList()
+        /// Consumers with a filter: the sequence from which each has not looked at the messages
+        /// waiting yet (every earlier one it did not take, it did not match or had refused).
+        var filterCursors: [UInt64: UInt64] = [:]
+        /// Browsers: the sequence after the last message each has looked at.
+        var browseCursors: [UInt64: UInt64] = [:]
         /// Delivered and not settled, by sequence.
         var unsettled: [UInt64: QueuedMessage] = [:]
         var bytes = 0
@@ -45,6 +58,21 @@ final class BrokerQueue: Sendable {
 
         var held: Int { ready.count + returned.count + unsettled.count }
         var room: Int { bytes >= byteLimit ? 0 : max(0, limit - held - reserved) }
+
+        mutating func add(_ bytes: [UInt8], origin: UInt64) -> [QueueWaiter] {
+            ready.append(QueuedMessage(sequence: nextSequence, bytes: bytes, origin: origin))
+            nextSequence += 1
+            self.bytes += bytes.count
+            statistics.enqueued += 1
+            return hungryToWake()
+        }
+
+        /// Puts a message back at its place by sequence, keeping every message in `returned`
+        /// older than every one in `ready`; filtering consumers look at it again.
+        mutating func putBack(_ m: QueuedMessage) {
+            if let first = ready.firstSequence, m.sequence > first { ready.insert(m) } else { returned.insert(m) }
+            for (id, cursor) in filterCursors where cursor > m.sequence { filterCursors[id] = m.sequence }
+        }
 
         /// The blocked producers, once there is room for them.
         mutating func producersToWake() -> [QueueWaiter] {
@@ -81,40 +109,108 @@ final class BrokerQueue: Sendable {
     var room: Int { state.withLock { $0.room } }
 
     /// Adds a message that came on reserved credit.
+    /// - Parameters:
+    ///   - message: The encoded message.
+    ///   - origin: The connection it was published on (for no-local consumers).
     /// - Returns: the consumers to wake (they take what they can in their turn), or nil when the
     ///   queue was deleted: the message was not taken.
-    func push(_ message: [UInt8]) -> [QueueWaiter]? {
+    func push(_ message: [UInt8], origin: UInt64) -> [QueueWaiter]? {
         state.withLock { s in
             s.reserved = max(0, s.reserved - 1)
             guard !s.deleted else { return nil }
-            s.ready.append(QueuedMessage(sequence: s.nextSequence, bytes: message))
-            s.nextSequence += 1
-            s.bytes += message.count
-            s.statistics.enqueued += 1
-            return s.hungryToWake()
+            return s.add(message, origin: origin)
         }
     }
 
-    /// Takes up to `max` messages for `consumer`: those given back first, then new ones. Each
-    /// stays held, as unsettled, until ``settle(_:_:by:)``. With fewer than `max`, the consumer is
-    /// remembered and woken when a message comes or goes back.
+    /// What became of a message the anonymous relay routed here.
+    enum RelayOutcome {
+        /// Taken; the consumers to wake.
+        case taken([QueueWaiter])
+        /// Not taken: the queue is at its limit (messages or bytes).
+        case full
+        /// Not taken: the queue was deleted.
+        case deleted
+    }
+
+    /// Adds a message that came through the anonymous relay, on credit no queue reserved: taken
+    /// only while the queue has room beyond what it promised its producers, so it never holds more
+    /// than its limits.
+    func pushRelayed(_ message: [UInt8], origin: UInt64) -> RelayOutcome {
+        state.withLock { s in
+            guard !s.deleted else { return .deleted }
+            guard s.room > 0 else { return .full }
+            return .taken(s.add(message, origin: origin))
+        }
+    }
+
+    /// Takes up to `max` messages for `consumer`: those given back first, then new ones, each the
+    /// first that its filter matches and that it did not refuse. Each stays held, as unsettled,
+    /// until ``settle(_:_:by:)``. With fewer than `max`, the consumer is remembered and woken when
+    /// a message comes or goes back.
     /// - Returns: the messages with their sequence numbers.
-    func take(max: Int, for consumer: QueueWaiter) -> [(sequence: UInt64, bytes: [UInt8])] {
+    func take(max: Int, for consumer: QueueWaiter, filter: ConsumerFilter? = nil) -> [(sequence: UInt64, bytes: [UInt8])] {
         state.withLock { s in
             guard !s.deleted else { return [] }
+            let id = consumer.id
+            var work = ConsumerFilter.Work()
+            let acceptable = { (m: inout QueuedMessage) -> Bool in
+                (m.refusedBy.isEmpty || !m.refusedBy.contains(id)) && (filter?.matches(&m, &work) ?? true)
+            }
+            defer { s.statistics.add(work) }
+            let start = filter == nil ? 0 : s.filterCursors[id] ?? 0
             var taken: [(sequence: UInt64, bytes: [UInt8])] = []
-            while taken.count < max, let m = s.returned.removeFirst(acceptableTo: consumer.id) {
-                s.statistics.redelivered += 1
-                taken.append((m.sequence, m.bytes))
-                s.unsettled[m.sequence] = m
+            var next = start
+            if !s.returned.isEmpty {
+                let (messages, after) = s.returned.take(max: max, from: start, where: acceptable)
+                next = after
+                s.statistics.redelivered += messages.count
+                for m in messages {
+                    taken.append((m.sequence, m.bytes))
+                    s.unsettled[m.sequence] = m
+                }
             }
-            while taken.count < max, let m = s.ready.removeFirst() {
-                taken.append((m.sequence, m.bytes))
-                s.unsettled[m.sequence] = m
+            if taken.count < max && !s.ready.isEmpty {
+                // Without a filter this takes from the front and looks at nothing else, unless the
+                // consumer refused the first messages.
+                let (messages, after) = s.ready.take(max: max - taken.count, from: Swift.max(start, next), where: acceptable)
+                next = Swift.max(next, after)
+                for m in messages {
+                    taken.append((m.sequence, m.bytes))
+                    s.unsettled[m.sequence] = m
+                }
             }
+            if filter != nil { s.filterCursors[id] = next }
             s.statistics.delivered += taken.count
-            if taken.count < max && !s.hungry.contains(where: { $0.id == consumer.id }) { s.hungry.append(consumer) }
+            if taken.count < max && !s.hungry.contains(where: { $0.id == id }) { s.hungry.append(consumer) }
             return taken
+        }
+    }
+
+    /// Copies of up to `max` messages waiting, for a browser (distribution-mode `copy`, §3.5.7):
+    /// in order, from where it last stopped, those its filter matches. Nothing moves: the
+    /// messages stay for other consumers. With fewer than `max`, the browser is woken when a
+    /// message comes.
+    func browse(max: Int, for browser: QueueWaiter, filter: ConsumerFilter? = nil) -> [(sequence: UInt64, bytes: [UInt8])] {
+        state.withLock { s in
+            guard !s.deleted else { return [] }
+            let id = browser.id
+            var work = ConsumerFilter.Work()
+            let acceptable = { (m: inout QueuedMessage) -> Bool in filter?.matches(&m, &work) ?? true }
+            defer { s.statistics.add(work) }
+            var next = s.browseCursors[id] ?? 0
+            var copies: [QueuedMessage] = []
+            if !s.returned.isEmpty {
+                (copies, next) = s.returned.copy(max: max, from: next, where: acceptable)
+            }
+            if copies.count < max {
+                let (more, after) = s.ready.copy(max: max - copies.count, from: next, where: acceptable)
+                copies += more
+                next = after
+            }
+            s.browseCursors[id] = next
+            s.statistics.browsed += copies.count
+            if copies.count < max && !s.hungry.contains(where: { $0.id == id }) { s.hungry.append(browser) }
+            return copies.map { ($0.sequence, $0.bytes) }
         }
     }
 
@@ -153,7 +249,7 @@ final class BrokerQueue: Sendable {
                     s.bytes += m.bytes.count - before
                 }
                 if refuse { m.refusedBy.append(consumer) }
-                s.returned.insert(m)
+                s.putBack(m)
                 returned += 1
             }
             switch outcome {
@@ -166,12 +262,15 @@ final class BrokerQueue: Sendable {
     }
 
     /// Promises up to `want` messages of room to a producer, as credit; returns how many. With
-    /// less than it wanted, the producer is woken when a consumer makes room.
+    /// less than it wanted, the producer is woken when a consumer makes room. A deleted queue
+    /// grants all: each message that comes is refused (``push(_:origin:)`` returns nil), so the
+    /// producer learns it, message by message, instead of waiting for credit forever.
     func reserve(upTo want: Int, for producer: QueueWaiter) -> Int {
         state.withLock { s in
-            let n = s.deleted ? 0 : min(want, s.room)
+            if s.deleted { return want }
+            let n = min(want, s.room)
             s.reserved += n
-            if n < want && !s.deleted && !s.blocked.contains(where: { $0.id == producer.id }) { s.blocked.append(producer) }
+            if n < want && !s.blocked.contains(where: { $0.id == producer.id }) { s.blocked.append(producer) }
             return n
         }
     }
@@ -200,6 +299,8 @@ final class BrokerQueue: Sendable {
             s.attached.removeAll { $0.id == link }
             s.hungry.removeAll { $0.id == link }
             s.blocked.removeAll { $0.id == link }
+            s.filterCursors[link] = nil
+            s.browseCursors[link] = nil
         }
     }
 
@@ -216,6 +317,8 @@ final class BrokerQueue: Sendable {
             s.bytes = 0
             s.hungry = []
             s.blocked = []
+            s.filterCursors = [:]
+            s.browseCursors = [:]
             defer { s.attached = [] }
             return s.attached
         }

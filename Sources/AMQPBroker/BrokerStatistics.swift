@@ -22,13 +22,22 @@ public struct BrokerStatistics: Sendable, Hashable, CustomStringConvertible {
     public var returnedUnsent = 0
     /// Messages dropped with a deleted queue (a dynamic queue whose link closed).
     public var droppedWithQueue = 0
+    /// Copies sent to browsers (consumers with distribution-mode `copy`); the messages stayed.
+    public var browsed = 0
+    /// Messages a consumer's selector looked at: each message once per selective consumer, and
+    /// once more after each time it goes back to its queue (its header changes).
+    public var selectorChecks = 0
+    /// Messages decoded (their front sections) for selectors: each once while its bytes stay the
+    /// same, however many consumers look at it.
+    public var selectorDecodes = 0
 
     public init() {}
 
     public var description: String {
         "enqueued \(enqueued), delivered \(delivered), redelivered \(redelivered), accepted \(accepted), rejected \(rejected), "
             + "released or modified \(releasedOrModified), returned by lost consumers \(returnedByLostConsumers), returned unsent \(returnedUnsent), "
-            + "dropped with a queue \(droppedWithQueue)"
+            + "dropped with a queue \(droppedWithQueue), browsed \(browsed), selector checks \(selectorChecks), "
+            + "selector decodes \(selectorDecodes)"
     }
 
     static func + (a: Self, b: Self) -> Self {
@@ -42,6 +51,14 @@ public struct BrokerStatistics: Sendable, Hashable, CustomStringConvertible {
         s.returnedByLostConsumers += b.returnedByLostConsumers
         s.returnedUnsent += b.returnedUnsent
         s.droppedWithQueue += b.droppedWithQueue
+        s.browsed += b.browsed
+        s.selectorChecks += b.selectorChecks
+        s.selectorDecodes += b.selectorDecodes
         return s
+    }
+
+    mutating func add(_ work: ConsumerFilter.Work) {
+        selectorChecks += work.checks
+        selectorDecodes += work.decodes
     }
 }

@@ -227,6 +227,7 @@ public final class Container: Sendable {
         c.hostname = url?.host
         c.maxFrameSize = options.maxFrameSize
         c.properties = options.properties
+        c.offeredCapabilities = options.offeredCapabilities
         if let t = options.idleTimeout {
             let ms = t.components.seconds * 1000 + t.components.attoseconds / 1_000_000_000_000_000
             c.idleTimeout = UInt32(clamping: ms)

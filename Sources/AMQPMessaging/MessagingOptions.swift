@@ -25,6 +25,8 @@ public struct ConnectionOptions: Sendable {
     public var maxFrameSize: UInt32 = 65_536
     /// The properties of our open.
     public var properties: AMQPMap?
+    /// Capabilities our open offers (AMQP 1.0 §2.7.1): a broker's `ANONYMOUS-RELAY`, say.
+    public var offeredCapabilities: [Symbol]?
     /// Give up on a peer that has not answered our open by then: the transport fails with an
     /// `amqp:resource-limit-exceeded` error saying so. nil: wait as long as the peer takes.
     public var openTimeout: Duration?

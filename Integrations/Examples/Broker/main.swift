@@ -22,7 +22,9 @@ let signals = TerminationSignals.block()
 do {
     let broker = Broker()
     let container = try Container(id: "example-broker")
-    let listener = try container.listen("amqp://\(host):\(port)") { broker.handler() }
+    var options = ConnectionOptions()
+    options.offeredCapabilities = Broker.offeredCapabilities   // the anonymous relay
+    let listener = try container.listen("amqp://\(host):\(port)", options: options) { broker.handler() }
     print("broker listening on \(host):\(listener.port.map(String.init) ?? port)")
     try signals.onSignal { container.stop() }
     try container.run(threads: threads)
