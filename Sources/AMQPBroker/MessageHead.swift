@@ -26,13 +26,23 @@ final class MessageHead: Sendable {
         while let section = try nextSection(&d, upTo: applicationProperties) {
             switch section {
             case header: m.header = try Header(fieldsFrom: &d)
-            case messageAnnotations: m.messageAnnotations = try AMQPMap.decodeField(&d)
+            case messageAnnotations: m.messageAnnotations = try Self.map(&d)
             case properties: m.properties = try Properties(fieldsFrom: &d)
-            case applicationProperties: m.applicationProperties = try AMQPMap.decodeField(&d)
+            case applicationProperties: m.applicationProperties = try Self.map(&d)
             default: try d.skipValue()
             }
         }
         return m
+    }
+
+    /// A map section's value (null for none).
+    private static func map(_ d: inout AMQPDecoder) throws(AMQPDecodingError) -> AMQPMap? {
+        let at = d.position
+        switch try d.decodeValue() {
+        case .map(let m): return m
+        case .null: return nil
+        default: throw AMQPDecodingError(.unexpectedType(expected: "map", found: "another type"), at: at)
+        }
     }
 
     /// The `to` of a message's properties (§3.2.4), reading nothing after them: where the
