@@ -73,42 +73,7 @@ bash Integrations/NIO/test.sh
 echo "== the amqp command against RabbitMQ (a node of its own, PLAIN and ANONYMOUS, epoll and io_uring)"
 bash Scripts/rabbitmq-interop.sh
 
-fuzz_seconds=${FUZZ_SECONDS:-60}
-if [ "$fuzz_seconds" != 0 ]; then
-  shared=${AMQP_SHARED_DIR:-../shared}
-  # fuzz TARGET CORPUS: a bounded libFuzzer run seeded with ../shared's corpus and crash inputs.
-  fuzz() {
-    local target=$1 corpus=$2 work seeds=() dir=$shared/test-vectors/$2
-    echo "== libFuzzer $target, ${fuzz_seconds}s"
-    if [ ! -d "$dir" ] && [ "${AMQP_REQUIRE_SHARED:-0}" = 1 ]; then
-      echo "$dir is absent (AMQP_REQUIRE_SHARED=1, so this fails instead of fuzzing from an empty corpus)" >&2
-      exit 1
-    fi
-    swift build -c release --product "$target" --scratch-path .build-fuzz \
-      -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld -Xswiftc -DFUZZING
-    work=$(mktemp -d)
-    if [ -d "$dir" ]; then
-      cp "$dir"/corpus/* "$work/"
-      seeds=("$dir/crash")
-    else
-      echo "$dir is absent: fuzzing from an empty corpus"
-    fi
-    ".build-fuzz/release/$target" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
-      -print_final_stats=1 "$work" "${seeds[@]}" 2>&1 | tail -12
-    rm -rf "$work"
-  }
-  fuzz FuzzMessageDecode fuzz-message-decode
-  fuzz FuzzConnectionDriver fuzz-connection-driver
-  # The selector's seeds live in the repository, so this one needs nothing from ../shared.
-  echo "== libFuzzer FuzzSelector, ${fuzz_seconds}s"
-  swift build -c release --product FuzzSelector --scratch-path .build-fuzz \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld -Xswiftc -DFUZZING
-  work=$(mktemp -d)
-  cp Fuzz/FuzzSelector/corpus/* "$work/"
-  .build-fuzz/release/FuzzSelector -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 "$work" 2>&1 | tail -12
-  rm -rf "$work"
-fi
+bash Scripts/fuzz.sh
 echo "== docs: the DocC catalogues build with warnings as errors"
 bash Scripts/docs.sh
 echo "== all tests passed"
