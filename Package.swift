@@ -118,6 +118,7 @@ let package = Package(
         .target(
             name: "AMQPMessaging",
             dependencies: ["AMQPProactor", "AMQPEpoll", "AMQPURing", "AMQPEngine", "AMQPCodec", "AMQPSystem",
+                           "AMQPSASL", "AMQPTLS",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "Metrics", package: "swift-metrics")],
             swiftSettings: strict
@@ -125,13 +126,14 @@ let package = Package(
         // The seeds' multithreaded broker, on the container: shared bounded queues.
         .target(
             name: "AMQPBroker",
-            dependencies: ["AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            dependencies: ["AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // The `amqp` command: broker, send, receive, a quiver arrow (Docs/Command.md).
         .executableTarget(
             name: "AMQPCommand",
-            dependencies: ["AMQPMessaging", "AMQPBroker", "AMQPEngine", "AMQPCodec", "AMQPSystem", "ExampleSupport",
+            dependencies: ["AMQPMessaging", "AMQPBroker", "AMQPEngine", "AMQPCodec", "AMQPSystem", "AMQPSASL", "AMQPTLS", "ExampleSupport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")],
             path: "Integrations/AMQPCommand",
@@ -272,7 +274,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQPMessagingTests",
-            dependencies: ["AMQPMessaging", "AMQPProactor", "AMQPEngine", "AMQPCodec", "AMQPSystem", "SharedFixtures",
+            dependencies: ["AMQPMessaging", "AMQPProactor", "AMQPEngine", "AMQPCodec", "AMQPSystem", "AMQPSASL", "AMQPTLS", "SharedFixtures",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "Metrics", package: "swift-metrics"),
                            .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -281,7 +283,9 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQPBrokerTests",
-            dependencies: ["AMQPBroker", "AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem", "SharedFixtures"],
+            dependencies: ["AMQPBroker", "AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem", "AMQPSASL", "SharedFixtures",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "InMemoryLogging", package: "swift-log")],
             exclude: ["broker_peer.py"],
             swiftSettings: strict
         ),
