@@ -296,7 +296,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQPCommandTests",
-            dependencies: ["SharedFixtures"],
+            dependencies: ["SharedFixtures", "AMQPSASL"],
             exclude: ["proton_zoo.py", "hostile.py", "proton_drain.py"],
             swiftSettings: strict
         ),

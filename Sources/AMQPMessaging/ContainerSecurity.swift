@@ -39,7 +39,7 @@ struct ClientSecurity: Sendable {
         var shared = options
         if let user = urls[0].user {
             shared.user = user
-            shared.password = urls[0].password
+            if let password = urls[0].password { shared.password = password }
         }
         var made: [MessagingURL: ClientSecurity] = [:]
         for url in urls {

@@ -118,12 +118,14 @@ final class ContainerSASLTests: XCTestCase {
                 ("alice:wonderland@", options()),                                          // the strongest both offer
                 ("", options(user: "bob", password: "builder", mechanisms: ["scram-sha-256"])),
                 ("bob:builder@", options(mechanisms: ["SCRAM-SHA-256,SCRAM-SHA-512"])),    // still the strongest
+                ("alice@", options(password: "wonderland")),                               // the URL's user, the options' password
             ])
             XCTAssertEqual(r.server, [ServerSaw(identity: "alice", mechanism: "SCRAM-SHA-512"),
                                       ServerSaw(identity: "bob", mechanism: "SCRAM-SHA-256"),
-                                      ServerSaw(identity: "bob", mechanism: "SCRAM-SHA-512")], backend)
+                                      ServerSaw(identity: "bob", mechanism: "SCRAM-SHA-512"),
+                                      ServerSaw(identity: "alice", mechanism: "SCRAM-SHA-512")], backend)
             XCTAssertEqual(r.clients, [ClientSaw(mechanism: "SCRAM-SHA-512"), ClientSaw(mechanism: "SCRAM-SHA-256"),
-                                       ClientSaw(mechanism: "SCRAM-SHA-512")], backend)
+                                       ClientSaw(mechanism: "SCRAM-SHA-512"), ClientSaw(mechanism: "SCRAM-SHA-512")], backend)
             XCTAssertEqual(r.serverErrors, [], backend)
         }
     }
