@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "AMQPMessaging", targets: ["AMQPMessaging"]),
         .library(name: "AMQPBroker", targets: ["AMQPBroker"]),
         .library(name: "AMQPTLS", targets: ["AMQPTLS"]),
+        .library(name: "AMQPProactorTLS", targets: ["AMQPProactorTLS"]),
         .library(name: "AMQPSASL", targets: ["AMQPSASL"]),
         .executable(name: "driver-loop", targets: ["DriverLoop"]),
         .executable(name: "proactor-arrow", targets: ["ProactorArrow"]),
@@ -93,6 +94,13 @@ let package = Package(
         .target(
             name: "AMQPTLS",
             dependencies: ["COpenSSL"],
+            swiftSettings: strict
+        ),
+        // TLS on every proactor backend: AMQPTLS's session as the proactor's TransportLayer
+        // (Docs/Security.md). The proactor and its backends never import AMQPTLS or OpenSSL.
+        .target(
+            name: "AMQPProactorTLS",
+            dependencies: ["AMQPProactor", "AMQPTLS", "AMQPEngine", "AMQPCodec"],
             swiftSettings: strict
         ),
         // SCRAM-SHA-256/512 client and server, the server's SASL options and the broker's users file
