@@ -119,7 +119,7 @@ let package = Package(
         // The conformance suite every backend must pass; a user runs it against their own poller.
         .target(
             name: "AMQPProactorConformance",
-            dependencies: ["AMQPProactor", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            dependencies: ["AMQPProactor", "AMQPProactorTLS", "AMQPTLS", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
             swiftSettings: strict
         ),
         // The container: messaging handlers, work queues, URLs; built on the public API only.
