@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "AMQPMessaging", targets: ["AMQPMessaging"]),
         .library(name: "AMQPBroker", targets: ["AMQPBroker"]),
         .library(name: "AMQPTLS", targets: ["AMQPTLS"]),
+        .library(name: "AMQPProactorTLS", targets: ["AMQPProactorTLS"]),
         .library(name: "AMQPSASL", targets: ["AMQPSASL"]),
         .executable(name: "driver-loop", targets: ["DriverLoop"]),
         .executable(name: "proactor-arrow", targets: ["ProactorArrow"]),
@@ -95,6 +96,13 @@ let package = Package(
             dependencies: ["COpenSSL"],
             swiftSettings: strict
         ),
+        // TLS on every proactor backend: AMQPTLS's session as the proactor's TransportLayer
+        // (Docs/Security.md). The proactor and its backends never import AMQPTLS or OpenSSL.
+        .target(
+            name: "AMQPProactorTLS",
+            dependencies: ["AMQPProactor", "AMQPTLS", "AMQPEngine", "AMQPCodec"],
+            swiftSettings: strict
+        ),
         // SCRAM-SHA-256/512 client and server, the server's SASL options and the broker's users file
         // (Docs/Authentication.md); the crypto is OpenSSL's, so the engine stays free of it.
         .target(
@@ -111,7 +119,7 @@ let package = Package(
         // The conformance suite every backend must pass; a user runs it against their own poller.
         .target(
             name: "AMQPProactorConformance",
-            dependencies: ["AMQPProactor", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            dependencies: ["AMQPProactor", "AMQPProactorTLS", "AMQPTLS", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
             swiftSettings: strict
         ),
         // The container: messaging handlers, work queues, URLs; built on the public API only.
