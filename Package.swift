@@ -126,7 +126,7 @@ let package = Package(
         .target(
             name: "AMQPMessaging",
             dependencies: ["AMQPProactor", "AMQPEpoll", "AMQPURing", "AMQPEngine", "AMQPCodec", "AMQPSystem",
-                           "AMQPSASL", "AMQPTLS",
+                           "AMQPSASL", "AMQPTLS", "AMQPProactorTLS",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "Metrics", package: "swift-metrics")],
             swiftSettings: strict

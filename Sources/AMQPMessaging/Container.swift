@@ -210,7 +210,7 @@ public final class Container: Sendable {
         configuration.context = record
         configuration.trace = frameTrace(record.logger)
         record.isTLS = setup.security.tls != nil
-        queue.attach(proactorAccept(listener, configuration: configuration, security: setup.security))
+        queue.attach(proactorAccept(listener, configuration: configuration, security: setup.security, logger: record.logger))
     }
 
     private func runDueTimers() {

@@ -1,12 +1,17 @@
+import AMQPCodec
 import AMQPEngine
 import AMQPProactor
+import AMQPProactorTLS
 import AMQPSASL
 import AMQPTLS
+import Logging
 
 // TLS and SASL for the container's connections and listeners: checked once, when a connection or
 // listener is made (so every configuration error is thrown by connect or listen, never met by a
-// connection later), then applied to each driver. The one place a TLS layer meets the proactor
-// is `proactorConnect` and `proactorAccept` below.
+// connection later), then applied to each driver. The TLS layer (AMQPProactorTLS's TLSLayer)
+// meets the proactor in one place: `proactorConnect` and `proactorAccept` below. On a server the
+// layer tells the driver its transport (secure, and the client certificate's subject) before the
+// driver reads a byte, which is what SASL's offer (PLAIN over TLS, EXTERNAL) goes by.
 
 /// How one URL of a client connection is secured: its SASL configuration, and TLS when it is
 /// `amqps://`.
@@ -30,7 +35,6 @@ struct ClientSecurity: Sendable {
                 throw .invalidOptions("ConnectionOptions.tls is a server's configuration; a connection needs TLSConfiguration.client()")
             }
             do { tls = try TLSContext(configuration: configuration) } catch { throw .tls(error) }
-            try TLSTransport.checkAvailable()
         } else if options.tls != nil {
             throw .invalidOptions("ConnectionOptions.tls is set, but '\(urls[0])' is not amqps://")
         }
@@ -44,8 +48,13 @@ struct ClientSecurity: Sendable {
         var made: [MessagingURL: ClientSecurity] = [:]
         for url in urls {
             let sasl = try saslClient(url: url, options: shared, clientCertificate: url.isTLS && clientCertificate)
-            made[url] = ClientSecurity(sasl: sasl, tls: url.isTLS ? tls : nil,
-                                       serverName: url.isTLS ? (options.tls?.serverName ?? url.host) : nil)
+            let security = ClientSecurity(sasl: sasl, tls: url.isTLS ? tls : nil,
+                                          serverName: url.isTLS ? (options.tls?.serverName ?? url.host) : nil)
+            if let tls = security.tls {
+                // A session is made once here, so what it refuses is refused now.
+                do { _ = try TLSLayer(context: tls, serverName: security.serverName) } catch { throw .tls(error) }
+            }
+            made[url] = security
         }
         return made
     }
@@ -91,7 +100,6 @@ struct ListenerSecurity: Sendable {
                 throw .invalidOptions("ConnectionOptions.tls is a client's configuration; a listener needs TLSConfiguration.server(...)")
             }
             do { tls = try TLSContext(configuration: configuration) } catch { throw .tls(error) }
-            try TLSTransport.checkAvailable()
         } else if options.tls != nil {
             throw .invalidOptions("ConnectionOptions.tls is set, but '\(url)' is not amqps://")
         }
@@ -111,24 +119,63 @@ extension MessagingURL {
 extension Container {
     /// Connects a driver to `address`, through TLS when `security` has a context.
     func proactorConnect(to address: String, configuration: DriverConfiguration, security: ClientSecurity?) -> ProactorConnection {
-        guard security?.tls == nil else { TLSTransport.unreachable() }
-        return proactor.connect(to: address, configuration: configuration)
+        guard let context = security?.tls else { return proactor.connect(to: address, configuration: configuration) }
+        let layer: any TransportLayer
+        do {
+            layer = try TLSLayer(context: context, serverName: security?.serverName)
+        } catch {
+            // Checked in connect(), so only OpenSSL failing to make a session: the connection
+            // fails with its reason, as a handshake failure would. Never in clear.
+            layer = FailedLayer(error)
+        }
+        return proactor.connect(to: address, configuration: configuration, layer: layer)
     }
 
-    /// Accepts the listener's pending connection, through TLS when `security` has a context.
+    /// Accepts the listener's pending connection, through TLS when `security` has a context;
+    /// nil when it was refused.
     func proactorAccept(_ listener: ProactorListener, configuration: DriverConfiguration,
-                        security: ListenerSecurity) -> ProactorConnection? {
-        guard security.tls == nil else { TLSTransport.unreachable() }
-        return listener.accept(configuration: configuration)
+                        security: ListenerSecurity, logger: Logger) -> ProactorConnection? {
+        guard let context = security.tls else { return listener.accept(configuration: configuration) }
+        do {
+            return listener.accept(configuration: configuration, layer: try TLSLayer(context: context))
+        } catch {
+            logger.warning("refused a connection: no TLS session", metadata: ["amqp.description": "\(error.description)"])
+            listener.refuse()
+            return nil
+        }
     }
 }
 
-/// Until the proactor backends take a transport layer (`AMQPProactorTLS`, branch tls-proactor):
-/// TLS options are checked (their files loaded), then refused.
-enum TLSTransport {
-    static func checkAvailable() throws(MessagingError) {
-        throw .invalidOptions("TLS on the proactor backends is not in this build yet")
+/// The layer of a client connection whose TLS session could not be made: it fails the driver's
+/// transport with the reason as soon as the backend asks for output, so the connection ends as
+/// a failed handshake does, and nothing is ever sent in clear.
+///
+/// Threading: used by the thread holding the connection's batch only, as every layer.
+final class FailedLayer: TransportLayer {
+    private let error: TLSError
+    private var reported = false
+
+    init(_ error: TLSError) { self.error = error }
+
+    func readBuffer(driver: ConnectionDriver) -> UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(start: nil, count: 0) }
+    func readDone(_ count: Int, driver: ConnectionDriver) {}
+    func read(_ bytes: UnsafeRawBufferPointer, driver: ConnectionDriver) {}
+    func readClose(driver: ConnectionDriver) { fail(driver) }
+
+    func output(driver: ConnectionDriver, early: Bool) -> UnsafeRawBufferPointer {
+        if !early { fail(driver) }
+        return UnsafeRawBufferPointer(start: nil, count: 0)
     }
 
-    static func unreachable() -> Never { preconditionFailure("TLS without a transport layer") }
+    func writeDone(_ count: Int, driver: ConnectionDriver) {}
+    func hasOutput(driver: ConnectionDriver) -> Bool { !reported }
+    func wantsInput(driver: ConnectionDriver) -> Bool { false }
+
+    private func fail(_ driver: ConnectionDriver) {
+        guard !reported else { return }
+        reported = true
+        driver.failTransport(AMQPError(condition: Symbol(error.suggestedCondition), description: error.description))
+        if !driver.isTailClosed { driver.readClose() }
+        driver.writeClose()
+    }
 }
