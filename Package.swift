@@ -200,7 +200,7 @@ let package = Package(
         // A quiver-style arrow on the proactor API: interop with Proton C and the proactor benchmark.
         .executableTarget(
             name: "ProactorArrow",
-            dependencies: ["AMQPProactor", "AMQPEpoll", "AMQPURing", "PollPoller", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            dependencies: ["AMQPProactor", "AMQPProactorTLS", "AMQPTLS", "AMQPEpoll", "AMQPURing", "PollPoller", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
             path: "Integrations/ProactorArrow",
             exclude: ["interop.sh"],
             swiftSettings: strict
