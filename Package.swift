@@ -315,6 +315,14 @@ let package = Package(
             dependencies: ["AMQPSystem"],
             swiftSettings: strict
         ),
+        // The TLS layer in memory, and Proton (Python, SSLDomain) as the TLS peer of our proactors.
+        .testTarget(
+            name: "AMQPProactorTLSTests",
+            dependencies: ["AMQPProactorTLS", "AMQPProactorConformance", "AMQPProactor", "AMQPEpoll", "AMQPURing", "AMQPTLS",
+                           "AMQPEngine", "AMQPCodec", "AMQPSystem", "SharedFixtures"],
+            exclude: ["proton_tls_peer.py"],
+            swiftSettings: strict
+        ),
         // AMQPTLS itself knows no AMQP; its tests also run whole driver connections over it.
         .testTarget(
             name: "AMQPTLSTests",
