@@ -202,7 +202,7 @@ let package = Package(
         // A quiver-style arrow on the proactor API: interop with Proton C and the proactor benchmark.
         .executableTarget(
             name: "ProactorArrow",
-            dependencies: ["AMQPProactor", "AMQPEpoll", "AMQPURing", "PollPoller", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            dependencies: ["AMQPProactor", "AMQPProactorTLS", "AMQPTLS", "AMQPEpoll", "AMQPURing", "PollPoller", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
             path: "Integrations/ProactorArrow",
             exclude: ["interop.sh"],
             swiftSettings: strict
@@ -317,6 +317,14 @@ let package = Package(
         .testTarget(
             name: "AMQPSystemTests",
             dependencies: ["AMQPSystem"],
+            swiftSettings: strict
+        ),
+        // The TLS layer in memory, and Proton (Python, SSLDomain) as the TLS peer of our proactors.
+        .testTarget(
+            name: "AMQPProactorTLSTests",
+            dependencies: ["AMQPProactorTLS", "AMQPProactorConformance", "AMQPProactor", "AMQPEpoll", "AMQPURing", "AMQPTLS",
+                           "AMQPEngine", "AMQPCodec", "AMQPSystem", "SharedFixtures"],
+            exclude: ["proton_tls_peer.py"],
             swiftSettings: strict
         ),
         // AMQPTLS itself knows no AMQP; its tests also run whole driver connections over it.

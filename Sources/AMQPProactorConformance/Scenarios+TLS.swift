@@ -13,7 +13,8 @@ import Synchronization
 extension ProactorConformance {
     /// The TLS scenarios, part of ``scenarios``.
     static var tlsScenarios: [ConformanceScenario] {
-        [tlsTransfer, tlsLargeMessages, tlsUnknownCA, tlsPlaintextClient, tlsClientOnPlaintextListener, tlsAndPlaintextOnOnePort]
+        [tlsTransfer, tlsLargeMessages, tlsUnknownCA, tlsPlaintextClient, tlsClientOnPlaintextListener, tlsAndPlaintextOnOnePort,
+         tlsProbeAndCutHandshake]
     }
 
     /// 200 messages from a client to the server and 200 from the server to another client, all
@@ -168,6 +169,37 @@ extension ProactorConformance {
             let secure = transports.filter(\.isSecure)
             h.check(transports.count == 2 && secure.count == 1 && secure[0].externalIdentity == tls.pki.clientSubject,
                     "the server's SASL transports: \(transports) (expected one secure with the client's subject, one not)")
+        }
+    }
+
+    /// On a TLS listener, a probe that connects and leaves without a byte is no error (as without
+    /// TLS), and a client that leaves in the middle of its ClientHello is one: `proton:io`, the
+    /// stream ended during the handshake.
+    static var tlsProbeAndCutHandshake: ConformanceScenario {
+        tlsScenario("TLS: a probe without a byte, a handshake cut short") { h, tls in
+            let closed = Atomic<Int>(0)
+            h.proactor.listen(on: "127.0.0.1:0", backlog: 4)
+            h.run { event, batch in
+                switch event {
+                case .proactor(.listenerOpen(let l)):
+                    ListenerRegistry.add(l, h)
+                    RawPeer.connect(port: l.port, send: [])?.close()
+                    // A TLS 1.0 record header announcing 512 bytes of handshake, and 2 of them.
+                    RawPeer.connect(port: l.port, send: [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00])?.close()
+                case .proactor(.listenerAccept(let l)):
+                    l.accept(configuration: DriverConfiguration(containerID: "server"), layer: try? TLSLayer(context: tls.server))
+                case .amqp(.transportClosed):
+                    if closed.add(1, ordering: .relaxed).newValue == 2 { ListenerRegistry.closeAll(h) }
+                default:
+                    break
+                }
+                tls.observe(event, batch)
+            }
+            h.check(closed.load(ordering: .relaxed) == 2, "connections closed: \(closed.load(ordering: .relaxed)) of 2")
+            let errors = tls.errors(of: "server")
+            h.check(errors.count == 1 && errors.allSatisfy {
+                $0.condition == ProactorCondition.io && ($0.description ?? "").contains("during the handshake")
+            }, "the server's errors: \(errors) (expected one proton:io error for the handshake cut short, none for the probe)")
         }
     }
 

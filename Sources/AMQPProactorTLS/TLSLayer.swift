@@ -89,6 +89,8 @@ public final class TLSLayer: TransportLayer {
     private var backlogStart = 0
     /// The socket's input ended (given to the session once the backlog is in).
     private var inputEnded = false
+    /// Ciphertext arrived at all (a server's connection that ends without a byte is a probe).
+    private var receivedAny = false
     /// Plaintext: the driver's output block handed out, kept until reported.
     private var plainBlock: ArraySlice<UInt8> = []
     private var plainOutstanding = 0
@@ -153,6 +155,7 @@ public final class TLSLayer: TransportLayer {
         switch mode {
         case .tls:
             guard let session else { return }
+            receivedAny = true
             session.readDone(count)
             decrypt(driver)
         case .plaintext:
@@ -190,6 +193,12 @@ public final class TLSLayer: TransportLayer {
         case .tls:
             guard !inputEnded else { return }
             inputEnded = true
+            if isServer && !receivedAny {
+                // A probe (a port check) that connected and left without a byte: no handshake was
+                // cut short, so no TLS error; the driver judges the end, as without TLS.
+                driver.readClose()
+                return
+            }
             pump(driver)
         }
     }
@@ -227,6 +236,7 @@ public final class TLSLayer: TransportLayer {
     /// what the ring cannot take waits in the backlog.
     private func feed(_ bytes: UnsafeRawBufferPointer, _ driver: ConnectionDriver) {
         guard let session, !failureReported else { return }
+        receivedAny = true
         if !backlog.isEmpty {
             backlog += bytes
             pump(driver)
@@ -324,7 +334,7 @@ public final class TLSLayer: TransportLayer {
             guard let session else { return UnsafeRawBufferPointer(start: nil, count: 0) }
             if !early {
                 // Input that waited for room (the backlog, a handshake that stalled on output).
-                if !backlog.isEmpty || inputEnded || session.wantsDecrypt { pump(driver) }
+                if !backlog.isEmpty || inputEnded && receivedAny || session.wantsDecrypt { pump(driver) }
                 if let failure, !failureReported { fail(failure, driver) }
             }
             if failure == nil && !session.isOutputClosed {
