@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "AMQPMessaging", targets: ["AMQPMessaging"]),
         .library(name: "AMQPBroker", targets: ["AMQPBroker"]),
         .library(name: "AMQPTLS", targets: ["AMQPTLS"]),
+        .library(name: "AMQPProactorTLS", targets: ["AMQPProactorTLS"]),
         .library(name: "AMQPSASL", targets: ["AMQPSASL"]),
         .library(name: "AMQPSelector", targets: ["AMQPSelector"]),
         .executable(name: "driver-loop", targets: ["DriverLoop"]),
@@ -101,6 +102,13 @@ let package = Package(
             dependencies: ["COpenSSL"],
             swiftSettings: strict
         ),
+        // TLS on every proactor backend: AMQPTLS's session as the proactor's TransportLayer
+        // (Docs/Security.md). The proactor and its backends never import AMQPTLS or OpenSSL.
+        .target(
+            name: "AMQPProactorTLS",
+            dependencies: ["AMQPProactor", "AMQPTLS", "AMQPEngine", "AMQPCodec"],
+            swiftSettings: strict
+        ),
         // SCRAM-SHA-256/512 client and server, the server's SASL options and the broker's users file
         // (Docs/Authentication.md); the crypto is OpenSSL's, so the engine stays free of it.
         .target(
@@ -117,13 +125,14 @@ let package = Package(
         // The conformance suite every backend must pass; a user runs it against their own poller.
         .target(
             name: "AMQPProactorConformance",
-            dependencies: ["AMQPProactor", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            dependencies: ["AMQPProactor", "AMQPProactorTLS", "AMQPTLS", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
             swiftSettings: strict
         ),
         // The container: messaging handlers, work queues, URLs; built on the public API only.
         .target(
             name: "AMQPMessaging",
             dependencies: ["AMQPProactor", "AMQPEpoll", "AMQPURing", "AMQPEngine", "AMQPCodec", "AMQPSystem",
+                           "AMQPSASL", "AMQPTLS", "AMQPProactorTLS",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "Metrics", package: "swift-metrics")],
             swiftSettings: strict
@@ -137,13 +146,14 @@ let package = Package(
         // The seeds' multithreaded broker, on the container: shared bounded queues.
         .target(
             name: "AMQPBroker",
-            dependencies: ["AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem", "AMQPSelector"],
+            dependencies: ["AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem", "AMQPSelector",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // The `amqp` command: broker, send, receive, a quiver arrow (Docs/Command.md).
         .executableTarget(
             name: "AMQPCommand",
-            dependencies: ["AMQPMessaging", "AMQPBroker", "AMQPEngine", "AMQPCodec", "AMQPSystem", "ExampleSupport",
+            dependencies: ["AMQPMessaging", "AMQPBroker", "AMQPEngine", "AMQPCodec", "AMQPSystem", "AMQPSASL", "AMQPTLS", "ExampleSupport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")],
             path: "Integrations/AMQPCommand",
@@ -204,7 +214,7 @@ let package = Package(
         // A quiver-style arrow on the proactor API: interop with Proton C and the proactor benchmark.
         .executableTarget(
             name: "ProactorArrow",
-            dependencies: ["AMQPProactor", "AMQPEpoll", "AMQPURing", "PollPoller", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
+            dependencies: ["AMQPProactor", "AMQPProactorTLS", "AMQPTLS", "AMQPEpoll", "AMQPURing", "PollPoller", "AMQPEngine", "AMQPCodec", "AMQPSystem"],
             path: "Integrations/ProactorArrow",
             exclude: ["interop.sh"],
             swiftSettings: strict
@@ -297,7 +307,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQPMessagingTests",
-            dependencies: ["AMQPMessaging", "AMQPProactor", "AMQPEngine", "AMQPCodec", "AMQPSystem", "SharedFixtures",
+            dependencies: ["AMQPMessaging", "AMQPProactor", "AMQPEngine", "AMQPCodec", "AMQPSystem", "AMQPSASL", "AMQPTLS", "SharedFixtures",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "Metrics", package: "swift-metrics"),
                            .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -306,7 +316,9 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQPBrokerTests",
-            dependencies: ["AMQPBroker", "AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem", "SharedFixtures"],
+            dependencies: ["AMQPBroker", "AMQPMessaging", "AMQPEngine", "AMQPCodec", "AMQPSystem", "AMQPSASL", "SharedFixtures",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "InMemoryLogging", package: "swift-log")],
             exclude: ["broker_peer.py"],
             swiftSettings: strict
         ),
@@ -317,8 +329,8 @@ let package = Package(
         ),
         .testTarget(
             name: "AMQPCommandTests",
-            dependencies: ["SharedFixtures"],
-            exclude: ["proton_zoo.py", "hostile.py", "proton_drain.py"],
+            dependencies: ["SharedFixtures", "AMQPSASL"],
+            exclude: ["proton_zoo.py", "hostile.py", "proton_drain.py", "proton_tls.py"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -335,6 +347,14 @@ let package = Package(
         .testTarget(
             name: "AMQPSystemTests",
             dependencies: ["AMQPSystem"],
+            swiftSettings: strict
+        ),
+        // The TLS layer in memory, and Proton (Python, SSLDomain) as the TLS peer of our proactors.
+        .testTarget(
+            name: "AMQPProactorTLSTests",
+            dependencies: ["AMQPProactorTLS", "AMQPProactorConformance", "AMQPProactor", "AMQPEpoll", "AMQPURing", "AMQPTLS",
+                           "AMQPEngine", "AMQPCodec", "AMQPSystem", "SharedFixtures"],
+            exclude: ["proton_tls_peer.py"],
             swiftSettings: strict
         ),
         // AMQPTLS itself knows no AMQP; its tests also run whole driver connections over it.

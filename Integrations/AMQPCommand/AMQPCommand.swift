@@ -4,6 +4,7 @@
 import ArgumentParser
 import AMQPMessaging
 import ExampleSupport
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,7 +14,7 @@ struct AMQPCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "amqp",
         abstract: "An AMQP 1.0 broker, sender, receiver and quiver arrow.",
-        subcommands: [BrokerCommand.self, SendCommand.self, ReceiveCommand.self, ArrowCommand.self])
+        subcommands: [BrokerCommand.self, SendCommand.self, ReceiveCommand.self, ArrowCommand.self, UsersCommand.self])
 
     /// Parses and runs; errors become one line on stderr and a non-zero status.
     static func main() {
@@ -42,13 +43,14 @@ struct BackendOption: ParsableArguments {
     @Option(help: "epoll, io_uring or auto (io_uring when it works here).")
     var backend: String = "auto"
 
-    /// The container on the chosen backend, with frame tracing when AMQP_TRACE_FRM or PN_TRACE_FRM is set.
-    func container(id: String) throws -> Container {
+    /// The container on the chosen backend, logging at `logLevel` (and every frame when
+    /// AMQP_TRACE_FRM or PN_TRACE_FRM is set).
+    func container(id: String, logLevel: Logger.Level = .error) throws -> Container {
         guard let chosen = ContainerBackend(rawValue: backend) else {
             throw CommandFailure("unknown backend '\(backend)' (epoll, io_uring or auto)")
         }
         do {
-            return try Container(id: id, backend: chosen, observability: CommandLogging.observability())
+            return try Container(id: id, backend: chosen, observability: CommandLogging.observability(level: logLevel))
         } catch {
             throw CommandFailure("\(error)")
         }

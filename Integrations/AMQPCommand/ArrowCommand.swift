@@ -12,7 +12,7 @@ struct ArrowCommand: ParsableCommand {
         commandName: "arrow",
         abstract: "A quiver arrow: key=value options, one line per transfer (the backend from AMQP_BACKEND).")
 
-    @Argument(help: "connection-mode=client|server operation=send|receive host= port= path= count= duration= rate= body-size= credit-window= id= durable= set-message-id= transaction-size=0 channel-mode=active quiet=1")
+    @Argument(help: "connection-mode=client|server operation=send|receive host= port= path= count= duration= rate= body-size= credit-window= id= durable= set-message-id= transaction-size=0 channel-mode=active quiet=1 scheme=amqp|amqps tls-ca= tls-cert= tls-key= tls-key-password= tls-server-name= tls-no-verify=1 tls-no-verify-hostname=1 sasl-mechanisms= user= password=")
     var options: [String] = []
 
     func run() throws {
@@ -23,12 +23,13 @@ struct ArrowCommand: ParsableCommand {
         let container = try backend.container(id: o.id)
         let out = LineOutput()
         let state = LockedValue(ArrowState())
-        let url = "amqp://\(o.host.contains(":") ? "[\(o.host)]" : o.host):\(o.port)/\(o.path)"
+        let url = "\(o.scheme)://\(o.host.contains(":") ? "[\(o.host)]" : o.host):\(o.port)/\(o.path)"
+        let options = o.server ? try o.security.listener(url: url) : try o.security.client(url: url)
         do {
             if o.server {
-                try container.listen(url) { Arrow(options: o, out: out, state: state) }
+                try container.listen(url, options: options) { Arrow(options: o, out: out, state: state) }
             } else {
-                try container.connect(url, handler: Arrow(options: o, out: out, state: state))
+                try container.connect(url, options: options, handler: Arrow(options: o, out: out, state: state))
             }
         } catch {
             throw CommandFailure("\(error)")

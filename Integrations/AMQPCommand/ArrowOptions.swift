@@ -19,8 +19,14 @@ struct ArrowOptions: Sendable {
     var setMessageID = false
     /// No line per transfer (as Proton's arrow's quiet=1), for benchmarks.
     var quiet = false
+    /// `amqp`, or `amqps` for TLS.
+    var scheme = "amqp"
+    /// TLS and SASL: `tls-ca=`, `tls-cert=`, `tls-key=`, `tls-key-password=`, `tls-server-name=`,
+    /// `tls-no-verify=1`, `tls-no-verify-hostname=1`, `sasl-mechanisms=`, `user=`, `password=`.
+    var security = SecuritySettings(keyValue: true)
 
     init(_ arguments: [String]) throws(CommandFailure) {
+        var portGiven = false
         for a in arguments {
             guard let eq = a.firstIndex(of: "=") else { throw CommandFailure("arrow: '\(a)' is not key=value") }
             let key = String(a[..<eq]), value = String(a[a.index(after: eq)...])
@@ -39,7 +45,7 @@ struct ArrowOptions: Sendable {
                 sending = value == "send"
             case "id": id = value
             case "host": host = value
-            case "port": port = value
+            case "port": port = value; portGiven = true
             case "path": path = value
             case "duration": duration = try number()
             case "count": count = try number()
@@ -51,9 +57,23 @@ struct ArrowOptions: Sendable {
             case "durable": durable = value == "1" || value == "true"
             case "set-message-id": setMessageID = value == "1" || value == "true"
             case "quiet": quiet = value == "1" || value == "true"
+            case "scheme":
+                guard value == "amqp" || value == "amqps" else { throw CommandFailure("arrow: scheme must be amqp or amqps") }
+                scheme = value
+            case "tls-ca": security.tlsCA = value
+            case "tls-cert": security.tlsCert = value
+            case "tls-key": security.tlsKey = value
+            case "tls-key-password": security.tlsKeyPassword = value
+            case "tls-server-name": security.tlsServerName = value
+            case "tls-no-verify": security.tlsNoVerify = value == "1" || value == "true"
+            case "tls-no-verify-hostname": security.tlsNoVerifyHostname = value == "1" || value == "true"
+            case "sasl-mechanisms": security.saslMechanisms = value
+            case "user": security.user = value
+            case "password": security.password = value
             default: throw CommandFailure("arrow: unknown option '\(key)'")
             }
         }
+        if scheme == "amqps" && !portGiven { port = "5671" }
         guard count > 0 || duration > 0 else { throw CommandFailure("arrow: give count or duration") }
     }
 

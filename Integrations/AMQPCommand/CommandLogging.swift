@@ -4,12 +4,12 @@ import Logging
 import Glibc
 #endif
 
-/// Logging for the command: warnings to stderr, and every frame too when AMQP_TRACE_FRM=1 (or
-/// Proton's PN_TRACE_FRM=1) is set.
+/// Logging for the command: errors (or what `level` says) to stderr, and every frame too when
+/// AMQP_TRACE_FRM=1 (or Proton's PN_TRACE_FRM=1) is set.
 enum CommandLogging {
-    static func observability() -> ContainerObservability {
+    static func observability(level: Logger.Level = .error) -> ContainerObservability {
         var logger = Logger(label: "amqp") { label in StreamLogHandler.standardError(label: label) }
-        logger.logLevel = traceFrames ? .trace : .error
+        logger.logLevel = traceFrames ? .trace : level
         return ContainerObservability(logger: logger)
     }
 

@@ -7,23 +7,25 @@ import AMQPSystem
 struct ReceiveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "receive", abstract: "Receive and accept messages.")
 
-    @Argument(help: "amqp://[user[:password]@]host[:port]/address (with --listen: where to listen)")
+    @Argument(help: "amqp[s]://[user[:password]@]host[:port]/address (with --listen: where to listen)")
     var url: String
     @Option(help: "How many messages.") var count = 1
     @Flag(help: "Be the listening peer: senders connect to us.") var listen = false
     @OptionGroup var backend: BackendOption
+    @OptionGroup(title: "TLS and SASL") var security: ClientSecurityOptions
 
     func run() throws {
         guard count > 0 else { throw CommandFailure("--count must be at least 1") }
+        let options = listen ? try security.settings.listener(url: url) : try security.settings.client(url: url)
         let container = try backend.container(id: "amqp-receive")
         let progress = Progress(total: count, verb: "received")
         let failure = LockedValue<String?>(nil)
         let total = count, listening = listen
         do {
             if listen {
-                try container.listen(url) { Receiver(total: total, listening: listening, progress: progress, failure: failure) }
+                try container.listen(url, options: options) { Receiver(total: total, listening: listening, progress: progress, failure: failure) }
             } else {
-                try container.connect(url, handler: Receiver(total: total, listening: listening, progress: progress, failure: failure))
+                try container.connect(url, options: options, handler: Receiver(total: total, listening: listening, progress: progress, failure: failure))
             }
         } catch {
             throw CommandFailure("\(error)")

@@ -7,20 +7,22 @@ import AMQPSystem
 struct SendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "send", abstract: "Send messages and wait until each is accepted.")
 
-    @Argument(help: "amqp://[user[:password]@]host[:port]/address")
+    @Argument(help: "amqp[s]://[user[:password]@]host[:port]/address")
     var url: String
     @Option(help: "How many messages.") var count = 1
     @Option(help: "Body size in bytes.") var size = 100
     @OptionGroup var backend: BackendOption
+    @OptionGroup(title: "TLS and SASL") var security: ClientSecurityOptions
 
     func run() throws {
         guard count > 0 else { throw CommandFailure("--count must be at least 1") }
         guard size >= 0 else { throw CommandFailure("--size must not be negative") }
+        let options = try security.settings.client(url: url)
         let container = try backend.container(id: "amqp-send")
         let progress = Progress(total: count, verb: "sent")
         let failure = LockedValue<String?>(nil)
         do {
-            try container.connect(url, handler: Sender(total: count, body: String(repeating: "x", count: size), progress: progress, failure: failure))
+            try container.connect(url, options: options, handler: Sender(total: count, body: String(repeating: "x", count: size), progress: progress, failure: failure))
         } catch {
             throw CommandFailure("\(error)")
         }

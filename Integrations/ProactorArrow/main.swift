@@ -2,6 +2,10 @@
 // contract, like Benchmarks/ProtonC/proton-c-arrow.c: key=value arguments, one line per transfer.
 //   connection-mode=client|server operation=send|receive host= port= path= count= body-size=
 //   credit-window= [quiet=1] [backend=epoll|poll|io_uring|automatic] [threads=N] [connections=N]
+//   [tls=1 tls-cert=PEM tls-key=PEM tls-ca=PEM tls-verify=0|1 tls-ciphersuites=... tls-server-name=...]
+// With tls=1 the connections go through AMQPProactorTLS's TLSLayer: a server needs tls-cert and
+// tls-key (and asks for client certificates from tls-ca when given); a client trusts tls-ca (or
+// the system's store), checks the host name unless tls-verify=0, and presents tls-cert if given.
 // A client with connections=N opens N connections that share the count (Benchmarks/proactor.sh's
 // 100 pairs); a server takes as many as come.
 // Messages carry a string body and the application property SendTime (a long, ms); the receiver
@@ -12,7 +16,9 @@ import AMQPCodec
 import AMQPEngine
 import AMQPEpoll
 import AMQPProactor
+import AMQPProactorTLS
 import AMQPSystem
+import AMQPTLS
 import AMQPURing
 import PollPoller
 import Synchronization
@@ -33,6 +39,13 @@ struct Options: Sendable {
     var backend = "epoll"
     var threads = 1
     var connections = 1
+    var tls = false
+    var tlsCertificate: String?
+    var tlsKey: String?
+    var tlsCA: String?
+    var tlsVerify = true
+    var tlsCipherSuites: String?
+    var tlsServerName: String?
 
     init(_ arguments: [String]) {
         for a in arguments {
@@ -51,6 +64,13 @@ struct Options: Sendable {
             case "backend": backend = value
             case "threads": threads = max(1, Int(value) ?? 1)
             case "connections": connections = max(1, Int(value) ?? 1)
+            case "tls": tls = value == "1"
+            case "tls-cert": tlsCertificate = value
+            case "tls-key": tlsKey = value
+            case "tls-ca": tlsCA = value
+            case "tls-verify": tlsVerify = value != "0"
+            case "tls-ciphersuites": tlsCipherSuites = value
+            case "tls-server-name": tlsServerName = value
             default: fail("unknown option \(key)")
             }
         }
@@ -82,11 +102,41 @@ final class Arrow: Sendable {
     let output = LockedValue<[UInt8]>([])
     /// The client's connections, woken to close once the count is done.
     let clients = LockedValue<[ProactorConnection]>([])
+    /// With tls=1: the context every connection's TLSLayer is made from.
+    let tls: TLSContext?
 
     init(_ options: Options, _ proactor: any Proactor) {
         self.options = options
         self.proactor = proactor
         body = String(repeating: "x", count: options.bodySize)
+        guard options.tls else {
+            tls = nil
+            return
+        }
+        var configuration: TLSConfiguration
+        if options.server {
+            guard let certificate = options.tlsCertificate, let key = options.tlsKey else { fail("tls=1 needs tls-cert= and tls-key= on a server") }
+            configuration = .server(certificateChainFile: certificate, privateKeyFile: key)
+            if let ca = options.tlsCA {
+                configuration.trustRoots = .file(ca)
+                configuration.clientCertificates = .optional
+            }
+        } else {
+            configuration = .client(serverName: options.tlsServerName ?? options.host)
+            if let ca = options.tlsCA { configuration.trustRoots = .file(ca) }
+            configuration.verifyPeer = options.tlsVerify
+            configuration.verifyHostname = options.tlsVerify
+            configuration.certificateChainFile = options.tlsCertificate
+            configuration.privateKeyFile = options.tlsKey
+        }
+        configuration.cipherSuites = options.tlsCipherSuites
+        do { tls = try TLSContext(configuration: configuration) } catch { fail("\(error)") }
+    }
+
+    /// A new connection's layer: TLS with tls=1, else none.
+    func layer() -> (any TransportLayer)? {
+        guard let tls else { return nil }
+        do { return try TLSLayer(context: tls) } catch { fail("\(error)") }
     }
 
     func line(_ text: @autoclosure () -> String) {
@@ -118,7 +168,7 @@ final class Arrow: Sendable {
         case .proactor(.listenerOpen(let l)):
             listener.withLock { $0 = l }
         case .proactor(.listenerAccept(let l)):
-            l.accept(configuration: DriverConfiguration(containerID: "proactor-arrow"))
+            l.accept(configuration: DriverConfiguration(containerID: "proactor-arrow"), layer: layer())
         case .proactor(.listenerClose(_, let e?)):
             error(e)
         case .amqp(let e):
@@ -237,7 +287,7 @@ if options.server {
     proactor.listen(on: address, backlog: max(128, options.connections))
 } else {
     for _ in 0..<options.connections {
-        let c = proactor.connect(to: address, configuration: DriverConfiguration(containerID: "proactor-arrow"))
+        let c = proactor.connect(to: address, configuration: DriverConfiguration(containerID: "proactor-arrow"), layer: arrow.layer())
         arrow.clients.withLock { $0.append(c) }
     }
 }

@@ -1,6 +1,7 @@
 import AMQPCodec
 import AMQPEngine
 import AMQPMessaging
+import Logging
 
 /// One connection of a ``Broker``: its producers (links the peer sends on, our receivers) feed
 /// queues, its consumers (our senders) drain them. Called in the connection's sequence only.
@@ -30,7 +31,14 @@ final class BrokerConnection: MessagingHandler {
         id = broker.nextLinkID()
     }
 
+    /// Logs who connected (at `.info`: `amqp.identity`, `amqp.sasl.mechanism`, and the TLS client
+    /// certificate's `amqp.tls.subject`), never a password.
     func onConnectionOpen(_ c: MessagingConnection) {
+        var metadata: Logger.Metadata = ["amqp.identity": "\(c.authenticatedIdentity ?? "none")",
+                                         "amqp.sasl.mechanism": "\(c.saslMechanism ?? "none")",
+                                         "amqp.tls": "\(c.isSecure)"]
+        if let subject = c.peerCertificateSubject { metadata["amqp.tls.subject"] = "\(subject)" }
+        c.logger.info("client connected", metadata: metadata)
         var options = ReceiverOptions()
         options.creditWindow = 0   // granted by hand, as the queue has room
         options.rawMessages = true

@@ -16,6 +16,7 @@ extension Container {
             if c.connection !== driver.connection {
                 // A reconnect: the same handler and work queue on a new connection.
                 c.rebind(to: driver.connection)
+                c.isSecure = record.isTLS
                 driver.connection.open()
                 if let timeout = record.openTimeout { armOpenTimeout(timeout, record.workQueue) }
             }
@@ -23,6 +24,7 @@ extension Container {
             guard let handler = record.handler else { return }
             c = MessagingConnection(container: self, connection: driver.connection, url: record.url,
                                     workQueue: record.workQueue, handler: handler, logger: record.logger)
+            c.isSecure = record.isTLS
             record.messaging = c
             record.handler = nil
             if record.isClient { driver.connection.open() }
@@ -33,7 +35,7 @@ extension Container {
         c.inHandler = true
         repeat {
             while let e = batch.next() {
-                if case .amqp(let event) = e, dispatch(event, c) { closed = true }
+                if case .amqp(let event) = e, dispatch(event, c, driver) { closed = true }
                 c.closeIfAsked()
             }
             guard !closed else { break }
@@ -80,7 +82,7 @@ extension Container {
     }
 
     /// One event; true once the transport is closed (nothing more happens).
-    private func dispatch(_ event: AMQPEvent, _ c: MessagingConnection) -> Bool {
+    private func dispatch(_ event: AMQPEvent, _ c: MessagingConnection, _ driver: ConnectionDriver) -> Bool {
         let h = c.handler
         switch event {
         case .connectionBound:
@@ -88,6 +90,9 @@ extension Container {
             h.onTransportOpen(c)
         case .connectionRemoteOpen(let conn):
             c.facts.peerOpened = true
+            c.authenticatedIdentity = driver.authenticatedIdentity
+            c.saslMechanism = driver.saslMechanism?.rawValue
+            if c.isSecure && driver.mode == .server { c.peerCertificateSubject = driver.saslTransport.externalIdentity }
             if conn.localState == .uninitialized { conn.open() }
             c.logger.debug("connection open", metadata: ["amqp.peer.container": "\(conn.remoteOpen?.containerID ?? "")"])
             h.onConnectionOpen(c)

@@ -28,6 +28,8 @@ final class ConnectionRecord: @unchecked Sendable {
     @exclusivity(unchecked) var handler: (any MessagingHandler)?
     @exclusivity(unchecked) var messaging: MessagingConnection?
     @exclusivity(unchecked) var finished = false
+    /// Whether the current connection runs over TLS (set by whoever makes it).
+    @exclusivity(unchecked) var isTLS = false
 
     /// The connection's logger, with its id and peer in the metadata.
     let logger: Logger

@@ -63,27 +63,34 @@ public final class Container: Sendable {
     public var backendDescription: String { backendDescriptionStorage.withLock { $0 } ?? "proactor backend: \(type(of: proactor))" }
     private let backendDescriptionStorage = LockedValue<String?>(nil)
 
-    /// Connects to `url` (`amqp://[user[:password]@]host[:port][/address]`); `handler` gets the
-    /// connection's events. The connection opens as soon as the container runs.
+    /// Connects to `url` (`amqp://[user[:password]@]host[:port][/address]`, or `amqps://` for
+    /// TLS, port 5671 by default); `handler` gets the connection's events. The connection opens
+    /// as soon as the container runs.
+    ///
+    /// TLS and SASL come from `options` and the URL (``ConnectionOptions``): every file and name
+    /// is checked here, so a configuration that cannot work fails this call rather than the
+    /// connection.
     /// - Returns: the connection's work queue.
-    /// - Throws: ``MessagingError`` for a bad URL, `amqps://`, or a stopped container.
+    /// - Throws: ``MessagingError`` for a bad URL, TLS or SASL options that cannot work
+    ///   (``MessagingError/tls(_:)``, ``MessagingError/sasl(_:)``,
+    ///   ``MessagingError/invalidOptions(_:)``), or a stopped container.
     @discardableResult
     public func connect(_ url: String, options: ConnectionOptions = ConnectionOptions(),
                         handler: sending any MessagingHandler) throws(MessagingError) -> WorkQueue {
         let parsed = try MessagingURL(url)
-        guard parsed.scheme == "amqp" else { throw .tlsNotSupported(url) }
         guard parsed.port != 0 else { throw .invalidURL(url, "port 0 is only for listening") }
         guard !state.withLock({ $0.stopped }) else { throw .stopped }
         var failover: [MessagingURL] = []
         for other in options.reconnect?.failoverURLs ?? [] {
             let u = try MessagingURL(other)
-            guard u.scheme == "amqp" else { throw .tlsNotSupported(other) }
+            guard u.port != 0 else { throw .invalidURL(other, "port 0 is only for listening") }
             failover.append(u)
         }
+        let security = try ClientSecurity.make(options, urls: [parsed] + failover)
         let queue = WorkQueue(container: self)
         let record = ConnectionRecord(workQueue: queue, url: parsed, isClient: true, options: options, failover: failover,
                                       logger: connectionLogger(peer: parsed.description), handler: handler)
-        connections.withLock { $0[ObjectIdentifier(record)] = ConnectionSetup(options: options) }
+        connections.withLock { $0[ObjectIdentifier(record)] = ConnectionSetup(options: options, security: security) }
         open(record, to: parsed)
         return queue
     }
@@ -91,15 +98,20 @@ public final class Container: Sendable {
     /// Listens on `url`'s host and port (an empty host, `amqp://:5672`, is not allowed; use
     /// `0.0.0.0`); each accepted connection gets a handler from `makeHandler`, called in the
     /// connection's sequence.
-    /// - Throws: ``MessagingError`` for a bad URL, `amqps://`, or a stopped container.
+    ///
+    /// `amqps://` listens with TLS, with the certificate of ``ConnectionOptions/tls``; clients
+    /// authenticate as ``ConnectionOptions/saslServer`` says (ANONYMOUS only when nil), and each
+    /// connection's ``MessagingConnection/authenticatedIdentity`` says who they are.
+    /// - Throws: ``MessagingError`` for a bad URL, TLS or SASL options that cannot work, or a
+    ///   stopped container.
     @discardableResult
     public func listen(_ url: String, options: ConnectionOptions = ConnectionOptions(),
                        handler makeHandler: @escaping @Sendable () -> any MessagingHandler) throws(MessagingError) -> ProactorListener {
         let parsed = try MessagingURL(url)
-        guard parsed.scheme == "amqp" else { throw .tlsNotSupported(url) }
+        let security = try ListenerSecurity(options, url: parsed)
         guard !state.withLock({ $0.stopped }) else { throw .stopped }
         let listener = proactor.listen(on: parsed.hostAndPort, backlog: 128)
-        listeners.withLock { $0[ObjectIdentifier(listener)] = ListenerSetup(options: options, makeHandler: makeHandler) }
+        listeners.withLock { $0[ObjectIdentifier(listener)] = ListenerSetup(options: options, security: security, makeHandler: makeHandler) }
         return listener
     }
 
@@ -113,19 +125,25 @@ public final class Container: Sendable {
 
     struct ConnectionSetup: Sendable {
         var options: ConnectionOptions
+        /// Each URL's TLS and SASL.
+        var security: [MessagingURL: ClientSecurity]
     }
 
     /// Makes a driver for `record` connecting to `url`.
     func open(_ record: ConnectionRecord, to url: MessagingURL) {
         guard let setup = connections.withLock({ $0[ObjectIdentifier(record)] }) else { return }
+        let security = setup.security[url]
         var configuration = configuration(setup.options, url: url)
+        configuration.saslClient = security?.sasl
         configuration.context = record
         configuration.trace = frameTrace(record.logger)
-        record.workQueue.attach(proactor.connect(to: url.hostAndPort, configuration: configuration))
+        record.isTLS = security?.tls != nil
+        record.workQueue.attach(proactorConnect(to: url.hostAndPort, configuration: configuration, security: security))
     }
 
     struct ListenerSetup: Sendable {
         var options: ConnectionOptions
+        var security: ListenerSecurity
         var makeHandler: @Sendable () -> any MessagingHandler
     }
 
@@ -188,9 +206,11 @@ public final class Container: Sendable {
         let record = ConnectionRecord(workQueue: queue, url: nil, isClient: false, options: setup.options,
                                       logger: connectionLogger(peer: "accepted on \(listener.address)"), handler: setup.makeHandler())
         var configuration = configuration(setup.options, url: nil)
+        configuration.saslServer = setup.security.sasl
         configuration.context = record
         configuration.trace = frameTrace(record.logger)
-        queue.attach(listener.accept(configuration: configuration))
+        record.isTLS = setup.security.tls != nil
+        queue.attach(proactorAccept(listener, configuration: configuration, security: setup.security, logger: record.logger))
     }
 
     private func runDueTimers() {
@@ -231,23 +251,6 @@ public final class Container: Sendable {
         if let t = options.idleTimeout {
             let ms = t.components.seconds * 1000 + t.components.attoseconds / 1_000_000_000_000_000
             c.idleTimeout = UInt32(clamping: ms)
-        }
-        if url != nil {
-            let user = url?.user ?? options.user
-            let password = url?.password ?? options.password ?? ""
-            switch options.saslMechanisms {
-            case .some(let m) where m.isEmpty: c.saslClient = nil
-            case .some(let m):
-                c.saslClient = SASLClientConfiguration(mechanisms: m.compactMap { name in
-                    switch name.uppercased() {
-                    case "PLAIN": return user.map { .plain(username: $0, password: password) }
-                    case "ANONYMOUS": return .anonymous()
-                    default: return nil
-                    }
-                })
-            case .none:
-                c.saslClient = user.map { SASLClientConfiguration.plain(username: $0, password: password) } ?? .anonymous
-            }
         }
         return c
     }

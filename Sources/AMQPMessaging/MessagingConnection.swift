@@ -94,6 +94,28 @@ public final class MessagingConnection {
     /// true; a reconnect's next connection sets it back to false.
     @exclusivity(unchecked) public internal(set) var isTransportClosed = false
 
+    /// Who the peer authenticated as with SASL, on connections a listener accepted: the username
+    /// for SCRAM and PLAIN, the TLS client certificate's subject (or what the credential store
+    /// maps it to) for EXTERNAL, `"anonymous"` (``AMQPSASL/SASLServerOptions/anonymousIdentity``)
+    /// for ANONYMOUS; nil when the client skipped SASL (allowed only with ANONYMOUS), and on
+    /// client connections. Known from ``MessagingHandler/onConnectionOpen(_:)`` on (a client
+    /// opens only after SASL succeeds), so a handler can authorize there and in every later call.
+    @exclusivity(unchecked) public internal(set) var authenticatedIdentity: String?
+
+    /// The SASL mechanism used (`SCRAM-SHA-512`, `PLAIN`, `EXTERNAL`, `ANONYMOUS`…), on either
+    /// side; nil without SASL. Known from ``MessagingHandler/onConnectionOpen(_:)`` on.
+    @exclusivity(unchecked) public internal(set) var saslMechanism: String?
+
+    /// On connections a TLS listener accepted: the subject of the client's verified certificate,
+    /// as an RFC 4514 string with the most specific attribute first (`CN=client,O=Example`), the
+    /// identity SASL EXTERNAL uses; nil without a client certificate. Known from
+    /// ``MessagingHandler/onConnectionOpen(_:)`` on.
+    @exclusivity(unchecked) public internal(set) var peerCertificateSubject: String?
+
+    /// Whether the connection runs over TLS (an `amqps://` URL or listener). Known from
+    /// ``MessagingHandler/onTransportOpen(_:)`` on.
+    @exclusivity(unchecked) public internal(set) var isSecure = false
+
     /// What the container saw of this connection, to tell what its end means (reconnect).
     @exclusivity(unchecked) var facts = ConnectionFacts()
 
@@ -179,6 +201,9 @@ public final class MessagingConnection {
         reportedOutcomes = []
         openTimedOut = false
         facts = ConnectionFacts()
+        authenticatedIdentity = nil
+        saslMechanism = nil
+        peerCertificateSubject = nil
         isTransportClosed = false
         isReconnect = true
     }

@@ -1,5 +1,7 @@
 import AMQPCodec
 import AMQPEngine
+import AMQPSASL
+import AMQPTLS
 
 /// How messages are settled on a link.
 public enum DeliveryMode: Sendable, Hashable {
@@ -10,15 +12,45 @@ public enum DeliveryMode: Sendable, Hashable {
 }
 
 /// Settings for a connection a container opens or accepts.
+///
+/// Security, as a client (``Container/connect(_:options:handler:)``): TLS for `amqps://` URLs
+/// with ``tls`` (verification on by default), SASL from the URL's user and password (the
+/// strongest mechanism both sides offer) or ``saslMechanisms``. As a listener
+/// (``Container/listen(_:options:handler:)``): ``tls`` is the server's certificate for
+/// `amqps://`, and ``saslServer`` says how clients authenticate.
+///
+/// Threading: a value; `Sendable`.
 public struct ConnectionOptions: Sendable {
     /// The container-id to announce; nil uses the container's.
     public var containerID: String?
-    /// User and password for SASL PLAIN; a URL's user and password take their place when set.
+    /// The user to authenticate as with SASL; the URL's user takes its place when it has one.
     public var user: String?
+    /// The user's password; the URL's password takes its place when it has one. Never logged.
     public var password: String?
-    /// SASL mechanisms the client may use, in order of preference (`PLAIN`, `ANONYMOUS`); nil: PLAIN
-    /// when there is a user, else ANONYMOUS; empty: no SASL layer at all.
+    /// SASL mechanisms the client may use (any case: `SCRAM-SHA-512`, `SCRAM-SHA-256`, `PLAIN`,
+    /// `EXTERNAL`, `ANONYMOUS`; an entry may be a list, `"SCRAM-SHA-256,PLAIN"`); of those the
+    /// server offers, the strongest is chosen. An unknown name, one given twice, or a password
+    /// mechanism without a user fails ``Container/connect(_:options:handler:)`` with
+    /// ``MessagingError/sasl(_:)``. Empty: no SASL layer at all. nil (the default): with a user,
+    /// SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN (`SASLClientConfiguration.password`), and EXTERNAL
+    /// when a client certificate is configured; without one, EXTERNAL with a client certificate,
+    /// and ANONYMOUS.
     public var saslMechanisms: [String]?
+    /// TLS. For a connection: the client's options for `amqps://` URLs (`TLSConfiguration.client()`
+    /// and changes: a private CA, a client certificate for SASL EXTERNAL); the server name is the
+    /// URL's host unless ``AMQPTLS/TLSConfiguration/serverName`` is set. nil: the defaults (the
+    /// system's trust store, the certificate and its host name verified). For a listener: the
+    /// server's certificate and key (`TLSConfiguration.server(...)`), required by `amqps://`.
+    /// Either way the files are loaded, and every error reported (``MessagingError/tls(_:)``),
+    /// when the connection or listener is made. TLS options with no `amqps://` URL are an error
+    /// (``MessagingError/invalidOptions(_:)``), so nothing goes in clear by mistake.
+    public var tls: TLSConfiguration?
+    /// A listener's SASL: the mechanisms offered, whether ANONYMOUS is allowed, whether PLAIN may
+    /// go without TLS, and the credential store (a users file, or your own). It is checked when
+    /// the listener is made (``MessagingError/sasl(_:)``). nil: ANONYMOUS only, and clients may
+    /// skip SASL (`SASLServerOptions.anonymousOnly`). Ignored by client connections. The
+    /// identity a client authenticated as is ``MessagingConnection/authenticatedIdentity``.
+    public var saslServer: SASLServerOptions?
     /// Close a peer silent for this long; nil: never.
     public var idleTimeout: Duration?
     /// Largest frame we accept.

@@ -1,8 +1,10 @@
-/// A connection URL: `amqp://[user[:password]@]host[:port][/address]`.
+/// A connection URL: `amqp://[user[:password]@]host[:port][/address]`, or `amqps://` for TLS.
 ///
 /// The address is everything after the first `/` after the host, unchanged: `amqp://h//queue/a`
-/// names `/queue/a`, the form RabbitMQ uses. User and password are percent-decoded. `amqps://`
-/// parses, but a container refuses it until TLS is supported.
+/// names `/queue/a`, the form RabbitMQ uses. User and password are percent-decoded; the
+/// description hides the password.
+///
+/// Threading: a value; `Sendable`.
 public struct MessagingURL: Sendable, Hashable, CustomStringConvertible {
     /// `amqp` or `amqps`.
     public var scheme: String

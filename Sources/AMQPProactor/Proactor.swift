@@ -21,8 +21,12 @@ public protocol Proactor: AnyObject, Sendable {
     /// Connects a new client connection to `address` (`host:port`, `[ipv6]:port`, a service name
     /// such as `amqp`; an empty host is localhost). Failures (an unknown host, a refused
     /// connection) end the connection with a transport error and transport-closed, in its batch.
+    ///
+    /// With a `layer` (TLS, say: `AMQPProactorTLS`'s `TLSLayer`), the bytes go through it both
+    /// ways; nil is a plain connection. The layer belongs to the connection from here on: it is
+    /// used only by the thread holding the connection's batch.
     @discardableResult
-    func connect(to address: String, configuration: DriverConfiguration) -> ProactorConnection
+    func connect(to address: String, configuration: DriverConfiguration, layer: (any TransportLayer)?) -> ProactorConnection
 
     /// Listens on `address` (an empty host is every interface; port 0 picks a free one). The
     /// listener's batch brings ``ProactorEvent/listenerOpen(_:)``, then one
@@ -32,9 +36,10 @@ public protocol Proactor: AnyObject, Sendable {
     func listen(on address: String, backlog: Int) -> ProactorListener
 
     /// Takes over a connected socket and a driver to run on it (for a socket connected or
-    /// accepted elsewhere); the socket becomes the proactor's to close.
+    /// accepted elsewhere); the socket becomes the proactor's to close. With a `layer`, the bytes
+    /// go through it, as for ``connect(to:configuration:layer:)``.
     @discardableResult
-    func adopt(_ socket: Socket, driver: ConnectionDriver) -> ProactorConnection
+    func adopt(_ socket: Socket, driver: ConnectionDriver, layer: (any TransportLayer)?) -> ProactorConnection
 
     /// Waits for the next batch of events. Every batch must be given back with ``done(_:)``.
     func wait() -> ProactorBatch
@@ -62,11 +67,28 @@ public protocol Proactor: AnyObject, Sendable {
 
     /// Takes the connection of `batch` out of the proactor: no more events or IO for it. The
     /// application gets back the driver and the socket, which it must close itself. Call it
-    /// during the batch, then ``done(_:)`` as usual. nil when the batch is not a connection's.
+    /// during the batch, then ``done(_:)`` as usual. nil when the batch is not a connection's, and
+    /// for a connection with a ``TransportLayer``: the layer's state (a TLS session, with its keys
+    /// and sequence numbers) cannot go with the socket, so such a connection stays with the
+    /// proactor (close it instead).
     func release(_ batch: ProactorBatch) -> (driver: ConnectionDriver, socket: Socket?)?
 
     /// The proactor's clock: what connection ticks and timeouts are measured on.
     var now: ContinuousClock.Instant { get }
+}
+
+extension Proactor {
+    /// Connects a new plain client connection: ``connect(to:configuration:layer:)`` without a layer.
+    @discardableResult
+    public func connect(to address: String, configuration: DriverConfiguration) -> ProactorConnection {
+        connect(to: address, configuration: configuration, layer: nil)
+    }
+
+    /// Takes over a connected socket for a plain connection: ``adopt(_:driver:layer:)`` without a layer.
+    @discardableResult
+    public func adopt(_ socket: Socket, driver: ConnectionDriver) -> ProactorConnection {
+        adopt(socket, driver: driver, layer: nil)
+    }
 }
 
 /// What only a proactor knows of: listeners, the proactor's timeout, interrupts, inactivity.

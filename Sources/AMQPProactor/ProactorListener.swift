@@ -25,8 +25,18 @@ public final class ProactorListener: Sendable {
     /// - Returns: the connection; nil when no accepted connection waits (already answered).
     @discardableResult
     public func accept(configuration: DriverConfiguration) -> ProactorConnection? {
+        accept(configuration: configuration, layer: nil)
+    }
+
+    /// Accepts the connection of the current ``ProactorEvent/listenerAccept(_:)`` as
+    /// ``accept(configuration:)`` does, with `layer` between its socket and its driver (a TLS
+    /// server's, say: `AMQPProactorTLS`'s `TLSLayer`). The layer belongs to the connection from
+    /// here on; nil is a plain connection.
+    /// - Returns: the connection; nil when no accepted connection waits (already answered).
+    @discardableResult
+    public func accept(configuration: DriverConfiguration, layer: (any TransportLayer)?) -> ProactorConnection? {
         guard let task, let scheduler else { return nil }
-        return scheduler.accept(task, configuration: configuration)
+        return scheduler.accept(task, configuration: configuration, layer: layer)
     }
 
     /// Refuses the connection of the current ``ProactorEvent/listenerAccept(_:)``: its socket is
@@ -45,7 +55,7 @@ public final class ProactorListener: Sendable {
 
 /// What a listener handle needs of its proactor.
 package protocol ListenerScheduler: AnyObject, Sendable {
-    func accept(_ task: ListenerTask, configuration: DriverConfiguration) -> ProactorConnection?
+    func accept(_ task: ListenerTask, configuration: DriverConfiguration, layer: (any TransportLayer)?) -> ProactorConnection?
     func refuse(_ task: ListenerTask)
     func close(_ task: ListenerTask)
 }

@@ -35,6 +35,17 @@ extension ConnectionTask {
         driver.readClose()
     }
 
+    /// For a finished connection (the task held): until when it stays open for its layer's last
+    /// bytes (a TLS close_notify or alert waiting for room in the socket), at most
+    /// ``TransportLayerLinger/duration``; nil to close it now (no layer, no socket, nothing left
+    /// to write, or the time is up).
+    package func lingerDeadline(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+        guard let layer, socket != nil, layer.hasOutput(driver: driver) else { return nil }
+        let until = lingerUntil ?? now.advanced(by: TransportLayerLinger.duration)
+        lingerUntil = until
+        return now < until ? until : nil
+    }
+
     /// Why no address of `target` took a connect.
     package func noAddressError(_ last: Errno?) -> AMQPError {
         AMQPError(condition: ProactorCondition.io, description: "connect to \(target): \(last.map { "\($0)" } ?? "no address")")
@@ -44,9 +55,9 @@ extension ConnectionTask {
 extension ProactorScheduler {
     /// A client connection's task, its first batch queued to start the connect (so nothing blocks
     /// on the caller's thread).
-    package func addClient(_ plan: ConnectPlan, target: String) -> ConnectionTask {
+    package func addClient(_ plan: ConnectPlan, layer: (any TransportLayer)?, target: String) -> ConnectionTask {
         lock.withLock {
-            let task = add { ConnectionTask(id: $0, driver: plan.driver, socket: nil, phase: plan.phase, target: target) }
+            let task = add { ConnectionTask(id: $0, driver: plan.driver, layer: layer, socket: nil, phase: plan.phase, target: target) }
             task.timerDue = true
             schedule(task)
             return task
@@ -55,10 +66,10 @@ extension ProactorScheduler {
 
     /// A connection on a connected socket (adopted or accepted), its first batch queued;
     /// `register` gives the socket to the backend (the lock held).
-    package func addConnected(driver: ConnectionDriver, socket: Socket, target: String, ready: ReadinessInterest = .read,
-                              register: (ConnectionTask) -> Void) -> ConnectionTask {
+    package func addConnected(driver: ConnectionDriver, layer: (any TransportLayer)?, socket: Socket, target: String,
+                              ready: ReadinessInterest = .read, register: (ConnectionTask) -> Void) -> ConnectionTask {
         lock.withLock {
-            let task = add { ConnectionTask(id: $0, driver: driver, socket: socket, phase: .connected, target: target) }
+            let task = add { ConnectionTask(id: $0, driver: driver, layer: layer, socket: socket, phase: .connected, target: target) }
             register(task)
             task.ready = ready
             schedule(task)

@@ -39,7 +39,8 @@ package class ProactorTask: @unchecked Sendable {
 }
 
 // @unchecked Sendable as ProactorTask above: its "lock" fields only under the proactor lock, its
-// "worker" fields only by the thread holding the task; `let`s never change.
+// "worker" fields only by the thread holding the task; `let`s never change. The driver and the
+// layer are not Sendable: they are "worker" objects too, touched only by the thread holding the task.
 package final class ConnectionTask: ProactorTask, @unchecked Sendable {
     package enum Phase {
         /// Waiting for the first address to be tried (resolution done in connect()).
@@ -53,6 +54,8 @@ package final class ConnectionTask: ProactorTask, @unchecked Sendable {
     }
 
     package let driver: ConnectionDriver             // worker
+    /// What sits between the socket and the driver (TLS), if anything (worker; set once).
+    package let layer: (any TransportLayer)?
     @exclusivity(unchecked) private var _socket: Socket?              // worker
     @exclusivity(unchecked) private var _phase: Phase                 // worker
     package let target: String                       // for error texts
@@ -60,19 +63,23 @@ package final class ConnectionTask: ProactorTask, @unchecked Sendable {
     @exclusivity(unchecked) package var disconnect: AMQPError?        // lock
     @exclusivity(unchecked) private var _released = false             // worker
     @exclusivity(unchecked) private var _freed = false                // lock: out of the proactor's table
+    @exclusivity(unchecked) private var _lingerUntil: ContinuousClock.Instant?  // worker: finished, the layer still writing
 
     package var socket: Socket? { get { _socket } set { _socket = newValue } }
     package var phase: Phase { get { _phase } set { _phase = newValue } }
     package var released: Bool { get { _released } set { _released = newValue } }
     package var freed: Bool { get { _freed } set { _freed = newValue } }
+    /// When a finished connection whose layer still has output is closed anyway (worker).
+    package var lingerUntil: ContinuousClock.Instant? { get { _lingerUntil } set { _lingerUntil = newValue } }
     /// Whether bytes flow: `phase` is `.connected`, asked without copying the phase out.
     package var isConnected: Bool {
         if case .connected = _phase { return true }
         return false
     }
 
-    package init(id: UInt64, driver: ConnectionDriver, socket: Socket?, phase: Phase, target: String) {
+    package init(id: UInt64, driver: ConnectionDriver, layer: (any TransportLayer)?, socket: Socket?, phase: Phase, target: String) {
         self.driver = driver
+        self.layer = layer
         _socket = socket
         _phase = phase
         self.target = target

@@ -12,19 +12,20 @@ package struct ConnectionWork {
 
 // Connections: connecting, pumping the driver (read, wake, tick, write), and freeing.
 extension ReadinessProactor: ConnectionScheduler {
-    /// See ``Proactor/connect(to:configuration:)``.
+    /// See ``Proactor/connect(to:configuration:layer:)``.
     @discardableResult
-    public func connect(to address: String, configuration: DriverConfiguration) -> ProactorConnection {
-        let task = scheduler.addClient(ConnectPlan(address: address, configuration: configuration), target: address)
+    public func connect(to address: String, configuration: DriverConfiguration, layer: (any TransportLayer)?) -> ProactorConnection {
+        let task = scheduler.addClient(ConnectPlan(address: address, configuration: configuration), layer: layer, target: address)
         return ProactorConnection(task: task, scheduler: self)
     }
 
-    /// See ``Proactor/adopt(_:driver:)``.
+    /// See ``Proactor/adopt(_:driver:layer:)``.
     @discardableResult
-    public func adopt(_ socket: Socket, driver: ConnectionDriver) -> ProactorConnection {
+    public func adopt(_ socket: Socket, driver: ConnectionDriver, layer: (any TransportLayer)?) -> ProactorConnection {
         try? socket.descriptor.setNonBlocking(true)
         try? socket.setNoDelay(true)
-        let task = scheduler.addConnected(driver: driver, socket: socket, target: "adopted socket", ready: [.read, .write]) { register($0, socket) }
+        let task = scheduler.addConnected(driver: driver, layer: layer, socket: socket, target: "adopted socket",
+                                          ready: [.read, .write]) { register($0, socket) }
         return ProactorConnection(task: task, scheduler: self)
     }
 
@@ -32,9 +33,9 @@ extension ReadinessProactor: ConnectionScheduler {
 
     package func isAlive(_ task: ConnectionTask) -> Bool { scheduler.isAlive(task) }
 
-    /// See ``Proactor/release(_:)``.
+    /// See ``Proactor/release(_:)``: nil for a connection with a layer.
     public func release(_ batch: ProactorBatch) -> (driver: ConnectionDriver, socket: Socket?)? {
-        guard !batch.isDone, let task = batch.owner as? ConnectionTask, !task.released else { return nil }
+        guard !batch.isDone, let task = batch.owner as? ConnectionTask, !task.released, task.layer == nil else { return nil }
         task.released = true
         task.driver.setEarlyWrite(threshold: .max, nil)
         if let socket = task.socket { try? poller.deregister(socket.descriptor) }
@@ -77,7 +78,9 @@ extension ReadinessProactor: ConnectionScheduler {
         case .connecting(let remaining, let last):
             if !work.ready.isEmpty { finishConnect(task, remaining: remaining, last: last) }
         case .connected:
-            if work.ready.contains(.read) { readInput(task) }
+            if work.ready.contains(.read) {
+                if let layer = task.layer { readInput(task, through: layer) } else { readInput(task) }
+            }
         case .closed:
             break
         }
@@ -105,7 +108,7 @@ extension ReadinessProactor: ConnectionScheduler {
             return
         }
         task.phase = .connected
-        readInput(task)
+        if let layer = task.layer { readInput(task, through: layer) } else { readInput(task) }
     }
 
     /// Reads what the socket has into the driver, a few buffers at most per batch, so that one
@@ -134,6 +137,33 @@ extension ReadinessProactor: ConnectionScheduler {
         }
     }
 
+    /// Reads what the socket has into the layer, which passes it on to the driver; as many
+    /// buffers per batch as ``readInput(_:)``.
+    private func readInput(_ task: ConnectionTask, through layer: any TransportLayer) {
+        guard let socket = task.socket else { return }
+        let driver = task.driver
+        for _ in 0..<4 {
+            guard layer.wantsInput(driver: driver) else { return }
+            let buffer = layer.readBuffer(driver: driver)
+            if buffer.isEmpty { return }
+            let n: Int
+            do {
+                n = try socket.read(into: buffer)
+            } catch .wouldBlock {
+                return
+            } catch {
+                readFailed(task, error)
+                return
+            }
+            if n == 0 {
+                layer.readClose(driver: driver)
+                return
+            }
+            layer.readDone(n, driver: driver)
+            if n < buffer.count { return }
+        }
+    }
+
     private func readFailed(_ task: ConnectionTask, _ error: Errno) {
         task.readFailed(error)
         closeSocket(task)
@@ -146,6 +176,15 @@ extension ReadinessProactor: ConnectionScheduler {
     private func writeEarly(_ task: ConnectionTask) {
         guard let socket = task.socket, case .connected = task.phase else { return }
         let driver = task.driver
+        if let layer = task.layer {
+            // What the layer makes of the pending output, until the socket takes no more.
+            while true {
+                let out = layer.output(driver: driver, early: true)
+                guard !out.isEmpty, let sent = try? socket.send(out, flags: [.noSignal, .dontWait]), sent > 0 else { return }
+                layer.writeDone(sent, driver: driver)
+                if sent < out.count { return }
+            }
+        }
         let sent = driver.pendingOutput.withUnsafeBytes { bytes in try? socket.send(bytes, flags: [.noSignal, .dontWait]) }
         if let sent, sent > 0 { driver.writeDone(sent) }
     }
@@ -153,6 +192,7 @@ extension ReadinessProactor: ConnectionScheduler {
     func flushOutput(_ task: ConnectionTask) {
         let driver = task.driver
         guard let socket = task.socket, case .connected = task.phase else { return }
+        if let layer = task.layer { return flushOutput(task, socket, through: layer) }
         while !driver.isHeadClosed {
             let out = driver.pendingOutput
             if out.isEmpty { return }
@@ -162,6 +202,25 @@ extension ReadinessProactor: ConnectionScheduler {
             switch result {
             case .success(let n):
                 driver.writeDone(n)
+            case .failure(.wouldBlock):
+                return
+            case .failure(let error):
+                task.writeFailed(error)
+                closeSocket(task)
+                return
+            }
+        }
+    }
+
+    /// Writes what the layer has (the driver's output through it), until the socket is full.
+    private func flushOutput(_ task: ConnectionTask, _ socket: Socket, through layer: any TransportLayer) {
+        let driver = task.driver
+        while true {
+            let out = layer.output(driver: driver, early: false)
+            if out.isEmpty { return }
+            switch Result(catching: { () throws(Errno) in try socket.send(out, flags: [.noSignal, .dontWait]) }) {
+            case .success(let n):
+                layer.writeDone(n, driver: driver)
             case .failure(.wouldBlock):
                 return
             case .failure(let error):
@@ -225,24 +284,33 @@ extension ReadinessProactor: ConnectionScheduler {
         }
         let driver = task.driver
         // After the tick, which may write a heartbeat: one flush covers both.
-        let deadline = driver.isHeadClosed ? nil : driver.tick(now: now)
+        var deadline = driver.isHeadClosed ? nil : driver.tick(now: now)
         flushOutput(task)
         if driver.isFinished {
-            closeSocket(task)
-            scheduler.lock.withLock {
-                task.working = false
-                task.freed = true
-                scheduler.remove(task)
+            if let until = task.lingerDeadline(now: now) {
+                deadline = until
+            } else {
+                closeSocket(task)
+                scheduler.lock.withLock {
+                    task.working = false
+                    task.freed = true
+                    scheduler.remove(task)
+                }
+                return
             }
-            return
         }
         var interest: ReadinessInterest = []
         if let socket = task.socket {
             switch task.phase {
             case .connecting: interest = .write
             case .connected:
-                if !driver.isTailClosed { interest.insert(.read) }
-                if !driver.isHeadClosed && !driver.pendingOutput.isEmpty { interest.insert(.write) }
+                if let layer = task.layer {
+                    if layer.wantsInput(driver: driver) { interest.insert(.read) }
+                    if layer.hasOutput(driver: driver) { interest.insert(.write) }
+                } else {
+                    if !driver.isTailClosed { interest.insert(.read) }
+                    if !driver.isHeadClosed && !driver.pendingOutput.isEmpty { interest.insert(.write) }
+                }
             default: break
             }
             if !interest.isEmpty {

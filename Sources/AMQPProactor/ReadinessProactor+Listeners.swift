@@ -78,11 +78,11 @@ extension ReadinessProactor: ListenerScheduler {
         scheduler.endListenerBatch(task)
     }
 
-    package func accept(_ task: ListenerTask, configuration: DriverConfiguration) -> ProactorConnection? {
+    package func accept(_ task: ListenerTask, configuration: DriverConfiguration, layer: (any TransportLayer)?) -> ProactorConnection? {
         guard let socket = scheduler.takeAccepted(task) else { return nil }
         try? socket.setNoDelay(true)
         let driver = ConnectionDriver(mode: .server, configuration: configuration)
-        let c = scheduler.addConnected(driver: driver, socket: socket, target: "accepted connection") { register($0, socket) }
+        let c = scheduler.addConnected(driver: driver, layer: layer, socket: socket, target: "accepted connection") { register($0, socket) }
         return ProactorConnection(task: c, scheduler: self)
     }
 

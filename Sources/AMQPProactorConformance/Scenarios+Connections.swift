@@ -34,7 +34,7 @@ public enum ProactorConformance {
         [transfer, refuse, connectionRefused, unknownHost, portInUse, wakesFromForeignThreads, interrupt,
          timeout, heartbeatsKeepAQuietConnection, idleTimeoutClosesASilentPeer, disconnect, release,
          probeWithoutAByte, peerVanishesMidTransfer, halfOpenPeer, largeMessages, manyConnections, outOfDescriptors,
-         descriptorReuse, earlyWrite, releaseMidStream, stress]
+         descriptorReuse, earlyWrite, releaseMidStream, stress] + tlsScenarios
     }
 }
 
@@ -45,6 +45,8 @@ final class MessagingApplication: Sendable {
     let count: Int
     let size: Int
     let serverConfiguration: DriverConfiguration
+    /// The layer each accepted connection gets (nil: plain).
+    let serverLayer: @Sendable () -> (any TransportLayer)?
     let sent = Atomic<Int>(0)
     let accepted = Atomic<Int>(0)
     let received = Atomic<Int>(0)
@@ -56,10 +58,12 @@ final class MessagingApplication: Sendable {
     // Accepted deliveries per sending link, to close each client when all of its are settled.
     private let settledPerLink = LockedValue<[ObjectIdentifier: Int]>([:])
 
-    init(count: Int, size: Int, serverConfiguration: DriverConfiguration = DriverConfiguration(containerID: "server")) {
+    init(count: Int, size: Int, serverConfiguration: DriverConfiguration = DriverConfiguration(containerID: "server"),
+         serverLayer: @escaping @Sendable () -> (any TransportLayer)? = { nil }) {
         self.count = count
         self.size = size
         self.serverConfiguration = serverConfiguration
+        self.serverLayer = serverLayer
     }
 
     static func clientConfiguration(_ id: String = "client") -> DriverConfiguration { DriverConfiguration(containerID: id) }
@@ -68,7 +72,7 @@ final class MessagingApplication: Sendable {
     func handle(_ event: ProactorBatchEvent, _ batch: ProactorBatch, perClient: Int, onClientClosed: () -> Void = {}) {
         switch event {
         case .proactor(.listenerAccept(let l)):
-            l.accept(configuration: serverConfiguration)
+            l.accept(configuration: serverConfiguration, layer: serverLayer())
         case .amqp(let e):
             guard let driver = batch.driver else { return }
             if driver.mode == .server { server(e) } else { client(e, driver, perClient: perClient, onClosed: onClientClosed) }

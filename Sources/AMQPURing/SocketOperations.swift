@@ -58,6 +58,12 @@ final class ConnectionOperations: SocketOperations {
     /// Not guarded by the ring lock: only the thread holding the connection touches it, and the
     /// kernel only reads the memory, during the send.
     @exclusivity(unchecked) var sendBlock: ArraySlice<UInt8> = []
+    /// What owns the memory of the send in flight when it comes from a connection's
+    /// ``AMQPProactor/TransportLayer`` (the layer itself): kept until the send's completion is
+    /// taken, so the memory outlives the kernel's read of it even if the connection goes first.
+    /// Like ``sendBlock``, touched only by the thread holding the connection (and released with
+    /// these operations, under the ring lock, after their last completion).
+    @exclusivity(unchecked) var sendOwner: AnyObject?
     /// The send's result once it completed: bytes sent, or -errno.
     @exclusivity(unchecked) var sendResult: Int32?
     /// How many bytes the send in flight carries.

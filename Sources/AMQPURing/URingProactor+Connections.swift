@@ -6,18 +6,18 @@ import AMQPSystem
 // Connections on the ring: connecting (a poll for writability), copying received buffers into
 // the driver, one send at a time, closing once nothing is in flight.
 extension URingProactor: ConnectionScheduler {
-    /// See ``Proactor/connect(to:configuration:)``.
+    /// See ``Proactor/connect(to:configuration:layer:)``.
     @discardableResult
-    public func connect(to address: String, configuration: DriverConfiguration) -> ProactorConnection {
-        let task = scheduler.addClient(ConnectPlan(address: address, configuration: configuration), target: address)
+    public func connect(to address: String, configuration: DriverConfiguration, layer: (any TransportLayer)?) -> ProactorConnection {
+        let task = scheduler.addClient(ConnectPlan(address: address, configuration: configuration), layer: layer, target: address)
         return ProactorConnection(task: task, scheduler: self)
     }
 
-    /// See ``Proactor/adopt(_:driver:)``.
+    /// See ``Proactor/adopt(_:driver:layer:)``.
     @discardableResult
-    public func adopt(_ socket: Socket, driver: ConnectionDriver) -> ProactorConnection {
+    public func adopt(_ socket: Socket, driver: ConnectionDriver, layer: (any TransportLayer)?) -> ProactorConnection {
         try? socket.setNoDelay(true)
-        let task = scheduler.addConnected(driver: driver, socket: socket, target: "adopted socket") { register($0, socket) }
+        let task = scheduler.addConnected(driver: driver, layer: layer, socket: socket, target: "adopted socket") { register($0, socket) }
         return ProactorConnection(task: task, scheduler: self)
     }
 
@@ -26,9 +26,10 @@ extension URingProactor: ConnectionScheduler {
     package func isAlive(_ task: ConnectionTask) -> Bool { scheduler.isAlive(task) }
 
     /// See ``Proactor/release(_:)``. Whatever is in flight on the socket is cancelled before it
-    /// comes back, so the ring never reads from or writes to the application's socket.
+    /// comes back, so the ring never reads from or writes to the application's socket. nil for a
+    /// connection with a layer.
     public func release(_ batch: ProactorBatch) -> (driver: ConnectionDriver, socket: Socket?)? {
-        guard !batch.isDone, let task = batch.owner as? ConnectionTask, !task.released else { return nil }
+        guard !batch.isDone, let task = batch.owner as? ConnectionTask, !task.released, task.layer == nil else { return nil }
         task.released = true
         task.driver.setEarlyWrite(threshold: .max, nil)
         let socket = task.socket
@@ -149,8 +150,13 @@ extension URingProactor: ConnectionScheduler {
             return (c.received, c.endOfInput, c.receiveError.take(), takeSendCompletion(c))
         }
         if !received.isEmpty {
-            // Complete frames are decoded from the ring's buffer itself: no copy into the driver's.
-            for (id, count) in received { driver.read(buffers.bytes(of: id, length: count)) }
+            if let layer = task.layer {
+                // The layer takes every byte (copying what it cannot process at once).
+                for (id, count) in received { layer.read(buffers.bytes(of: id, length: count), driver: driver) }
+            } else {
+                // Complete frames are decoded from the ring's buffer itself: no copy into the driver's.
+                for (id, count) in received { driver.read(buffers.bytes(of: id, length: count)) }
+            }
             lock.withLock {
                 giveBack(received.lazy.map(\.id))
                 // The list's storage serves the next batch, unless more came in meanwhile.
@@ -165,7 +171,7 @@ extension URingProactor: ConnectionScheduler {
             task.readFailed(receiveError)
             closeSocket(task)
         } else if endOfInput {
-            driver.readClose()
+            if let layer = task.layer { layer.readClose(driver: driver) } else { driver.readClose() }
         }
     }
 
@@ -190,7 +196,12 @@ extension URingProactor: ConnectionScheduler {
             // Let go of the driver's memory before reporting: once all of its block is written,
             // the driver reuses that storage for new output, which must not need a copy.
             c.sendBlock = []
-            task.driver.writeDone(Int(sent))
+            if let layer = task.layer {
+                c.sendOwner = nil
+                layer.writeDone(Int(sent), driver: task.driver)
+            } else {
+                task.driver.writeDone(Int(sent))
+            }
         } else if sent != -Errno.canceled.rawValue {
             task.writeFailed(Errno(rawValue: -sent))
             closeSocket(task)
@@ -216,14 +227,15 @@ extension URingProactor: ConnectionScheduler {
         // kernel: it does so once, and a send still in flight then means the peer is behind.
         if now.busy { reapWithoutWaiting(runningPendingWork: true); now = state() }
         guard now.free else { return }
-        startSend(task, now: true)
+        startSend(task, now: true, early: true)
     }
 
     /// Sends the driver's pending output, unless a send is in flight already; then makes sure
     /// that send's completion wakes the task if more output waits behind it. `now` submits it at
     /// once rather than with the next wait.
-    private func startSend(_ task: ConnectionTask, now: Bool = false) {
+    private func startSend(_ task: ConnectionTask, now: Bool = false, early: Bool = false) {
         let driver = task.driver
+        if let layer = task.layer { return startSend(task, through: layer, now: now, early: early) }
         guard task.socket != nil, task.isConnected, !driver.isHeadClosed, let c = operations(task) else { return }
         while true {
             // The rest of the block in flight, or the next one. None means nothing to write, and
@@ -267,6 +279,36 @@ extension URingProactor: ConnectionScheduler {
         }
     }
 
+    /// Sends what the layer has (the driver's output through it), unless a send is in flight
+    /// already. The layer's bytes stay put until reported (``TransportLayer/output(driver:early:)``),
+    /// and the connection's operations keep the layer alive until the send completes, even if the
+    /// connection goes first. Every such send wakes the task when it completes.
+    private func startSend(_ task: ConnectionTask, through layer: any TransportLayer, now: Bool, early: Bool) {
+        let driver = task.driver
+        guard task.socket != nil, task.isConnected, let c = operations(task) else { return }
+        while true {
+            let (sent, sending) = lock.withLock { (takeSendCompletion(c), c.sending) }
+            if let sent {
+                guard report(task, c, sent: sent) else { return }
+                continue
+            }
+            // Its completion wakes the task, which sends the rest.
+            if sending { return }
+            let out = layer.output(driver: driver, early: early)
+            if out.isEmpty { return }
+            let bytes = UnsafeRawBufferPointer(rebasing: out.prefix(ConnectionOperations.sendLimit))
+            c.sendOwner = layer
+            lock.withLock {
+                c.sending = true
+                c.sendLength = bytes.count
+                c.wakeOnCompleteSend = true
+                prepare(.send(c, bytes))
+                if now { submitNow() } else { submitIfWaiting() }
+            }
+            return
+        }
+    }
+
     /// Whether a send that carries all the output may complete without waking the task: only
     /// while the stream goes on. At its end the driver closes its output when it hears that the
     /// last bytes went, so that must not wait for another event.
@@ -287,11 +329,16 @@ extension URingProactor: ConnectionScheduler {
         let driver = task.driver
         if !driver.isTailClosed { driver.failTransport(error) }
         if let socket = task.socket, task.isConnected, let c = operations(task),
-           takeSendResult(task, c), !lock.withLock({ c.sending }), !driver.isHeadClosed {
-            // The rest of a block a send left behind goes first.
-            driver.returnOutputBlock()
-            let sent = driver.pendingOutput.withUnsafeBytes { bytes in try? socket.send(bytes, flags: [.noSignal, .dontWait]) }
-            if let sent { driver.writeDone(sent) }
+           takeSendResult(task, c), !lock.withLock({ c.sending }) {
+            if let layer = task.layer {
+                let out = layer.output(driver: driver, early: false)
+                if !out.isEmpty, let sent = try? socket.send(out, flags: [.noSignal, .dontWait]) { layer.writeDone(sent, driver: driver) }
+            } else if !driver.isHeadClosed {
+                // The rest of a block a send left behind goes first.
+                driver.returnOutputBlock()
+                let sent = driver.pendingOutput.withUnsafeBytes { bytes in try? socket.send(bytes, flags: [.noSignal, .dontWait]) }
+                if let sent { driver.writeDone(sent) }
+            }
         }
         driver.writeClose()
         driver.readClose()
@@ -328,7 +375,7 @@ extension URingProactor: ConnectionScheduler {
         if let c = operations(task) {
             // In one turn of the lock: a quiet send's result first (the tick looks at what was
             // written), and the receive kept armed.
-            let armed = task.isConnected && !driver.isTailClosed
+            let armed = task.isConnected && (task.layer.map { $0.wantsInput(driver: driver) } ?? !driver.isTailClosed)
             let sent: Int32? = lock.withLock {
                 if armed && !c.receiving && !c.starved && !c.endOfInput && c.ending == nil {
                     prepare(.receive(c))
@@ -338,16 +385,21 @@ extension URingProactor: ConnectionScheduler {
             }
             if let sent { _ = report(task, c, sent: sent) }
         }
-        let deadline = driver.isHeadClosed ? nil : driver.tick(now: now)
+        var deadline = driver.isHeadClosed ? nil : driver.tick(now: now)
         startSend(task)
         if driver.isFinished {
-            closeSocket(task)
-            scheduler.lock.withLock {
-                task.working = false
-                task.freed = true
-                scheduler.remove(task)
+            if let until = task.lingerDeadline(now: now) {
+                // The layer's last bytes are being sent: the send's completion wakes the task.
+                deadline = until
+            } else {
+                closeSocket(task)
+                scheduler.lock.withLock {
+                    task.working = false
+                    task.freed = true
+                    scheduler.remove(task)
+                }
+                return
             }
-            return
         }
         scheduler.lock.withLock {
             task.working = false

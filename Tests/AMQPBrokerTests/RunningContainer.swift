@@ -11,9 +11,9 @@ final class RunningContainer {
     private let done = LockedValue(false)
 
     /// A container on `backend` ("epoll" or "io_uring", as ``TestBackends/names`` gives them).
-    init(id: String, backend: String, threads: Int = 1) throws {
+    init(id: String, backend: String, threads: Int = 1, observability: ContainerObservability = ContainerObservability()) throws {
         let chosen = try XCTUnwrap(ContainerBackend(rawValue: backend), "unknown backend \(backend)")
-        container = try Container(id: id, backend: chosen)
+        container = try Container(id: id, backend: chosen, observability: observability)
         // Scheduled work keeps run() going while no connection is open yet, or none is left;
         // stop() drops it.
         container.schedule(after: .seconds(86_400)) {}
@@ -45,12 +45,16 @@ final class RunningBroker {
     let port: UInt16
     private let running: RunningContainer
 
+    /// - Parameters:
+    ///   - options: the listener's options (its SASL, say).
+    ///   - observability: the broker container's logger and metrics.
     init(backend: String = "epoll", queueLimit: Int = 10_000, queueByteLimit: Int = 64 << 20, creditWindow: UInt32 = 100,
-         maxMessageSize: UInt64? = nil) throws {
+         maxMessageSize: UInt64? = nil, options: ConnectionOptions = ConnectionOptions(),
+         observability: ContainerObservability = ContainerObservability()) throws {
         broker = Broker(queueLimit: queueLimit, queueByteLimit: queueByteLimit, creditWindow: creditWindow, maxMessageSize: maxMessageSize)
-        running = try RunningContainer(id: "broker", backend: backend, threads: 2)
+        running = try RunningContainer(id: "broker", backend: backend, threads: 2, observability: observability)
         let broker = broker
-        let listener = try running.container.listen("amqp://127.0.0.1:0") { broker.handler() }
+        let listener = try running.container.listen("amqp://127.0.0.1:0", options: options) { broker.handler() }
         port = try XCTUnwrap(listener.port)
     }
 

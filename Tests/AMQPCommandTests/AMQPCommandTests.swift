@@ -144,7 +144,8 @@ final class AMQPCommandTests: XCTestCase {
         let dead = ProtonArrow.freePort()
         let cases: [([String], String)] = [
             (["send", "localhost:5672"], "amqp: invalid URL 'localhost:5672': no scheme (expected amqp:// or amqps://)"),
-            (["send", "amqps://127.0.0.1"], "amqp: TLS is not supported yet by the container: 'amqps://127.0.0.1' (use amqp://)"),
+            (["send", "amqps://127.0.0.1/q", "--tls-ca", "/nonexistent/ca.pem"],
+             "amqp: invalid TLS options: cannot load the trusted certificates from /nonexistent/ca.pem: No such file or directory"),
             (["send", "amqp://127.0.0.1:\(dead)/q", "--backend", "epoll"], "amqp: proton:io: "),
             (["send", "amqp://127.0.0.1/q", "--backend", "kqueue"], "amqp: unknown backend 'kqueue' (epoll, io_uring or auto)"),
             (["receive", "amqp://127.0.0.1/q", "--count", "0"], "amqp: --count must be at least 1"),

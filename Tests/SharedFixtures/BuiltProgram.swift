@@ -2,14 +2,14 @@ import Foundation
 import XCTest
 
 /// An executable of this package, built beside the test bundle by `swift build --build-tests`, run
-/// as a user runs it. `finish()` waits (killing it after `timeout`) and returns its status, stdout
-/// lines and stderr.
+/// as a user runs it, with `stdin` as its standard input when given (else the test's). `finish()`
+/// waits (killing it after `timeout`) and returns its status, stdout lines and stderr.
 public final class BuiltProgram {
     public let process = Process()
     private let out = Pipe(), err = Pipe()
     private let stdout = ProtonArrow.OutputCollector(), stderr = ProtonArrow.OutputCollector()
 
-    public init(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+    public init(_ name: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws {
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let binary = dir.appendingPathComponent(name)
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
@@ -23,7 +23,13 @@ public final class BuiltProgram {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.standardOutput = out
         process.standardError = err
+        let input = stdin.map { _ in Pipe() }
+        if let input { process.standardInput = input }
         try process.run()
+        if let input, let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try? input.fileHandleForWriting.close()
+        }
         let (o, e) = (out.fileHandleForReading, err.fileHandleForReading)
         let (so, se) = (stdout, stderr)
         Thread { so.finish(o.readDataToEndOfFile()) }.start()
