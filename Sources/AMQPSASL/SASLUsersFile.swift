@@ -24,8 +24,8 @@ import Glibc
 /// - Blank lines and lines starting with `#` are ignored. A line that does not parse, an unknown
 ///   mechanism or a user's mechanism given twice is an error, with its line number.
 ///
-/// ``entries(username:password:hashes:iterations:)`` makes the lines for a password (the `amqp`
-/// command's `users add` will call it).
+/// ``entries(username:password:hashes:iterations:)`` makes the lines for a password (`amqp users
+/// add` calls it).
 ///
 /// Threading: a value; `Sendable`. Made once, then read from every connection's thread.
 public struct SASLUsersFile: SASLCredentialStore {
