@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import AMQPSystem
 
 /// A throwaway public key infrastructure for the TLS scenarios, made with the `openssl` command in
 /// a temporary directory the first time a TLS scenario runs, and removed when the process exits:
@@ -42,22 +40,23 @@ public struct ConformancePKI: Sendable {
     /// make it (it is not installed, say).
     public static let shared: Result<ConformancePKI, Failure> = {
         let made = Result { () throws(Failure) in try make() }
-        if case .success = made { atexit { ConformancePKI.removeShared() } }
+        if case .success = made { FileSystem.atExit { ConformancePKI.removeShared() } }
         return made
     }()
 
     private static func removeShared() {
         guard case .success(let pki) = shared else { return }
-        _ = system("rm -rf '\(pki.directory)'")
+        _ = FileSystem.runShell("rm -rf '\(pki.directory)'")
     }
 
     private static func make() throws(Failure) -> ConformancePKI {
-        var template = Array("/tmp/amqp-conformance-pki-XXXXXX".utf8CString)
-        // mkdtemp replaces the X's of the NUL-terminated template in place.
-        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-            throw Failure(description: "cannot make a temporary directory: errno \(errno)")
+        let directory: String
+        do throws(Errno) {
+            directory = try FileSystem.makeTemporaryDirectory(template: "/tmp/amqp-conformance-pki-XXXXXX")
+        } catch {
+            throw Failure(description: "cannot make a temporary directory: \(error)")
         }
-        let pki = ConformancePKI(directory: String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        let pki = ConformancePKI(directory: directory)
         try pki.run(ca("ca", "/CN=AMQP Conformance CA"))
         try pki.run(ca("other-ca", "/CN=Untrusted Conformance CA"))
         try pki.leaf("server", subject: "/CN=localhost", san: "DNS:localhost,IP:127.0.0.1")
@@ -81,27 +80,19 @@ public struct ConformancePKI: Sendable {
 
     /// Runs a shell command in the directory; its errors are kept for the failure.
     private func run(_ command: String) throws(Failure) {
-        let status = system("cd '\(directory)' && \(command) >/dev/null 2>openssl.log")
+        let status = FileSystem.runShell("cd '\(directory)' && \(command) >/dev/null 2>openssl.log")
         guard status == 0 else {
             throw Failure(description: "\(command): exit status \(status): \(read("openssl.log"))")
         }
     }
 
     private func write(_ text: String, to name: String) throws(Failure) {
-        guard let file = fopen(path(name), "w") else { throw Failure(description: "cannot write \(path(name)): errno \(errno)") }
-        defer { fclose(file) }
-        fputs(text, file)
+        do throws(Errno) {
+            try FileSystem.write(text, to: path(name))
+        } catch {
+            throw Failure(description: "cannot write \(path(name)): \(error)")
+        }
     }
 
-    private func read(_ name: String) -> String {
-        guard let file = fopen(path(name), "r") else { return "" }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        while true {
-            let c = fgetc(file)
-            if c == EOF { break }
-            bytes.append(UInt8(truncatingIfNeeded: c))
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    private func read(_ name: String) -> String { FileSystem.readText(path(name)) ?? "" }
 }
