@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # proactor-arrow (the proactor API on epoll, on Integrations/PollPoller and on io_uring) against Qpid Proton C's
-# arrow over real TCP: 20,000 messages each way, our listener and Proton's, every backend.
+# arrow over real TCP: 20,000 messages each way, our listener and Proton's, every backend; then our
+# arrows over TLS, each backend against another.
 # Each check prints PASS or FAIL with the reason; the script exits 1 if any failed.
 # Usage: Integrations/ProactorArrow/interop.sh [path/to/proactor-arrow]
 set -uo pipefail
@@ -48,6 +49,29 @@ for backend in epoll poll io_uring; do
   check "our $backend client sends to Proton C's listener" "$proton connection-mode=server operation=receive" "$ours connection-mode=client operation=send"
   check "our $backend client receives from Proton C's listener" "$proton connection-mode=server operation=send" "$ours connection-mode=client operation=receive"
 done
+# Our arrows over TLS (tls=1; a CA and a certificate for 127.0.0.1 made here with openssl): each
+# backend as a TLS listener with another as its TLS client, which checks the certificate and the
+# address against it.
+pki="$work/pki"; mkdir -p "$pki"
+ec="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+if (cd "$pki" && openssl req -x509 $ec -keyout ca.key -out ca.pem -days 2 -subj /CN=interop-ca \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
+    openssl req $ec -keyout server.key -out server.csr -subj /CN=localhost &&
+    printf 'basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n' > server.ext &&
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext) \
+    >/dev/null 2>&1; then
+  tls_server="tls=1 tls-cert=$pki/server.pem tls-key=$pki/server.key"
+  tls_client="tls=1 tls-ca=$pki/ca.pem"
+  for pair in "epoll io_uring" "io_uring poll" "poll epoll"; do
+    set -- $pair
+    check "our $2 TLS client sends to our $1 TLS listener" "$arrow backend=$1 $tls_server connection-mode=server operation=receive" \
+      "$arrow backend=$2 $tls_client connection-mode=client operation=send"
+    check "our $2 TLS client receives from our $1 TLS listener" "$arrow backend=$1 $tls_server connection-mode=server operation=send" \
+      "$arrow backend=$2 $tls_client connection-mode=client operation=receive"
+  done
+else
+  echo "FAIL: cannot make TLS certificates with openssl"; failures=$((failures + 1))
+fi
 # automatic takes io_uring where it works, and says so; with io_uring made unusable it says why
 # and runs on epoll.
 check_automatic() {

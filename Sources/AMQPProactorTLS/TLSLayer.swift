@@ -78,6 +78,17 @@ public final class TLSLayer: TransportLayer {
     public private(set) var failure: TLSError?
     /// The failure was handed to the driver (or dropped, once the driver had finished reading).
     private var failureReported = false
+    // What the session says, kept here: asking it (its computed properties copy its optional
+    // failure) cost about a tenth of the TLS path per message in request/response.
+    /// A failure is known (``failure`` is set).
+    private var failed = false
+    /// No more plaintext will come: close_notify, or the end (seen by ``decrypt(_:)``).
+    private var sessionInputClosed = false
+    /// Our close_notify is queued (``TLSSession/close()`` called).
+    private var closeQueued = false
+    /// Input waits for a decrypt call: room was made in the output ring for a session that had
+    /// stopped for it, or the driver's buffer filled.
+    private var decryptPending = false
     /// A server's driver has been told its transport (saslTransport).
     private var described: Bool
     /// Detecting: the first bytes, while fewer than `DetectedProtocol` needs.
@@ -248,7 +259,7 @@ public final class TLSLayer: TransportLayer {
             rest = rest.dropFirst(taken)
             decrypt(driver)
             // Nothing more can be read: what is left is dropped.
-            if failureReported || session.isInputClosed { return }
+            if failureReported || sessionInputClosed { return }
             if taken == 0 && session.readBuffer().isEmpty {
                 // The session stopped for room in its output: the rest waits for writeDone.
                 backlog += rest
@@ -266,7 +277,7 @@ public final class TLSLayer: TransportLayer {
                 let taken = backlog.withUnsafeBytes { session.read(UnsafeRawBufferPointer(rebasing: $0[backlogStart...])) }
                 backlogStart += taken
                 decrypt(driver)
-                if failureReported || session.isInputClosed { break }
+                if failureReported || sessionInputClosed { break }
                 if taken == 0 && session.readBuffer().isEmpty { return }
             }
             backlog = []
@@ -289,7 +300,14 @@ public final class TLSLayer: TransportLayer {
             return fail(error, driver)
         }
         if !described && session.isHandshakeComplete { describe(driver) }
-        if session.isInputClosed && !driver.isTailClosed { driver.readClose() }
+        // Stopped with more to give (the driver's buffer was full, say): the next output call goes on.
+        decryptPending = session.wantsDecrypt
+        if session.isInputClosed {
+            // A failure that came after the last plaintext ends the connection with its reason.
+            if let failure = session.failure { return fail(failure, driver) }
+            sessionInputClosed = true
+            if !driver.isTailClosed { driver.readClose() }
+        }
     }
 
     /// A server's handshake is done: the driver's SASL layer learns that the transport is secure,
@@ -304,6 +322,7 @@ public final class TLSLayer: TransportLayer {
     /// both ways. What the session still has to write (an alert) stays in ``output(driver:early:)``.
     private func fail(_ error: TLSError, _ driver: ConnectionDriver) {
         if failure == nil { failure = error }
+        failed = true
         guard !failureReported else { return }
         failureReported = true
         backlog = []
@@ -333,21 +352,33 @@ public final class TLSLayer: TransportLayer {
         case .tls:
             guard let session else { return UnsafeRawBufferPointer(start: nil, count: 0) }
             if !early {
-                // Input that waited for room (the backlog, a handshake that stalled on output).
-                if !backlog.isEmpty || inputEnded && receivedAny || session.wantsDecrypt { pump(driver) }
-                if let failure, !failureReported { fail(failure, driver) }
+                // Input that waited (the backlog, a session that stopped for room, the end).
+                if decryptPending || !backlog.isEmpty || inputEnded && receivedAny && !sessionInputClosed { pump(driver) }
+                if failed && !failureReported, let failure { fail(failure, driver) }
             }
-            if failure == nil && !session.isOutputClosed {
-                do {
-                    let taken = try session.encrypt(driver.pendingOutput)
-                    if taken > 0 { driver.writeDone(taken) }
-                } catch {
-                    // Inside the application's send: the driver hears of it at the next call.
-                    if early { failure = error } else { fail(error, driver) }
+            if !failed && !closeQueued {
+                let pending = driver.pendingOutput
+                // Nothing to encrypt is the common case: no call into the session for it.
+                if !pending.isEmpty {
+                    do {
+                        let taken = try session.encrypt(pending)
+                        if taken > 0 { driver.writeDone(taken) }
+                    } catch {
+                        // Inside the application's send: the driver hears of it at the next call.
+                        if early {
+                            if failure == nil { failure = error }
+                            failed = true
+                        } else {
+                            fail(error, driver)
+                        }
+                    }
+                }
+                // Our last frame is out: close_notify follows it.
+                if driver.isHeadClosed {
+                    closeQueued = true
+                    session.close()
                 }
             }
-            // Our last frame is out: close_notify follows it.
-            if driver.isHeadClosed && !session.isOutputClosed { session.close() }
             return session.outputBuffer()
         }
     }
@@ -357,8 +388,10 @@ public final class TLSLayer: TransportLayer {
         switch mode {
         case .tls:
             // Room in the ring: a handshake or close_notify waiting for it goes on (inside the
-            // session); input that waited is decrypted by the next output call.
-            session?.writeDone(count)
+            // session); input that waited for the room is decrypted by the next output call.
+            guard let session else { return }
+            session.writeDone(count)
+            if session.wantsDecrypt { decryptPending = true }
         case .plaintext:
             plainBlock = []
             plainOutstanding -= count
@@ -383,8 +416,8 @@ public final class TLSLayer: TransportLayer {
     public func wantsInput(driver: ConnectionDriver) -> Bool {
         switch mode {
         case .tls:
-            guard let session, !failureReported, backlog.isEmpty, !inputEnded else { return false }
-            return !session.isInputClosed && !session.readBuffer().isEmpty
+            guard let session, !failureReported, backlog.isEmpty, !inputEnded, !sessionInputClosed else { return false }
+            return !session.readBuffer().isEmpty
         case .plaintext: return !driver.isTailClosed
         case .detecting: return true
         }
