@@ -6,8 +6,8 @@ import AMQPEngine
 ///
 /// A connection gets one with ``Proactor/connect(to:configuration:layer:)``,
 /// ``ProactorListener/accept(configuration:layer:)`` or ``Proactor/adopt(_:driver:layer:)``.
-/// Without a layer a backend reads into ``ConnectionDriver/readBuffer()`` and writes
-/// ``ConnectionDriver/pendingOutput`` itself: the plaintext path has no layer to call, and pays
+/// Without a layer a backend reads into `ConnectionDriver.readBuffer()` and writes
+/// `ConnectionDriver.pendingOutput` itself: the plaintext path has no layer to call, and pays
 /// nothing for this protocol's existence (one nil check per batch).
 ///
 /// The contract, as a backend uses it (every call passes the connection's driver; a layer serves
@@ -16,18 +16,18 @@ import AMQPEngine
 ///   ``readDone(_:driver:)`` (a readiness backend), or hand bytes read into the backend's own
 ///   memory to ``read(_:driver:)`` (a completion backend); ``readClose(driver:)`` at end of input.
 ///   An empty ``readBuffer(driver:)`` means "not now": do not read. The layer feeds the driver (its
-///   ``ConnectionDriver/readBuffer()`` and ``ConnectionDriver/readDone(_:)``), closes the driver's
+///   `ConnectionDriver.readBuffer()` and `ConnectionDriver.readDone(_:)`), closes the driver's
 ///   input when its own closes, and on a failure fails the driver's transport
-///   (``ConnectionDriver/failTransport(_:)``) with a readable reason and closes the driver both
+///   (`ConnectionDriver.failTransport(_:)`) with a readable reason and closes the driver both
 ///   ways, so the driver finishes.
 /// - **Output.** ``output(driver:early:)`` takes the driver's pending output through the layer and
 ///   returns what to write next; the bytes stay where they are, unchanged, until
 ///   ``writeDone(_:driver:)`` reports them written (so a completion backend may send from them
 ///   asynchronously). Call it again after each report: empty means nothing to write now. While a
 ///   write from it is in flight, do not call it again. From the driver's early write
-///   (``ConnectionDriver/setEarlyWrite(threshold:_:)``) pass `early: true`: the layer then only
-///   moves output (it may call ``ConnectionDriver/pendingOutput`` and
-///   ``ConnectionDriver/writeDone(_:)``, nothing that processes input or posts events), and a
+///   (`ConnectionDriver.setEarlyWrite(threshold:_:)`) pass `early: true`: the layer then only
+///   moves output (it may call `ConnectionDriver.pendingOutput` and
+///   `ConnectionDriver.writeDone(_:)`, nothing that processes input or posts events), and a
 ///   failure met there is reported by the next call that is not early.
 /// - **Interest and the end.** Poll for reading while ``wantsInput(driver:)``; for writing while
 ///   ``hasOutput(driver:)`` (asked after output was written until the socket would block).
