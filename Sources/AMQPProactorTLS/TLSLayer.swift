@@ -29,7 +29,7 @@ import AMQPTLS
 // Once the driver's input is closed (it read the peer's AMQP close) a failure is no longer an
 // error: a peer that closes its socket without close_notify after the AMQP close did nothing wrong.
 
-/// TLS between a proactor connection's socket and its driver: the ``AMQPProactor/TransportLayer``
+/// TLS between a proactor connection's socket and its driver: the `TransportLayer`
 /// over an `AMQPTLS` session, for every backend (epoll, io_uring, the poll poller, your own).
 ///
 /// ```swift
@@ -44,17 +44,17 @@ import AMQPTLS
 /// ```
 ///
 /// On a server, once the handshake is done and before the driver reads a byte, the driver's
-/// ``AMQPEngine/ConnectionDriver/saslTransport`` is set to a secure transport with the client
+/// `ConnectionDriver.saslTransport` is set to a secure transport with the client
 /// certificate's subject (if it sent one) as the identity for SASL EXTERNAL. A failure (an unknown
 /// CA, a wrong host name, plaintext to a TLS port, a record cut short) ends the connection with a
-/// transport error carrying OpenSSL's reason (``AMQPTLS/TLSError/description``) and the condition
-/// ``AMQPTLS/TLSError/suggestedCondition``; the proactor and its other connections go on.
+/// transport error carrying OpenSSL's reason (`TLSError.description`) and the condition
+/// `TLSError.suggestedCondition`; the proactor and its other connections go on.
 ///
-/// One layer serves one connection; make a new one for each (they share the ``TLSContext``).
+/// One layer serves one connection; make a new one for each (they share the `TLSContext`).
 ///
 /// Threading: not Sendable. Made on any thread and handed to the proactor with its connection;
 /// from then on used only by the thread holding that connection's batch. The application may read
-/// its properties (``session``, ``failure``, ``detected``) in that connection's batches.
+/// its properties (`session`, `failure`, `detected`) in that connection's batches.
 public final class TLSLayer: TransportLayer {
     /// The context the session is made from.
     public let context: TLSContext
@@ -80,11 +80,11 @@ public final class TLSLayer: TransportLayer {
     private var failureReported = false
     // What the session says, kept here: asking it (its computed properties copy its optional
     // failure) cost about a tenth of the TLS path per message in request/response.
-    /// A failure is known (``failure`` is set).
+    /// A failure is known (`failure` is set).
     private var failed = false
-    /// No more plaintext will come: close_notify, or the end (seen by ``decrypt(_:)``).
+    /// No more plaintext will come: close_notify, or the end (seen by `decrypt(_:)`).
     private var sessionInputClosed = false
-    /// Our close_notify is queued (``TLSSession/close()`` called).
+    /// Our close_notify is queued (`TLSSession.close()` called).
     private var closeQueued = false
     /// Input waits for a decrypt call: room was made in the output ring for a session that had
     /// stopped for it, or the driver's buffer filled.
@@ -110,11 +110,11 @@ public final class TLSLayer: TransportLayer {
     /// - Parameters:
     ///   - context: a client's or a server's context (its role decides this layer's).
     ///   - serverName: a client's server name for SNI and the host name check, overriding the
-    ///     configuration's ``AMQPTLS/TLSConfiguration/serverName``; ignored by servers.
+    ///     configuration's `TLSConfiguration.serverName`; ignored by servers.
     ///   - allowPlaintext: a server that also takes plaintext AMQP clients on the same port (it
     ///     looks at their first bytes, as Proton's "allow unsecured client" does). Their driver's
-    ///     ``AMQPEngine/ConnectionDriver/saslTransport`` stays insecure.
-    /// - Throws: ``AMQPTLS/TLSError`` of kind `configuration`: a client that checks host names
+    ///     `ConnectionDriver.saslTransport` stays insecure.
+    /// - Throws: `TLSError` of kind `configuration`: a client that checks host names
     ///   with no server name, `allowPlaintext` on a client, or OpenSSL unable to make a session.
     public init(context: TLSContext, serverName: String? = nil, allowPlaintext: Bool = false) throws(TLSError) {
         self.context = context
@@ -145,7 +145,7 @@ public final class TLSLayer: TransportLayer {
 
     // MARK: input
 
-    /// See ``AMQPProactor/TransportLayer/readBuffer(driver:)``: the session's input ring (or,
+    /// See `TransportLayer.readBuffer(driver:)`: the session's input ring (or,
     /// before detection and for plaintext, the driver's own buffer).
     public func readBuffer(driver: ConnectionDriver) -> UnsafeMutableRawBufferPointer {
         switch mode {
@@ -160,7 +160,7 @@ public final class TLSLayer: TransportLayer {
         }
     }
 
-    /// See ``AMQPProactor/TransportLayer/readDone(_:driver:)``.
+    /// See `TransportLayer.readDone(_:driver:)`.
     public func readDone(_ count: Int, driver: ConnectionDriver) {
         guard count > 0 else { return }
         switch mode {
@@ -177,7 +177,7 @@ public final class TLSLayer: TransportLayer {
         }
     }
 
-    /// See ``AMQPProactor/TransportLayer/read(_:driver:)``: copied into the session's ring, as
+    /// See `TransportLayer.read(_:driver:)`: copied into the session's ring, as
     /// much as it takes, the rest kept until it has room.
     public func read(_ bytes: UnsafeRawBufferPointer, driver: ConnectionDriver) {
         guard !bytes.isEmpty else { return }
@@ -188,7 +188,7 @@ public final class TLSLayer: TransportLayer {
         }
     }
 
-    /// See ``AMQPProactor/TransportLayer/readClose(driver:)``.
+    /// See `TransportLayer.readClose(driver:)`.
     public func readClose(driver: ConnectionDriver) {
         switch mode {
         case .detecting:
@@ -319,7 +319,7 @@ public final class TLSLayer: TransportLayer {
 
     /// Ends the connection with a TLS failure: the driver's transport error (unless its input had
     /// closed already: then the AMQP close came first and nothing is wrong), and the driver closed
-    /// both ways. What the session still has to write (an alert) stays in ``output(driver:early:)``.
+    /// both ways. What the session still has to write (an alert) stays in `output(driver:early:)`.
     private func fail(_ error: TLSError, _ driver: ConnectionDriver) {
         if failure == nil { failure = error }
         failed = true
@@ -336,7 +336,7 @@ public final class TLSLayer: TransportLayer {
 
     // MARK: output
 
-    /// See ``AMQPProactor/TransportLayer/output(driver:early:)``: the driver's pending output is
+    /// See `TransportLayer.output(driver:early:)`: the driver's pending output is
     /// encrypted into the session's output ring (after the handshake; a close_notify once the
     /// driver's output has closed), and the ring's next ciphertext is returned.
     public func output(driver: ConnectionDriver, early: Bool) -> UnsafeRawBufferPointer {
@@ -383,7 +383,7 @@ public final class TLSLayer: TransportLayer {
         }
     }
 
-    /// See ``AMQPProactor/TransportLayer/writeDone(_:driver:)``.
+    /// See `TransportLayer.writeDone(_:driver:)`.
     public func writeDone(_ count: Int, driver: ConnectionDriver) {
         switch mode {
         case .tls:
@@ -401,7 +401,7 @@ public final class TLSLayer: TransportLayer {
         }
     }
 
-    /// See ``AMQPProactor/TransportLayer/hasOutput(driver:)``: ciphertext in the ring.
+    /// See `TransportLayer.hasOutput(driver:)`: ciphertext in the ring.
     public func hasOutput(driver: ConnectionDriver) -> Bool {
         switch mode {
         case .tls: return session?.hasOutput ?? false
@@ -410,7 +410,7 @@ public final class TLSLayer: TransportLayer {
         }
     }
 
-    /// See ``AMQPProactor/TransportLayer/wantsInput(driver:)``: until the session's input closes
+    /// See `TransportLayer.wantsInput(driver:)`: until the session's input closes
     /// (close_notify, the end, a failure), even after the driver's (so that the peer's
     /// close_notify or alert is read), while its ring has room.
     public func wantsInput(driver: ConnectionDriver) -> Bool {
