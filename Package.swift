@@ -360,7 +360,7 @@ let package = Package(
         // AMQPTLS itself knows no AMQP; its tests also run whole driver connections over it.
         .testTarget(
             name: "AMQPTLSTests",
-            dependencies: ["AMQPTLS", "AMQPEngine", "AMQPCodec", "AMQPEngineTesting"],
+            dependencies: ["AMQPTLS", "AMQPEngine", "AMQPCodec", "AMQPEngineTesting", "SharedFixtures"],
             swiftSettings: strict
         ),
     ]

@@ -40,16 +40,16 @@ final class ProtonCSendSSLTests: XCTestCase {
 
     func run(backend: String, plain: Bool) throws {
         guard let binary = Self.binary else {
-            throw XCTSkip("cannot build \(Self.source) (libqpid-proton11-dev and libqpid-proton11-dev-examples; Scripts/install-deps.sh installs them)")
+            throw Prerequisite.missing("cannot build \(Self.source) (libqpid-proton11-dev and libqpid-proton11-dev-examples; Scripts/install-deps.sh installs them)")
         }
         let pki: ConformancePKI
         switch ConformancePKI.shared {
         case .success(let made): pki = made
-        case .failure(let failure): throw XCTSkip("no test certificates (the openssl command is needed): \(failure)")
+        case .failure(let failure): throw Prerequisite.missing("no test certificates (the openssl command is needed): \(failure)")
         }
         let proactor: any Proactor
         if backend == "io_uring" {
-            guard TestBackends.ioURingRuns else { throw XCTSkip("io_uring is unusable here") }
+            guard TestBackends.ioURingRuns else { throw Prerequisite.ioURingMissing() }
             proactor = try URingProactor()
         } else {
             proactor = try EpollProactor.epoll()

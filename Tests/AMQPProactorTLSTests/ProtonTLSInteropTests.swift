@@ -78,14 +78,14 @@ final class ProtonTLSInteropTests: XCTestCase {
     // MARK: support
 
     func prepare(_ backend: String) throws -> (ConformancePKI, any Proactor) {
-        guard try ProtonPython.require(for: "the Proton TLS interop test") else { throw XCTSkip("no Proton") }
+        guard try ProtonPython.require(for: "the Proton TLS interop test") else { throw Prerequisite.missing("no Proton") }
         let pki: ConformancePKI
         switch ConformancePKI.shared {
         case .success(let made): pki = made
-        case .failure(let failure): throw XCTSkip("no test certificates (the openssl command is needed): \(failure)")
+        case .failure(let failure): throw Prerequisite.missing("no test certificates (the openssl command is needed): \(failure)")
         }
         if backend == "io_uring" {
-            guard TestBackends.ioURingRuns else { throw XCTSkip("io_uring is unusable here") }
+            guard TestBackends.ioURingRuns else { throw Prerequisite.ioURingMissing() }
             return (pki, try URingProactor())
         }
         return (pki, try EpollProactor.epoll())
@@ -222,7 +222,7 @@ final class ProtonTLSInteropTests: XCTestCase {
                 if data.isEmpty { break }
                 pending.append(data)
             }
-            throw XCTSkip("the Proton peer printed no port: \(String(decoding: stderr.fileHandleForReading.availableData, as: UTF8.self))")
+            throw Prerequisite.missing("the Proton peer printed no port: \(String(decoding: stderr.fileHandleForReading.availableData, as: UTF8.self))")
         }
 
         /// Waits (10 s at most) for the peer's verdict.

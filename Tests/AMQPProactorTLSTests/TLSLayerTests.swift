@@ -4,6 +4,7 @@ import AMQPProactor
 import AMQPProactorConformance
 import AMQPProactorTLS
 import AMQPTLS
+import SharedFixtures
 import XCTest
 
 /// `TLSLayer` driven the way each kind of backend calls a `TransportLayer`, in memory: a readiness
@@ -21,7 +22,7 @@ final class TLSLayerTests: XCTestCase {
         let pki: ConformancePKI
         switch ConformancePKI.shared {
         case .success(let made): pki = made
-        case .failure(let failure): throw XCTSkip("no test certificates (the openssl command is needed): \(failure)")
+        case .failure(let failure): throw Prerequisite.missing("no test certificates (the openssl command is needed): \(failure)")
         }
         var server = TLSConfiguration.server(certificateChainFile: pki.serverCertificate, privateKeyFile: pki.serverKey)
         server.trustRoots = .file(pki.caFile)

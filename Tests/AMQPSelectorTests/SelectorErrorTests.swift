@@ -204,6 +204,8 @@ final class SelectorErrorTests: XCTestCase {
     }
 }
 
+/// What one pthread evaluates. @unchecked Sendable: its properties are `let`, set before the
+/// thread starts (pthread_create orders that), and `result` is a ResultBox (see there).
 final class Job: @unchecked Sendable {
     let text: String
     let result: ResultBox

@@ -59,8 +59,7 @@ public struct TestPKI: Sendable {
         case .success(let pki): return pki
         case .failure(let error):
             let why = "no test certificates (the openssl command is needed): \(error.message)"
-            if ProcessInfo.processInfo.environment["AMQP_REQUIRE_SHARED"] == "1" { throw error }
-            throw XCTSkip(why)
+            throw Prerequisite.missing(why, requiredBy: ["AMQP_REQUIRE_PROTON", "AMQP_REQUIRE_SHARED"])
         }
     }
 

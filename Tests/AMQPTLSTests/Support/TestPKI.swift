@@ -1,4 +1,5 @@
 import Foundation
+import SharedFixtures
 import XCTest
 
 /// A throwaway public key infrastructure made with the `openssl` command at test time, in a
@@ -62,7 +63,7 @@ struct TestPKI: Sendable {
     static func get() throws -> TestPKI {
         switch shared {
         case .success(let pki): return pki
-        case .failure(let error): throw XCTSkip("no test certificates (the openssl command is needed): \(error.message)")
+        case .failure(let error): throw Prerequisite.missing("no test certificates (the openssl command is needed): \(error.message)")
         }
     }
 
